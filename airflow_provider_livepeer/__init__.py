@@ -1,0 +1,49 @@
+"""Apache Airflow provider for Livepeer Studio's video API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider to Airflow's ProvidersManager (the ``apache_airflow_provider`` entry point)."""
+    return {
+        "package-name": "airflow-provider-livepeer",
+        "name": "Livepeer",
+        "description": "Livepeer Studio's video API: import, export, transcode and clip videos.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Livepeer",
+                "external-doc-url": "https://docs.livepeer.org/api-reference",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Livepeer",
+                "python-modules": ["airflow_provider_livepeer.hooks.livepeer"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_provider_livepeer.hooks.livepeer.LivepeerHook",
+                "connection-type": "livepeer",
+                "hook-name": "Livepeer",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "schema", "port"],
+                    "relabeling": {"password": "API key", "host": "API host"},
+                    "placeholders": {"host": "https://livepeer.studio", "password": "Livepeer API key"},
+                },
+                "conn-fields": {
+                    "read_timeout": {
+                        "label": "Read timeout (seconds)",
+                        "description": "How long to wait for Livepeer to answer a request (default 30).",
+                        "schema": {"type": ["number", "null"], "minimum": 1},
+                    }
+                },
+            }
+        ],
+    }

@@ -1,0 +1,301 @@
+"""How the provider talks to Livepeer Studio, shared by the sync and the async hook.
+
+Everything here is transport-free: building the URL and headers of a request, checking ids before they
+reach a URL, turning a response into JSON or the right exception, deciding what is retried and how long
+to wait, and finding the next page of a list. The hooks only send the bytes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+import requests.utils
+from tenacity import (
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+    wait_random,
+)
+
+from airflow_provider_livepeer import __version__
+from airflow_provider_livepeer.exceptions import (
+    LivepeerApiError,
+    LivepeerAuthenticationError,
+    LivepeerBadResponseError,
+    LivepeerConnectionError,
+    LivepeerInvalidRequestError,
+    LivepeerNotFoundError,
+    LivepeerPermissionError,
+    LivepeerRateLimitError,
+    LivepeerServerError,
+)
+
+
+class Logger(Protocol):
+    """The part of a logger the retry policy uses (stdlib and Airflow's structlog loggers both fit)."""
+
+    def warning(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+
+
+DEFAULT_HOST = "https://livepeer.studio"
+USER_AGENT = f"airflow-provider-livepeer/{__version__}"
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_SHOWN_VALUE_CHARS = 60
+_SHOWN_BODY_CHARS = 300
+# The real server sends this cursor on the link of its last page; following it would start over.
+_END_CURSORS = frozenset({"", "undefined", "null"})
+
+
+def validate_livepeer_id(value: object, what: str = "Livepeer task id") -> str:
+    """Check a Livepeer id before it is put in a URL path.
+
+    :param value: the id to check.
+    :param what: what the id is, for the error message.
+    :returns: the id, unchanged.
+    :raises ValueError: the id is not 1 to 128 characters of letters, digits, ``_`` or ``-``.
+    """
+    if isinstance(value, str) and _ID_PATTERN.fullmatch(value):
+        return value
+    shown = repr(value)
+    if len(shown) > _SHOWN_VALUE_CHARS:
+        shown = f"{shown[:_SHOWN_VALUE_CHARS]}... ({len(value) if isinstance(value, str) else '?'} chars)"
+    expected = "1 to 128 characters of letters, digits, '_' or '-'"
+    if not isinstance(value, str):
+        expected = f"a string of {expected}, not {type(value).__name__}"
+    raise ValueError(f"Invalid {what} {shown}: expected {expected}.")
+
+
+def api_base_url(host: str | None) -> str:
+    """Turn a connection's host into the API's base URL, ``<scheme>://<host>[:port]/api``.
+
+    A host without a scheme gets ``https://``; one that already ends in ``/api`` is kept as it is. Plain
+    ``http://`` is only allowed for loopback addresses (the emulator, local tests), so the API key never
+    crosses a network in clear text.
+
+    :param host: the connection's host; empty means Livepeer Studio.
+    :raises ValueError: the host is malformed, or plain http to a non-loopback address.
+    """
+    raw = (host or "").strip() or DEFAULT_HOST
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    parts = urlsplit(raw)
+    try:
+        hostname, _ = parts.hostname, parts.port
+    except ValueError as err:
+        raise ValueError(f"Invalid Livepeer API host {host!r}: {err}.") from None
+    if parts.scheme not in {"http", "https"} or not hostname or parts.query or parts.fragment:
+        raise ValueError(
+            f"Invalid Livepeer API host {host!r}: expected https://HOST[:PORT] such as {DEFAULT_HOST}."
+        )
+    if parts.scheme == "http" and not _is_loopback(hostname):
+        raise ValueError(
+            f"Refusing plain http:// Livepeer API host {host!r}: the API key would cross the network in "
+            "clear text. Use https://, or a loopback address (127.0.0.1, localhost) for a local emulator."
+        )
+    path = parts.path.rstrip("/")
+    if not path.endswith("/api"):
+        path = f"{path}/api"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How transient failures (429, 5xx, timeouts, dropped connections) are retried.
+
+    :param max_attempts: tries per call, the first one included.
+    :param max_seconds: the time a call may spend, waits included; no wait starts that would end later.
+    :param backoff_initial: the first wait, in seconds; each next one doubles, with jitter.
+    :param backoff_max: the longest single wait, ``Retry-After`` included.
+    """
+
+    max_attempts: int = 5
+    max_seconds: float = 120.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One request to the Livepeer API, before it is sent."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+def request_headers(api_key: str) -> dict[str, str]:
+    """The headers of every API request."""
+    return {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": USER_AGENT}
+
+
+_ERROR_CLASSES: dict[int, type[LivepeerApiError]] = {
+    400: LivepeerInvalidRequestError,
+    401: LivepeerAuthenticationError,
+    403: LivepeerPermissionError,
+    404: LivepeerNotFoundError,
+    412: LivepeerInvalidRequestError,
+    422: LivepeerInvalidRequestError,
+    429: LivepeerRateLimitError,
+}
+
+
+def decode_response(method: str, api_path: str, status: int, headers: Mapping[str, str], body: bytes) -> Any:
+    """Turn a response into its JSON value, or raise the exception its status means.
+
+    :param method: the request's method.
+    :param api_path: the request's full path (no host, no query), for messages.
+    :param status: the HTTP status.
+    :param headers: the response headers (case-insensitive mapping).
+    :param body: the raw body.
+    :returns: the decoded JSON, or ``None`` for an empty body (204).
+    :raises LivepeerApiError: a subclass chosen by the status.
+    :raises LivepeerBadResponseError: a success status with a body that is not JSON.
+    """
+    if status >= 400:
+        error_class = _ERROR_CLASSES.get(status)
+        if error_class is None:
+            error_class = LivepeerServerError if status >= 500 else LivepeerInvalidRequestError
+        raise error_class(status, method, api_path, _error_detail(headers, body), _retry_after(headers))
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise LivepeerBadResponseError(
+            f"Livepeer answered {method} {api_path} with HTTP {status} and a body that is not JSON: "
+            f"{_describe(headers, body)}"
+        ) from None
+
+
+def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return _describe(headers, body)
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if isinstance(errors, list) and errors:
+        return "; ".join(str(e) for e in errors)
+    return _describe(headers, body)
+
+
+def _describe(headers: Mapping[str, str], body: bytes) -> str:
+    content_type = headers.get("Content-Type", "no content type")
+    text = body[:_SHOWN_BODY_CHARS].decode("utf-8", "replace")
+    text = " ".join(text.split())
+    more = f" ... ({len(body)} bytes)" if len(body) > _SHOWN_BODY_CHARS else ""
+    return f"[{content_type}] {text}{more}" if text else f"[{content_type}] empty body"
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # An HTTP date: rare from Livepeer, and backoff is a safe substitute.
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether an error is transient: 429, 5xx, timeouts and dropped connections. 4xx never are."""
+    return isinstance(error, (LivepeerRateLimitError, LivepeerServerError, LivepeerConnectionError))
+
+
+class _WaitRetryAfterOrBackoff:
+    """Exponential backoff with jitter, unless Livepeer said how long to wait (``Retry-After``)."""
+
+    def __init__(self, settings: RetrySettings) -> None:
+        self._backoff = wait_exponential(multiplier=settings.backoff_initial, max=settings.backoff_max)
+        self._jitter = wait_random(0, settings.backoff_initial)
+        self._cap = settings.backoff_max
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is None:
+            return min(self._backoff(retry_state) + self._jitter(retry_state), self._cap)
+        return float(min(retry_after, self._cap))
+
+
+def retry_policy(settings: RetrySettings, log: Logger, label: str) -> dict[str, Any]:
+    """The tenacity arguments for one API call, the same for ``Retrying`` and ``AsyncRetrying``.
+
+    :param settings: attempts, time budget and backoff.
+    :param log: where each retry is announced.
+    :param label: ``METHOD /api/path`` of the call, for the log.
+    """
+
+    def announce(retry_state: RetryCallState) -> None:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        log.warning(
+            "Livepeer %s failed (%s), attempt %d of %d; retrying in %.1f s",
+            label,
+            error,
+            retry_state.attempt_number,
+            settings.max_attempts,
+            wait,
+        )
+
+    return {
+        "retry": retry_if_exception(is_retryable),
+        "stop": stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_seconds),
+        "wait": _WaitRetryAfterOrBackoff(settings),
+        "before_sleep": announce,
+        "reraise": True,
+    }
+
+
+def list_params(limit: int, filters: list[dict[str, Any]] | None, order: str | None) -> dict[str, str]:
+    """The query of the first page of ``GET /api/task``.
+
+    :param limit: page size, 1 to 1000.
+    :param filters: Livepeer filters, e.g. ``[{"id": "type", "value": "upload"}]``.
+    :param order: Livepeer order, e.g. ``"createdAt-true"`` (newest first).
+    :raises ValueError: the limit is out of range.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise ValueError(f"Invalid page size limit={limit!r}: expected an integer from 1 to 1000.")
+    params = {"limit": str(limit)}
+    if filters:
+        params["filters"] = json.dumps(filters, separators=(",", ":"))
+    if order:
+        params["order"] = order
+    return params
+
+
+def next_page_params(link_header: str | None) -> dict[str, str] | None:
+    """The query of the next page, from a ``Link: <url>; rel="next"`` header, or ``None`` at the end.
+
+    Only the query of the link is used: the next request goes to the same host and path as the first,
+    so a link cannot send the key elsewhere. A ``cursor`` of ``undefined`` (the real server's last page)
+    means the end.
+    """
+    if not link_header:
+        return None
+    for link in requests.utils.parse_header_links(link_header):
+        if link.get("rel") == "next":
+            params = dict(parse_qsl(urlsplit(link.get("url", "")).query, keep_blank_values=True))
+            if params.get("cursor", "") in _END_CURSORS:
+                return None
+            return params
+    return None

@@ -1,0 +1,187 @@
+"""Typed views of what Livepeer Studio returns: tasks and assets.
+
+Livepeer's JSON is parsed here and nowhere else. The models keep fields they do not know (Livepeer adds
+fields over time), expose the ones the provider relies on under Python names, and turn a body of the wrong
+shape into :class:`~airflow_provider_livepeer.exceptions.LivepeerBadResponseError`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from airflow_provider_livepeer.exceptions import LivepeerBadResponseError
+
+
+class TaskPhase(str, Enum):
+    """The phases of a Livepeer task's ``status.phase``."""
+
+    PENDING = "pending"
+    WAITING = "waiting"
+    RUNNING = "running"
+    FAILED = "failed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+#: Phases after which a task never changes again.
+TERMINAL_PHASES = frozenset({TaskPhase.COMPLETED, TaskPhase.FAILED, TaskPhase.CANCELLED})
+#: Terminal phases that mean the work was not done.
+FAILURE_PHASES = frozenset({TaskPhase.FAILED, TaskPhase.CANCELLED})
+
+# Where a finished task keeps the spec of the asset it produced: ``import`` in older tasks and the
+# documentation, ``upload`` for imports today, ``clip`` for clips.
+_ASSET_SPEC_OUTPUT_KEYS = ("upload", "import", "clip")
+
+
+class _LivepeerModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+
+class TaskStatus(_LivepeerModel):
+    """A task's ``status`` object."""
+
+    phase: str
+    updated_at: float | None = Field(default=None, alias="updatedAt")
+    progress: float | None = None
+    error_message: str | None = Field(default=None, alias="errorMessage")
+    retries: int = 0
+
+
+class Task(_LivepeerModel):
+    """A Livepeer task (``GET /api/task/{id}``).
+
+    ``phase`` is kept as the string Livepeer sent, so a phase this version does not know is not an error;
+    :attr:`known_phase` maps it to :class:`TaskPhase` when it is one of the documented ones.
+    """
+
+    id: str
+    type: str | None = None
+    status: TaskStatus
+    created_at: float | None = Field(default=None, alias="createdAt")
+    input_asset_id: str | None = Field(default=None, alias="inputAssetId")
+    output_asset_id: str | None = Field(default=None, alias="outputAssetId")
+    params: dict[str, Any] = Field(default_factory=dict)
+    output: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def phase(self) -> str:
+        """The raw ``status.phase``."""
+        return self.status.phase
+
+    @property
+    def known_phase(self) -> TaskPhase | None:
+        """``status.phase`` as a :class:`TaskPhase`, or ``None`` for a phase this version does not know."""
+        try:
+            return TaskPhase(self.status.phase)
+        except ValueError:
+            return None
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the task has finished, one way or the other."""
+        return self.known_phase in TERMINAL_PHASES
+
+    @property
+    def is_failed(self) -> bool:
+        """Whether the task ended ``failed`` or ``cancelled``."""
+        return self.known_phase in FAILURE_PHASES
+
+    @property
+    def progress(self) -> float | None:
+        """``status.progress``, a 0..1 ratio."""
+        return self.status.progress
+
+    @property
+    def error_message(self) -> str | None:
+        """Livepeer's ``status.errorMessage``: why it failed, or why it is being retried remotely."""
+        return self.status.error_message
+
+    @property
+    def retries(self) -> int:
+        """How many times Livepeer has retried the task."""
+        return self.status.retries
+
+    @property
+    def updated_at(self) -> float | None:
+        """``status.updatedAt`` in Unix milliseconds."""
+        return self.status.updated_at
+
+    @property
+    def asset_spec(self) -> dict[str, Any] | None:
+        """The produced asset's ``assetSpec``, exactly as Livepeer returned it, or ``None``."""
+        for key in _ASSET_SPEC_OUTPUT_KEYS:
+            section = self.output.get(key)
+            spec = section.get("assetSpec") if isinstance(section, dict) else None
+            if isinstance(spec, dict):
+                return spec
+        return None
+
+
+class AssetStatus(_LivepeerModel):
+    """An asset's ``status`` object."""
+
+    phase: str
+    updated_at: float | None = Field(default=None, alias="updatedAt")
+    progress: float | None = None
+    error_message: str | None = Field(default=None, alias="errorMessage")
+
+
+class Asset(_LivepeerModel):
+    """A Livepeer asset (``GET /api/asset/{id}``)."""
+
+    id: str
+    name: str | None = None
+    playback_id: str | None = Field(default=None, alias="playbackId")
+    status: AssetStatus | None = None
+    size: int | None = None
+    hash: list[dict[str, Any]] | None = None
+    video_spec: dict[str, Any] | None = Field(default=None, alias="videoSpec")
+    source: dict[str, Any] | None = None
+    created_at: float | None = Field(default=None, alias="createdAt")
+
+    @property
+    def phase(self) -> str | None:
+        """The raw ``status.phase`` (``waiting``, ``processing``, ``ready``, ...)."""
+        return self.status.phase if self.status else None
+
+
+class TaskRef(_LivepeerModel):
+    """The ``{"id": ...}`` reference to a task that the create calls return."""
+
+    id: str
+
+
+class CreatedWork(_LivepeerModel):
+    """What a create call answered: the task it started and, for imports and clips, the new asset.
+
+    ``POST /api/asset/upload/url`` and ``POST /api/clip`` answer ``{asset, task: {id}}``;
+    ``POST /api/asset/{id}/export`` answers ``{task}``; ``POST /api/transcode`` answers the task itself.
+    """
+
+    task: TaskRef
+    asset: Asset | None = None
+
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+def parse(model: type[_ModelT], data: Any, what: str) -> _ModelT:
+    """Validate one JSON value as ``model``.
+
+    :param model: the model class.
+    :param data: the decoded JSON.
+    :param what: what the body was meant to be, for the error message (e.g. ``GET /api/task/x``).
+    :raises LivepeerBadResponseError: the body is not of the expected shape.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}" for e in err.errors()[:5]
+        )
+        raise LivepeerBadResponseError(
+            f"Livepeer answered {what} with a body that is not a {model.__name__}: {problems}"
+        ) from None
