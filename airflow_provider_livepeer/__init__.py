@@ -21,11 +21,33 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Livepeer",
+                "python-modules": ["airflow_provider_livepeer.operators.livepeer"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Livepeer",
+                "python-modules": ["airflow_provider_livepeer.sensors.livepeer"],
+            }
+        ],
         "hooks": [
             {
                 "integration-name": "Livepeer",
                 "python-modules": ["airflow_provider_livepeer.hooks.livepeer"],
             }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Livepeer",
+                "python-modules": ["airflow_provider_livepeer.triggers.livepeer"],
+            }
+        ],
+        "extra-links": [
+            "airflow_provider_livepeer.links.livepeer.LivepeerTaskLink",
+            "airflow_provider_livepeer.links.livepeer.LivepeerAssetLink",
         ],
         "connection-types": [
             {

@@ -40,7 +40,9 @@ from airflow_provider_livepeer.exceptions import (
 
 
 class Logger(Protocol):
-    """The part of a logger the retry policy uses (stdlib and Airflow's structlog loggers both fit)."""
+    """The part of a logger the provider uses (stdlib and Airflow's structlog loggers both fit)."""
+
+    def info(self, event: Any, *args: Any, **kw: Any) -> Any: ...
 
     def warning(self, event: Any, *args: Any, **kw: Any) -> Any: ...
 
@@ -140,6 +142,8 @@ class ApiRequest:
     path: str
     params: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
+    #: Whether sending it twice does no more than sending it once (see :func:`is_retryable`).
+    idempotent: bool = True
 
 
 def request_headers(api_key: str) -> dict[str, str]:
@@ -215,9 +219,22 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None  # An HTTP date: rare from Livepeer, and backoff is a safe substitute.
 
 
-def is_retryable(error: BaseException) -> bool:
-    """Whether an error is transient: 429, 5xx, timeouts and dropped connections. 4xx never are."""
-    return isinstance(error, (LivepeerRateLimitError, LivepeerServerError, LivepeerConnectionError))
+def is_retryable(error: BaseException, idempotent: bool = True) -> bool:
+    """Whether sending a request again after ``error`` is both useful and safe.
+
+    Transient errors are 429, 5xx, timeouts and dropped connections; 4xx never are. A request that is not
+    idempotent (one that creates Livepeer work) is only sent again when Livepeer cannot have acted on it:
+    a 429, or a connection that never opened. After a 5xx or a dropped answer it may already have started
+    the work, and a second request could start it twice.
+
+    :param error: what the last try raised.
+    :param idempotent: whether sending the request twice does no more than sending it once.
+    """
+    if isinstance(error, LivepeerRateLimitError):
+        return True
+    if isinstance(error, LivepeerConnectionError):
+        return idempotent or not error.request_sent
+    return idempotent and isinstance(error, LivepeerServerError)
 
 
 class _WaitRetryAfterOrBackoff:
@@ -236,12 +253,13 @@ class _WaitRetryAfterOrBackoff:
         return float(min(retry_after, self._cap))
 
 
-def retry_policy(settings: RetrySettings, log: Logger, label: str) -> dict[str, Any]:
+def retry_policy(settings: RetrySettings, log: Logger, label: str, idempotent: bool = True) -> dict[str, Any]:
     """The tenacity arguments for one API call, the same for ``Retrying`` and ``AsyncRetrying``.
 
     :param settings: attempts, time budget and backoff.
     :param log: where each retry is announced.
     :param label: ``METHOD /api/path`` of the call, for the log.
+    :param idempotent: whether the request may be sent again after any transient error.
     """
 
     def announce(retry_state: RetryCallState) -> None:
@@ -257,7 +275,7 @@ def retry_policy(settings: RetrySettings, log: Logger, label: str) -> dict[str, 
         )
 
     return {
-        "retry": retry_if_exception(is_retryable),
+        "retry": retry_if_exception(lambda error: is_retryable(error, idempotent)),
         "stop": stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_seconds),
         "wait": _WaitRetryAfterOrBackoff(settings),
         "before_sleep": announce,
@@ -299,3 +317,28 @@ def next_page_params(link_header: str | None) -> dict[str, str] | None:
                 return None
             return params
     return None
+
+
+_SOURCE_SCHEMES = ("http", "https", "ipfs", "ar")
+
+
+def validate_url(value: object, what: str, schemes: tuple[str, ...] = _SOURCE_SCHEMES) -> str:
+    """Check a URL Livepeer is asked to read from or write to, before anything is sent.
+
+    :param value: the URL.
+    :param what: what the URL is for, for the error message.
+    :param schemes: the schemes Livepeer accepts there.
+    :raises ValueError: not a string, empty, or not of one of ``schemes``.
+    """
+    expected = f"a {'/'.join(schemes)} URL such as https://example.com/video.mp4"
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in schemes or not (parts.netloc or parts.path.strip("/")):
+        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
+    return value.strip()
+
+
+def compact(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A request body from ``fields``, leaving out the ones not given (``None``)."""
+    return {key: value for key, value in fields.items() if value is not None}

@@ -59,7 +59,16 @@ class LivepeerBadResponseError(LivepeerError):
 
 
 class LivepeerConnectionError(LivepeerError):
-    """The request did not get an answer: connection refused or dropped, or a timeout. Retried."""
+    """The request did not get an answer: connection refused or dropped, or a timeout. Retried.
+
+    :param message: what happened.
+    :param request_sent: whether the request may have reached Livepeer (``False`` when the connection
+        could not even be opened), which decides whether a request that creates work may be sent again.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        self.request_sent = request_sent
+        super().__init__(message)
 
 
 class LivepeerTaskFailedError(LivepeerError, AirflowFailException):

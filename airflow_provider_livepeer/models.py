@@ -109,6 +109,34 @@ class Task(_LivepeerModel):
         """``status.updatedAt`` in Unix milliseconds."""
         return self.status.updated_at
 
+    def describe(self) -> str:
+        """One log line on where the task stands, e.g. ``Livepeer upload task abc is running (42%)``.
+
+        A ``waiting`` task with an ``errorMessage`` is being retried by Livepeer; the line says so.
+        """
+        line = f"Livepeer {self.type or 'unknown-type'} task {self.id} is {self.phase}"
+        if self.progress is not None and not self.is_terminal:
+            line += f" ({self.progress:.0%})"
+        if self.known_phase is None:
+            line += " (a phase this provider does not know: still waiting)"
+        if self.error_message and self.is_failed:
+            line += f": {self.error_message}"
+        elif self.error_message and not self.is_terminal:
+            line += f"; Livepeer is retrying it (retry {self.retries}) after: {self.error_message}"
+        return line
+
+    def result(self) -> TaskResult:
+        """What a finished task hands downstream (XCom, trigger events)."""
+        return TaskResult(
+            livepeer_task_id=self.id,
+            type=self.type,
+            phase=self.phase,
+            output_asset_id=self.output_asset_id,
+            asset_spec=self.asset_spec,
+            output=self.output,
+            error_message=self.error_message,
+        )
+
     @property
     def asset_spec(self) -> dict[str, Any] | None:
         """The produced asset's ``assetSpec``, exactly as Livepeer returned it, or ``None``."""
@@ -118,6 +146,32 @@ class Task(_LivepeerModel):
             if isinstance(spec, dict):
                 return spec
         return None
+
+
+class TaskResult(BaseModel):
+    """The part of a finished task that Airflow keeps: small, JSON-safe, never the whole API payload.
+
+    It travels in trigger events and is what the sensor and operators push to XCom.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    livepeer_task_id: str
+    type: str | None
+    phase: str
+    output_asset_id: str | None = None
+    asset_spec: dict[str, Any] | None = None
+    output: dict[str, Any] = Field(default_factory=dict)
+    error_message: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The sensor's return value: which task, of what type, how it ended and what it made."""
+        return {
+            "livepeer_task_id": self.livepeer_task_id,
+            "type": self.type,
+            "phase": self.phase,
+            "output_asset_id": self.output_asset_id,
+        }
 
 
 class AssetStatus(_LivepeerModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,19 @@ os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
+#: The DAG folders ``dag.test()`` syncs from: the test DAGs and the example DAGs users copy.
+DAG_FOLDERS = {"tests": PROJECT_ROOT / "tests" / "system" / "dags", "examples": PROJECT_ROOT / "example_dags"}
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAG_FOLDERS["tests"])
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {
+            "name": name,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(path), "refresh_interval": 0},
+        }
+        for name, path in DAG_FOLDERS.items()
+    ]
+)
 
 #: A key that is easy to find if it leaks anywhere.
 LEAKY_KEY = "lp-secret-key-DO-NOT-LEAK-7f3a9c"
@@ -46,3 +60,47 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared Livepeer reference data is not beside the project")
     return path
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a real two-second H.264/AAC MP4, ``sample.mp4`` (made with PyAV)."""
+    from airflow_provider_livepeer.emulator.samples import make_sample_video
+
+    folder = tmp_path_factory.mktemp("media")
+    make_sample_video(folder / "sample.mp4", seconds=2.0, width=320, height=240)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def media_server(media_dir: Path) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 serving :func:`media_dir`; yields its base URL."""
+    import functools
+    import http.server
+    import threading
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(media_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def sample_video_url(media_server: str) -> str:
+    """The URL of the sample video, for imports into the emulator."""
+    return f"{media_server}/sample.mp4"
+
+
+@pytest.fixture
+def emulator_conn(livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the ``livepeer_default`` connection at the test's emulator; returns the conn id."""
+    for name, value in livepeer_emulator.airflow_env("livepeer_default").items():
+        monkeypatch.setenv(name, value)
+    return "livepeer_default"

@@ -13,24 +13,27 @@ import requests
 from airflow.providers.common.compat.connection import get_async_connection
 from airflow.providers.common.compat.sdk import BaseHook, Connection, mask_secret
 from tenacity import AsyncRetrying, Retrying
+from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_livepeer.api import (
     ApiRequest,
     RetrySettings,
     api_base_url,
+    compact,
     decode_response,
     list_params,
     next_page_params,
     request_headers,
     retry_policy,
     validate_livepeer_id,
+    validate_url,
 )
 from airflow_provider_livepeer.exceptions import (
     LivepeerBadResponseError,
     LivepeerConnectionError,
     LivepeerError,
 )
-from airflow_provider_livepeer.models import Asset, Task, parse
+from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskRef, parse
 
 
 class ApiResponse(NamedTuple):
@@ -132,6 +135,11 @@ class LivepeerHook(BaseHook):
             self._endpoint = self._endpoint_from(self.get_connection(self.livepeer_conn_id))
         return self._endpoint
 
+    @property
+    def base_url(self) -> str:
+        """The API's base URL for this connection, e.g. ``https://livepeer.studio/api``."""
+        return self._get_endpoint().base_url
+
     async def _aget_endpoint(self) -> _Endpoint:
         if self._endpoint is None:
             conn = await get_async_connection(self.livepeer_conn_id, hook=self)
@@ -153,7 +161,7 @@ class LivepeerHook(BaseHook):
         endpoint = self._get_endpoint()
         api_path = endpoint.api_path(request.path)
         label = f"{request.method} {api_path}"
-        for attempt in Retrying(**retry_policy(self.retry_settings, self.log, label)):
+        for attempt in Retrying(**retry_policy(self.retry_settings, self.log, label, request.idempotent)):
             with attempt:
                 try:
                     response = self.session.request(
@@ -165,7 +173,9 @@ class LivepeerHook(BaseHook):
                         timeout=(endpoint.connect_timeout, endpoint.read_timeout),
                     )
                 except requests.RequestException as err:
-                    raise LivepeerConnectionError(f"Livepeer {label} got no answer: {err}") from None
+                    raise LivepeerConnectionError(
+                        f"Livepeer {label} got no answer: {err}", request_sent=not _never_connected(err)
+                    ) from None
                 data = decode_response(
                     request.method, api_path, response.status_code, response.headers, response.content
                 )
@@ -181,7 +191,9 @@ class LivepeerHook(BaseHook):
                 timeout=httpx.Timeout(endpoint.read_timeout, connect=endpoint.connect_timeout),
                 follow_redirects=True,
             )
-        async for attempt in AsyncRetrying(**retry_policy(self.retry_settings, self.log, label)):
+        async for attempt in AsyncRetrying(
+            **retry_policy(self.retry_settings, self.log, label, request.idempotent)
+        ):
             with attempt:
                 try:
                     response = await self._async_client.request(
@@ -193,7 +205,8 @@ class LivepeerHook(BaseHook):
                     )
                 except httpx.TransportError as err:
                     raise LivepeerConnectionError(
-                        f"Livepeer {label} got no answer: {type(err).__name__}: {err}"
+                        f"Livepeer {label} got no answer: {type(err).__name__}: {err}",
+                        request_sent=not isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)),
                     ) from None
                 data = decode_response(
                     request.method, api_path, response.status_code, response.headers, response.content
@@ -295,6 +308,183 @@ class LivepeerHook(BaseHook):
         path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}"
         self._send(ApiRequest("DELETE", path))
 
+    # -- work that creates tasks ----------------------------------------------------------------------
+
+    def import_asset(
+        self,
+        url: str,
+        name: str,
+        *,
+        static_mp4: bool | None = None,
+        playback_policy: dict[str, Any] | None = None,
+        storage: dict[str, Any] | None = None,
+        profiles: list[dict[str, Any]] | None = None,
+        creator_id: str | dict[str, Any] | None = None,
+        encryption: dict[str, Any] | None = None,
+        c2pa: bool | None = None,
+        target_segment_size_secs: float | None = None,
+    ) -> CreatedWork:
+        """Import a video from a URL (``POST /api/asset/upload/url``).
+
+        Livepeer answers the same URL imported again with the existing asset and task, so this request is
+        safe to repeat and is retried like a read.
+
+        :param url: where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
+        :param name: the asset's name.
+        :param static_mp4: also make MP4 renditions.
+        :param playback_policy: e.g. ``{"type": "jwt"}``.
+        :param storage: e.g. ``{"ipfs": True}``.
+        :param profiles: transcode profiles, Livepeer's ``transcode-profile`` objects.
+        :param creator_id: an unverified creator id, or Livepeer's creator-id object.
+        :param encryption: ``{"encryptedKey": ...}`` for an encrypted source.
+        :param c2pa: sign the output with C2PA.
+        :param target_segment_size_secs: the HLS segment length.
+        :returns: the new asset and its task.
+        :raises ValueError: the URL or name is invalid (nothing is sent).
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"Invalid asset name {name!r}: expected a non-empty string.")
+        body = compact(
+            {
+                "url": validate_url(url, "import URL"),
+                "name": name,
+                "staticMp4": static_mp4,
+                "playbackPolicy": playback_policy,
+                "storage": storage,
+                "profiles": profiles,
+                "creatorId": creator_id,
+                "encryption": encryption,
+                "c2pa": c2pa,
+                "targetSegmentSizeSecs": target_segment_size_secs,
+            }
+        )
+        return self._create(ApiRequest("POST", "/asset/upload/url", body=body, idempotent=True))
+
+    def export_asset(
+        self,
+        asset_id: str,
+        *,
+        ipfs: dict[str, Any] | bool | None = None,
+        custom_url: str | None = None,
+        custom_method: str | None = None,
+        custom_headers: dict[str, str] | None = None,
+    ) -> CreatedWork:
+        """Export an asset to IPFS or to a URL of yours (``POST /api/asset/{id}/export``).
+
+        :param asset_id: the asset; it must be ``ready``.
+        :param ipfs: ``True`` or Livepeer's IPFS export parameters (``{"pinata": {...}}``).
+        :param custom_url: an http(s) URL the video is sent to instead.
+        :param custom_method: the method of that request (Livepeer's default: ``PUT``).
+        :param custom_headers: headers of that request.
+        :returns: the export task.
+        :raises ValueError: a bad asset id, neither or both destinations, or a bad URL (nothing is sent).
+        """
+        path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}/export"
+        if (ipfs in (None, False)) == (custom_url is None):
+            raise ValueError(
+                f"Export of asset {asset_id!r} needs exactly one destination: ipfs or custom_url "
+                f"(got ipfs={ipfs!r}, custom_url={custom_url!r})."
+            )
+        if custom_url is not None:
+            custom = {"url": validate_url(custom_url, "export URL", ("http", "https"))}
+            body: dict[str, Any] = {
+                "custom": compact({**custom, "method": custom_method, "headers": custom_headers})
+            }
+        else:
+            body = {"ipfs": ipfs if isinstance(ipfs, dict) else {}}
+        return self._create(ApiRequest("POST", path, body=body, idempotent=False))
+
+    def transcode(
+        self,
+        input: str | dict[str, Any],
+        storage: dict[str, Any],
+        outputs: dict[str, Any],
+        *,
+        profiles: list[dict[str, Any]] | None = None,
+        target_segment_size_secs: float | None = None,
+        creator_id: str | dict[str, Any] | None = None,
+        c2pa: bool | None = None,
+    ) -> CreatedWork:
+        """Transcode a file into your own storage (``POST /api/transcode``).
+
+        :param input: the source URL, or Livepeer's S3 input object.
+        :param storage: where outputs go: Livepeer's ``s3`` or ``web3.storage`` storage object.
+        :param outputs: which outputs, e.g. ``{"hls": {"path": "/out/hls"}, "mp4": {"path": "/out/mp4"}}``.
+        :param profiles: transcode profiles.
+        :param target_segment_size_secs: the HLS segment length.
+        :param creator_id: an unverified creator id, or Livepeer's creator-id object.
+        :param c2pa: sign the output with C2PA.
+        :returns: the ``transcode-file`` task (it makes no Livepeer asset).
+        :raises ValueError: a bad input, storage or outputs (nothing is sent).
+        """
+        if isinstance(input, str):
+            input = {"url": validate_url(input, "transcode input URL")}
+        elif not isinstance(input, dict) or not ("url" in input or input.get("type") == "s3"):
+            raise ValueError(f"Invalid transcode input {input!r}: expected a URL, or an S3 input object.")
+        elif "url" in input:
+            validate_url(input["url"], "transcode input URL")
+        if not isinstance(storage, dict) or "type" not in storage:
+            raise ValueError(f"Invalid transcode storage {storage!r}: expected an object with a 'type'.")
+        if not isinstance(outputs, dict) or not outputs or not set(outputs) <= {"hls", "mp4", "fmp4"}:
+            raise ValueError(f"Invalid transcode outputs {outputs!r}: expected some of hls, mp4, fmp4.")
+        body = compact(
+            {
+                "input": input,
+                "storage": storage,
+                "outputs": outputs,
+                "profiles": profiles,
+                "targetSegmentSizeSecs": target_segment_size_secs,
+                "creatorId": creator_id,
+                "c2pa": c2pa,
+            }
+        )
+        return self._create(ApiRequest("POST", "/transcode", body=body, idempotent=False))
+
+    def create_clip(
+        self,
+        playback_id: str,
+        start_time: float,
+        end_time: float | None = None,
+        *,
+        name: str | None = None,
+        session_id: str | None = None,
+    ) -> CreatedWork:
+        """Clip a livestream or its recording (``POST /api/clip``).
+
+        :param playback_id: the stream's playback id (Livepeer does not clip assets yet).
+        :param start_time: the clip's start, Unix milliseconds.
+        :param end_time: the clip's end, Unix milliseconds, after ``start_time``.
+        :param name: the clip asset's name.
+        :param session_id: the recorded session to clip, instead of the live stream.
+        :returns: the clip's asset and task.
+        :raises ValueError: a bad playback id, or times out of order (nothing is sent).
+        """
+        validate_livepeer_id(playback_id, "Livepeer playback id")
+        start = _milliseconds(start_time, "clip start_time")
+        end = None if end_time is None else _milliseconds(end_time, "clip end_time")
+        if end is not None and end <= start:
+            raise ValueError(
+                f"Invalid clip end_time {end_time!r}: expected it after start_time {start_time!r}."
+            )
+        body = compact(
+            {
+                "playbackId": playback_id,
+                "startTime": start,
+                "endTime": end,
+                "name": name,
+                "sessionId": session_id,
+            }
+        )
+        return self._create(ApiRequest("POST", "/clip", body=body, idempotent=False))
+
+    def _create(self, request: ApiRequest) -> CreatedWork:
+        data = self._send(request).data
+        what = f"{request.method} /api{request.path}"
+        # /transcode answers the whole task rather than {task: {id}}.
+        if isinstance(data, dict) and "task" not in data and "status" in data:
+            return CreatedWork(task=TaskRef(id=parse(Task, data, what).id))
+        return parse(CreatedWork, data, what)
+
     # -- connection test ----------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
@@ -304,6 +494,20 @@ class LivepeerHook(BaseHook):
         except (LivepeerError, ValueError) as err:
             return False, str(err)
         return True, f"Connected to Livepeer Studio at {self._get_endpoint().base_url}"
+
+
+def _milliseconds(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"Invalid {what} {value!r}: expected Unix milliseconds, a number >= 0.")
+    return value
+
+
+def _never_connected(err: requests.RequestException) -> bool:
+    """Whether ``requests`` failed before a connection was open, so the request cannot have arrived."""
+    if isinstance(err, requests.ConnectTimeout):
+        return True
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(err, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def _task_request(livepeer_task_id: str) -> ApiRequest:

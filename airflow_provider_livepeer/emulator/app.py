@@ -1,0 +1,266 @@
+"""The HTTP layer: Livepeer's ``/api`` endpoints and the emulator's ``/_emulator`` admin endpoints.
+
+Routes only parse requests and shape answers; :class:`~.state.EmulatorState` does the work. Every error
+is Livepeer's ``{"errors": [...]}``. The admin endpoints need no API key: the emulator is meant to listen
+on loopback only, for tests and demos.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from airflow_provider_livepeer import __version__
+from airflow_provider_livepeer.emulator import listing, payloads
+from airflow_provider_livepeer.emulator.errors import ApiError
+from airflow_provider_livepeer.emulator.faults import (
+    ApiTrafficMiddleware,
+    FaultConfig,
+    silence_drop_tracebacks,
+)
+from airflow_provider_livepeer.emulator.outcomes import Outcome, OutcomeRule
+from airflow_provider_livepeer.emulator.records import Account
+from airflow_provider_livepeer.emulator.state import EmulatorState
+
+#: Request header choosing the outcome of the task a call creates (see Outcome.parse).
+OUTCOME_HEADER = "X-Emulator-Outcome"
+
+
+def create_app(state: EmulatorState) -> FastAPI:
+    """Build the emulator's ASGI app around a state.
+
+    :param state: the state it serves (shared with the caller, e.g. a test).
+    """
+    app = FastAPI(
+        title="Livepeer Studio emulator",
+        version=__version__,
+        docs_url="/_emulator/docs",
+        redoc_url=None,
+        openapi_url="/_emulator/openapi.json",
+    )
+    app.state.emulator = state
+    silence_drop_tracebacks()
+    app.add_middleware(ApiTrafficMiddleware, injector=state.faults, record=state.record_request)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, err: ApiError) -> Response:
+        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, err: StarletteHTTPException) -> Response:
+        message = "not found" if err.status_code == 404 else str(err.detail).lower()
+        return JSONResponse({"errors": [message]}, status_code=err.status_code, headers=err.headers)
+
+    _add_api_routes(app, state)
+    _add_admin_routes(app, state)
+    return app
+
+
+def _outcome(request: Request) -> Outcome | None:
+    raw = request.headers.get(OUTCOME_HEADER)
+    if raw is None:
+        return None
+    try:
+        return Outcome.parse(raw)
+    except ValueError as err:
+        raise ApiError(400, f"invalid {OUTCOME_HEADER} header: {err}") from None
+
+
+def _details(request: Request) -> bool:
+    return bool(request.query_params.get("details"))
+
+
+def _list_response(
+    request: Request,
+    items: list[dict[str, Any]],
+    fields: dict[str, listing.ListField],
+    *,
+    end_link: bool,
+    extra: list[listing.Predicate] | None = None,
+) -> Response:
+    params = request.query_params.multi_items()
+    query = listing.parse_query(params, fields)
+    page = listing.paginate(items, query, fields, extra or ())
+    headers: dict[str, str] = {}
+    if query.count and page.items:
+        headers["X-Total-Count"] = str(page.total)
+    # The task list links a last page with cursor=undefined (its cursor is undefined on the server).
+    cursor = page.next_cursor or ("undefined" if end_link else None)
+    if page.items and cursor is not None:
+        url = listing.next_link(str(request.url), request.url.query, cursor)
+        headers["Link"] = f'<{url}>; rel="next"'
+    return JSONResponse(page.items, headers=headers)
+
+
+def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
+    def account(request: Request) -> Account:
+        return state.authenticate(request.headers.get("authorization"))
+
+    @app.get("/api/task")
+    async def list_tasks(request: Request) -> Response:
+        return _list_response(request, state.list_tasks(account(request)), listing.TASK_FIELDS, end_link=True)
+
+    @app.get("/api/task/{task_id}")
+    async def get_task(request: Request, task_id: str) -> Response:
+        return JSONResponse(state.get_task(account(request), task_id))
+
+    @app.get("/api/asset")
+    async def list_assets(request: Request) -> Response:
+        caller = account(request)
+        # Like the server, ?playbackId=, ?sourceUrl= and ?phase= are shortcuts for filters.
+        shortcuts = [
+            {"id": key, "value": request.query_params[key]}
+            for key in ("playbackId", "sourceUrl", "phase")
+            if key in request.query_params
+        ]
+        extra = list(listing.parse_filters(json.dumps(shortcuts), listing.ASSET_FIELDS)) if shortcuts else []
+        items = state.list_assets(caller, _details(request))
+        return _list_response(request, items, listing.ASSET_FIELDS, end_link=False, extra=extra)
+
+    @app.post("/api/asset/upload/url")
+    async def import_asset(request: Request) -> Response:
+        caller = account(request)
+        payload = payloads.parse_body(await request.body(), payloads.NewAssetFromUrl)
+        status, body = state.create_import(caller, payload, _outcome(request))
+        return JSONResponse(body, status_code=status)
+
+    @app.get("/api/asset/{asset_id}")
+    async def get_asset(request: Request, asset_id: str) -> Response:
+        return JSONResponse(state.get_asset(account(request), asset_id, _details(request)))
+
+    @app.delete("/api/asset/{asset_id}")
+    async def delete_asset(request: Request, asset_id: str) -> Response:
+        state.delete_asset(account(request), asset_id)
+        return Response(status_code=204)
+
+    @app.post("/api/asset/{asset_id}/export")
+    async def export_asset(request: Request, asset_id: str) -> Response:
+        caller = account(request)
+        params = payloads.parse_body(await request.body(), payloads.ExportParams)
+        return JSONResponse(state.create_export(caller, asset_id, params, _outcome(request)), status_code=201)
+
+    @app.post("/api/transcode")
+    async def transcode(request: Request) -> Response:
+        caller = account(request)
+        payload = payloads.parse_body(await request.body(), payloads.TranscodePayload)
+        return JSONResponse(state.create_transcode(caller, payload, _outcome(request)))
+
+    @app.post("/api/clip")
+    async def clip(request: Request) -> Response:
+        caller = account(request)
+        payload = payloads.parse_body(await request.body(), payloads.ClipPayload)
+        client = request.client.host if request.client else "127.0.0.1"
+        return JSONResponse(state.create_clip(caller, payload, _outcome(request), client))
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError as err:
+        raise ApiError(422, f"request body is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "request body must be a JSON object")
+    return data
+
+
+def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
+    @app.get("/_emulator/health")
+    async def health() -> Response:
+        return JSONResponse(state.health())
+
+    @app.get("/_emulator/faults")
+    async def get_faults() -> Response:
+        return JSONResponse(state.faults.config.to_json())
+
+    @app.post("/_emulator/faults")
+    async def set_faults(request: Request) -> Response:
+        data = await _json_object(request)
+        try:
+            config = FaultConfig.model_validate(data)
+        except ValueError as err:
+            raise ApiError(422, *_messages(err)) from None
+        state.faults.configure(config)
+        return JSONResponse(state.faults.config.to_json())
+
+    @app.delete("/_emulator/faults")
+    async def clear_faults() -> Response:
+        state.faults.configure(FaultConfig())
+        return Response(status_code=204)
+
+    @app.get("/_emulator/requests")
+    async def get_requests() -> Response:
+        records = state.requests()
+        counts: dict[str, int] = {}
+        for record in records:
+            key = f"{record.method} {record.path}"
+            counts[key] = counts.get(key, 0) + 1
+        return JSONResponse(
+            {"total": len(records), "counts": counts, "requests": [record.to_json() for record in records]}
+        )
+
+    @app.delete("/_emulator/requests")
+    async def reset_requests() -> Response:
+        state.reset_requests()
+        return Response(status_code=204)
+
+    @app.get("/_emulator/outcomes")
+    async def get_outcomes() -> Response:
+        return JSONResponse({"rules": [rule.to_json() for rule in state.outcome_rules()]})
+
+    @app.post("/_emulator/outcomes")
+    async def add_outcome(request: Request) -> Response:
+        data = await _json_object(request)
+        try:
+            rule = OutcomeRule.from_json(data)
+        except ValueError as err:
+            raise ApiError(422, str(err)) from None
+        return JSONResponse(state.add_outcome_rule(rule).to_json(), status_code=201)
+
+    @app.delete("/_emulator/outcomes")
+    async def clear_outcomes() -> Response:
+        state.clear_outcome_rules()
+        return Response(status_code=204)
+
+    @app.delete("/_emulator/outcomes/{rule_id}")
+    async def delete_outcome(rule_id: str) -> Response:
+        if not state.remove_outcome_rule(rule_id):
+            raise ApiError(404, "not found")
+        return Response(status_code=204)
+
+    @app.get("/_emulator/tasks/{task_id}")
+    async def debug_task(task_id: str) -> Response:
+        try:
+            return JSONResponse(state.debug_task(task_id))
+        except KeyError:
+            raise ApiError(404, "not found") from None
+
+    @app.get("/_emulator/accounts")
+    async def get_accounts() -> Response:
+        return JSONResponse({"accounts": [account.to_json() for account in state.accounts]})
+
+    @app.post("/_emulator/accounts")
+    async def add_account(request: Request) -> Response:
+        data = await _json_object(request)
+        key = data.get("apiKey")
+        if not isinstance(key, str):
+            raise ApiError(422, "apiKey (a string) is required")
+        try:
+            return JSONResponse(state.add_account(key).to_json(), status_code=201)
+        except ValueError as err:
+            raise ApiError(422, str(err)) from None
+
+    @app.post("/_emulator/reset")
+    async def reset() -> Response:
+        state.reset()
+        return Response(status_code=204)
+
+
+def _messages(err: ValueError) -> list[str]:
+    errors = getattr(err, "errors", None)
+    if callable(errors):
+        return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors()]
+    return [str(err)]

@@ -1,0 +1,262 @@
+"""Request bodies of the emulated endpoints, checked like Livepeer's JSON-schema validation (422).
+
+The models follow the OpenAPI schemas ``new-asset-from-url-payload``, ``export-task-params``,
+``transcode-payload`` and ``clip-payload``: unknown keys and wrong types are refused. One emulator
+extension: import and transcode URLs may also be ``file://`` paths, so demos and tests can import local
+files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from airflow_provider_livepeer.emulator.errors import ApiError
+
+SourceUrl = Annotated[str, StringConstraints(pattern=r"^(https?|ipfs|ar|file)://")]
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^http(s)?://")]
+
+
+class _Payload(BaseModel):
+    # strict: JSON schema does not turn "3" into 3 or 1 into "1", so neither does the emulator.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TranscodeProfile(_Payload):
+    """``transcode-profile``."""
+
+    bitrate: Annotated[int, Field(ge=400)]
+    width: Annotated[int, Field(ge=128)] | None = None
+    height: Annotated[int, Field(ge=128)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    quality: Annotated[int, Field(ge=0, le=44)] | None = None
+    fps: Annotated[int, Field(ge=0)] | None = None
+    fpsDen: Annotated[int, Field(ge=1)] | None = None
+    gop: str | None = None
+    profile: Literal["H264Baseline", "H264Main", "H264High", "H264ConstrainedHigh"] | None = None
+    encoder: Literal["H.264", "HEVC", "VP8", "VP9"] | None = None
+
+
+class PlaybackPolicy(_Payload):
+    """``playback-policy``."""
+
+    type: Literal["public", "jwt", "webhook"]
+    webhookId: str | None = None
+    webhookContext: dict[str, Any] | None = None
+    refreshInterval: float | None = None
+    allowedOrigins: list[str] | None = None
+
+
+class UnverifiedCreatorId(_Payload):
+    """``input-creator-id`` in its object form."""
+
+    type: Literal["unverified"]
+    value: str
+
+
+class IpfsSpec(_Payload):
+    """The IPFS export spec of an asset's storage."""
+
+    nftMetadataTemplate: Literal["file", "player"] | None = None
+    nftMetadata: dict[str, Any] | None = None
+
+
+class IpfsStorage(_Payload):
+    """``storage.ipfs`` in its object form."""
+
+    spec: IpfsSpec | None = None
+
+
+class NewAssetStorage(_Payload):
+    """``new-asset-payload.storage``."""
+
+    ipfs: IpfsStorage | bool | None = None
+
+
+class Encryption(_Payload):
+    """``new-asset-payload.encryption``."""
+
+    encryptedKey: str
+
+
+class NewAssetFromUrl(_Payload):
+    """``new-asset-from-url-payload`` (``POST /api/asset/upload/url``)."""
+
+    name: str
+    url: SourceUrl
+    staticMp4: bool | None = None
+    playbackPolicy: PlaybackPolicy | None = None
+    creatorId: UnverifiedCreatorId | str | None = None
+    storage: NewAssetStorage | None = None
+    encryption: Encryption | None = None
+    c2pa: bool | None = None
+    profiles: list[TranscodeProfile] | None = None
+    targetSegmentSizeSecs: float | None = None
+
+
+class CustomExport(_Payload):
+    """``export-task-params.custom``."""
+
+    url: HttpUrl
+    method: str = "PUT"
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class CustomExportParams(_Payload):
+    """``export-task-params`` with a custom URL."""
+
+    custom: CustomExport
+
+
+class PinataJwt(_Payload):
+    """Piñata credentials as a JWT."""
+
+    jwt: str
+
+
+class PinataKey(_Payload):
+    """Piñata credentials as a key and secret."""
+
+    apiKey: str
+    apiSecret: str
+
+
+class IpfsExport(_Payload):
+    """``ipfs-export-params``."""
+
+    nftMetadataTemplate: Literal["file", "player"] | None = None
+    nftMetadata: dict[str, Any] | None = None
+    pinata: PinataJwt | PinataKey | None = None
+
+
+class IpfsExportParams(_Payload):
+    """``export-task-params`` to IPFS."""
+
+    ipfs: IpfsExport
+
+
+ExportParams = CustomExportParams | IpfsExportParams
+
+
+class S3Credentials(_Payload):
+    """S3 credentials."""
+
+    accessKeyId: str
+    secretAccessKey: str
+
+
+class UrlInput(_Payload):
+    """A transcode input given by URL."""
+
+    url: SourceUrl
+
+
+class S3Input(_Payload):
+    """A transcode input in an S3-like bucket."""
+
+    type: Literal["s3"]
+    endpoint: HttpUrl
+    bucket: str
+    path: str
+    credentials: S3Credentials
+
+
+class S3Storage(_Payload):
+    """Transcode output storage in an S3-like bucket."""
+
+    type: Literal["s3"]
+    endpoint: HttpUrl
+    bucket: str
+    credentials: S3Credentials
+
+
+class Web3Credentials(_Payload):
+    """web3.storage delegation proof."""
+
+    proof: str
+
+
+class Web3Storage(_Payload):
+    """Transcode output storage on web3.storage."""
+
+    type: Literal["web3.storage"]
+    credentials: Web3Credentials
+
+
+class OutputPath(_Payload):
+    """Where one output format goes."""
+
+    path: str
+
+
+class TranscodeOutputs(_Payload):
+    """``transcode-payload.outputs``."""
+
+    hls: OutputPath | None = None
+    mp4: OutputPath | None = None
+    fmp4: OutputPath | None = None
+
+
+class TranscodePayload(_Payload):
+    """``transcode-payload`` (``POST /api/transcode``)."""
+
+    input: UrlInput | S3Input
+    storage: S3Storage | Web3Storage
+    outputs: TranscodeOutputs
+    profiles: list[TranscodeProfile] | None = None
+    targetSegmentSizeSecs: float | None = None
+    creatorId: UnverifiedCreatorId | str | None = None
+    c2pa: bool | None = None
+
+
+class ClipPayload(_Payload):
+    """``clip-payload`` (``POST /api/clip``)."""
+
+    playbackId: str
+    startTime: float
+    endTime: float | None = None
+    name: str | None = None
+    sessionId: str | None = None
+
+
+# pydantic prefixes the location of an error inside a union with the model's class name.
+_UNION_TAG = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_MAX_MESSAGES = 10
+
+
+def parse_body(raw: bytes, model: Any) -> Any:
+    """Decode and validate a JSON body.
+
+    :param raw: the request body.
+    :param model: a payload model, or a union of them (``ExportParams``).
+    :raises ApiError: 422 with one message per problem, naming the field.
+    """
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError as err:
+        raise ApiError(422, f"request body is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, f"request body must be a JSON object, not {type(data).__name__}")
+    try:
+        return TypeAdapter(model).validate_python(data)
+    except ValidationError as err:
+        raise ApiError(422, *validation_messages(err)) from None
+
+
+def validation_messages(err: ValidationError) -> list[str]:
+    """Readable messages for a validation error: ``body.<field>: <problem>``."""
+    messages: list[str] = []
+    for error in err.errors():
+        path = ".".join(str(part) for part in error["loc"] if not _UNION_TAG.match(str(part)))
+        message = f"body.{path}: {error['msg']}" if path else f"body: {error['msg']}"
+        if message not in messages:
+            messages.append(message)
+    return messages[:_MAX_MESSAGES]
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """A payload as JSON, without the fields the client left out."""
+    return model.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,138 @@
+"""What clients see: tasks and assets as Livepeer's API returns them, at a given moment.
+
+Field names, which fields appear in which phase, and their order follow Livepeer Studio's server: a
+task's ``output`` appears once it is completed; an asset gets ``size``, ``hash``, ``videoSpec``,
+``playbackUrl`` and ``downloadUrl`` once ready; ``videoSpec.tracks`` of an asset is only shown with
+``?details=1`` (the task's ``assetSpec`` always has them).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+from airflow_provider_livepeer.emulator.records import AssetRecord, TaskRecord
+from airflow_provider_livepeer.emulator.timeline import Snapshot
+
+# Obviously fake hosts (RFC 2606 ``.invalid``): URLs with the real shapes that lead nowhere.
+CDN_BASE = "https://vod-cdn.livepeer-emulator.invalid"
+STORAGE_BASE = "https://storage.livepeer-emulator.invalid/vod"
+IPFS_GATEWAY = "https://ipfs.livepeer-emulator.invalid/ipfs/"
+
+
+def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> dict[str, Any]:
+    """A task as ``GET /api/task/{id}`` shows it while ``snapshots[index]`` is in force."""
+    snapshot = snapshots[index]
+    body: dict[str, Any] = {"id": task.id, "type": task.type, "createdAt": task.created_ms}
+    scheduled = next((s.at_ms for s in snapshots[: index + 1] if s.phase == "waiting"), None)
+    if scheduled is not None:
+        body["scheduledAt"] = scheduled
+    if task.input_asset_id:
+        body["inputAssetId"] = task.input_asset_id
+    if task.output_asset_id:
+        body["outputAssetId"] = task.output_asset_id
+    # userId is not in the public OpenAPI task schema, but the server returns it (db-schema.yaml) and
+    # it is one of the list filters.
+    body["userId"] = task.user_id
+    body["projectId"] = task.project_id
+    if task.requester_id:
+        body["requesterId"] = task.requester_id
+    body["params"] = copy.deepcopy(task.params)
+    body["status"] = snapshot.status()
+    if snapshot.phase == "completed" and task.output is not None:
+        body["output"] = copy.deepcopy(task.output)
+    return body
+
+
+def asset_status(
+    asset: AssetRecord, snapshots: Sequence[Snapshot] | None, index: int, now_ms: int
+) -> dict[str, Any]:
+    """An asset's ``status``, following the task that produces it.
+
+    The asset waits while its task is pending or waiting, is ``processing`` (with the highest progress
+    seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed``.
+    """
+    if asset.deleted_ms is not None and asset.deleted_ms <= now_ms:
+        return {"phase": "deleted", "updatedAt": asset.deleted_ms}
+    if snapshots is None:
+        return {"phase": "ready", "updatedAt": asset.created_ms}
+    current = snapshots[index]
+    if current.phase == "completed":
+        return {"phase": "ready", "updatedAt": current.at_ms}
+    if current.phase in ("failed", "cancelled"):
+        return {
+            "phase": "failed",
+            "updatedAt": current.at_ms,
+            "errorMessage": current.error_message or "failed",
+        }
+    runs = [s for s in snapshots[: index + 1] if s.phase == "running"]
+    if not runs:
+        return {"phase": "waiting", "updatedAt": asset.created_ms}
+    return {
+        "phase": "processing",
+        "updatedAt": runs[-1].at_ms,
+        "progress": max(s.progress or 0.0 for s in runs),
+    }
+
+
+def asset_json(
+    asset: AssetRecord, status: dict[str, Any], spec: dict[str, Any] | None, details: bool = False
+) -> dict[str, Any]:
+    """An asset as ``GET /api/asset/{id}`` shows it.
+
+    :param status: from :func:`asset_status`.
+    :param spec: the producing task's ``assetSpec`` once the asset is ready.
+    :param details: keep ``videoSpec.tracks`` (``?details=1``).
+    """
+    body: dict[str, Any] = {
+        "id": asset.id,
+        "playbackId": asset.playback_id,
+        "userId": asset.user_id,
+        "createdAt": asset.created_ms,
+        "status": status,
+        "name": asset.name,
+        "source": copy.deepcopy(asset.source),
+        "projectId": asset.project_id,
+    }
+    body.update(copy.deepcopy(asset.extra))
+    if spec is not None and status["phase"] == "ready":
+        body["size"] = spec["size"]
+        body["hash"] = copy.deepcopy(spec["hash"])
+        video_spec = copy.deepcopy(spec["videoSpec"])
+        if not details:
+            video_spec.pop("tracks", None)
+        body["videoSpec"] = video_spec
+        body["playbackUrl"] = f"{CDN_BASE}/hls/{asset.playback_id}/index.m3u8"
+        body["downloadUrl"] = f"{CDN_BASE}/asset/{asset.playback_id}/video/download.{_extension(video_spec)}"
+    return body
+
+
+def asset_spec(
+    asset: AssetRecord, size: int, hashes: list[dict[str, str]], video_spec: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``assetSpec`` a completed upload or clip task reports for its asset (valid as an ``asset``)."""
+    return {
+        "id": asset.id,
+        "name": asset.name,
+        "type": "video",
+        "playbackId": asset.playback_id,
+        "source": copy.deepcopy(asset.source),
+        "size": size,
+        "hash": hashes,
+        "videoSpec": video_spec,
+    }
+
+
+def storage_paths(playback_id: str) -> dict[str, str]:
+    """Where an upload task says it stored the video and its metadata."""
+    return {
+        "videoFilePath": f"{STORAGE_BASE}/{playback_id}/video",
+        "metadataFilePath": f"{STORAGE_BASE}/{playback_id}/video.json",
+    }
+
+
+def _extension(video_spec: dict[str, Any]) -> str:
+    return {"mpegts": "ts", "matroska": "mkv", "mov": "mov", "avi": "avi"}.get(
+        str(video_spec.get("format")), "mp4"
+    )

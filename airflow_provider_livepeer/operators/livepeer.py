@@ -1,0 +1,425 @@
+"""Operators that start Livepeer work (import, export, transcode, clip) and wait for it; and delete.
+
+Every task-creating operator pushes ``livepeer_task_id`` to XCom right after the create call, before any
+waiting (and ``asset_id`` / ``playback_id`` when Livepeer returns them), so a
+:class:`~airflow_provider_livepeer.sensors.livepeer.LivepeerTaskSensor` downstream can take
+``op.output["livepeer_task_id"]``. With ``wait_for_completion`` (the default) it then waits exactly as the
+sensor does and pushes the same XComs.
+
+**An Airflow retry never duplicates Livepeer work.** The operators are durable
+(:class:`ResumableJobMixin`): right after the create call the Livepeer task id is saved in Airflow's
+``task_state_store``, which outlives the try. A later try of the same task instance reads it back and
+asks Livepeer for that task: still pending, waiting or running, the try re-attaches and waits for it;
+completed, it only publishes the result; failed or cancelled, it starts new work. Only then does it
+create anything. (Livepeer's own answer to a repeated import URL covers imports, not exports, transcodes
+or clips.) Pass ``durable=False`` to create new work on every try.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
+
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
+from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
+from airflow_provider_livepeer.sensors.livepeer import (
+    DEFAULT_TIMEOUT,
+    alias_outlets,
+    publish_result,
+    result_from_event,
+    trigger_for,
+    wait_for_task,
+)
+
+#: XCom keys pushed right after the create call.
+XCOM_LIVEPEER_TASK_ID = "livepeer_task_id"
+XCOM_ASSET_ID = "asset_id"
+XCOM_PLAYBACK_ID = "playback_id"
+
+
+class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
+    """Base of the operators that create a Livepeer task and (by default) wait for it.
+
+    :param livepeer_conn_id: the ``livepeer`` connection (templated).
+    :param wait_for_completion: wait until the Livepeer task is terminal (default); otherwise return
+        after the create call.
+    :param poll_interval: seconds between reads of the task while waiting.
+    :param timeout: the longest wait, in seconds (default seven days, as sensors).
+    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param airflow_asset_alias: publish what the task made as an Airflow Asset through
+        ``AssetAlias(airflow_asset_alias)`` (see :mod:`airflow_provider_livepeer.assets`).
+    :param durable: re-attach to the Livepeer task of an earlier try instead of creating new work
+        (default ``True``).
+    """
+
+    external_id_key = XCOM_LIVEPEER_TASK_ID
+    operator_extra_links = (LivepeerTaskLink(), LivepeerAssetLink())
+    template_fields: Sequence[str] = ("livepeer_conn_id",)
+    ui_color = "#2fdc9d"
+
+    def __init__(
+        self,
+        *,
+        livepeer_conn_id: str = LivepeerHook.default_conn_name,
+        wait_for_completion: bool = True,
+        poll_interval: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        airflow_asset_alias: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**alias_outlets(airflow_asset_alias, kwargs))
+        self.livepeer_conn_id = livepeer_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.deferrable = deferrable
+        self.airflow_asset_alias = airflow_asset_alias
+        self._result: TaskResult | None = None
+        self._summary: dict[str, Any] | None = None
+
+    @cached_property
+    def hook(self) -> LivepeerHook:
+        """The hook of the operator's connection."""
+        return LivepeerHook(self.livepeer_conn_id)
+
+    @abstractmethod
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Send the create call; validate the arguments first, so bad ones send nothing."""
+
+    def execute(self, context: Context) -> Any:
+        """Create the work (or re-attach to an earlier try's) and wait for it."""
+        return self.execute_resumable(context)
+
+    # -- ResumableJobMixin ------------------------------------------------------------------------------
+
+    def submit_job(self, context: Context) -> str:
+        """Create the Livepeer task and push its ids to XCom."""
+        work = self.create(self.hook)
+        self.log.info("Started Livepeer task %s", work.task.id)
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=work.task.id)
+        if work.asset is not None:
+            ti.xcom_push(key=XCOM_ASSET_ID, value=work.asset.id)
+            ti.xcom_push(key=XCOM_PLAYBACK_ID, value=work.asset.playback_id)
+        LivepeerTaskLink.persist(context, LivepeerTaskLink.url(self.hook.base_url, work.task.id))
+        return work.task.id
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        """Read the task an earlier try created, and push its id again (a new try starts with no XComs)."""
+        task = self.hook.get_task(str(external_id))
+        self.log.info("An earlier try created Livepeer task %s: %s", task.id, task.describe())
+        context["ti"].xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=task.id)
+        if task.output_asset_id:
+            context["ti"].xcom_push(key=XCOM_ASSET_ID, value=task.output_asset_id)
+        return task.phase
+
+    def is_job_active(self, status: str) -> bool:
+        """Pending, waiting, running, or a phase this version does not know: worth re-attaching to."""
+        return status not in TERMINAL_PHASES
+
+    def is_job_succeeded(self, status: str) -> bool:
+        """Completed."""
+        return status == TaskPhase.COMPLETED
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> Any:
+        """Wait as the sensor does: in this process, or deferred to the triggerer."""
+        if not self.wait_for_completion:
+            return None
+        if self.deferrable:
+            self.defer(
+                **trigger_for(str(external_id), self.livepeer_conn_id, self.poll_interval, self.timeout)
+            )
+        self._result = wait_for_task(
+            self.hook, str(external_id), poll_interval=self.poll_interval, timeout=self.timeout, log=self.log
+        )
+        return self.get_job_result(external_id, context)
+
+    def get_job_result(self, external_id: Any, context: Context) -> Any:
+        """Publish the completed task once (XComs, links, Airflow Asset) and return its summary."""
+        if not self.wait_for_completion:
+            return {XCOM_LIVEPEER_TASK_ID: str(external_id)}
+        if self._summary is None:
+            result = self._result or self.hook.get_task(str(external_id)).result()
+            self._summary = publish_result(context, result, self.hook, self.airflow_asset_alias)
+        return self._summary
+
+    def execute_complete(self, context: Context, event: Any = None) -> Any:
+        """Resume after the trigger fired: validate its event and publish the result."""
+        livepeer_task_id = context["ti"].xcom_pull(task_ids=self.task_id, key=XCOM_LIVEPEER_TASK_ID)
+        self._result = result_from_event(event, str(livepeer_task_id))
+        return self.get_job_result(self._result.livepeer_task_id, context)
+
+
+class LivepeerImportAssetOperator(LivepeerTaskOperator):
+    """Import a video from a URL into a new Livepeer asset (``POST /api/asset/upload/url``).
+
+    :param url: where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://`` (templated).
+    :param name: the asset's name (templated).
+    :param static_mp4: also make MP4 renditions.
+    :param playback_policy: e.g. ``{"type": "jwt"}`` (templated).
+    :param storage: e.g. ``{"ipfs": True}`` (templated).
+    :param profiles: transcode profiles (templated).
+    :param creator_id: an unverified creator id (templated).
+    :param c2pa: sign the output with C2PA.
+    :param target_segment_size_secs: the HLS segment length.
+
+    The other arguments are :class:`LivepeerTaskOperator`'s.
+    """
+
+    template_fields: Sequence[str] = (
+        *LivepeerTaskOperator.template_fields,
+        "url",
+        "name",
+        "playback_policy",
+        "storage",
+        "profiles",
+        "creator_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        name: str,
+        static_mp4: bool | None = None,
+        playback_policy: dict[str, Any] | None = None,
+        storage: dict[str, Any] | None = None,
+        profiles: list[dict[str, Any]] | None = None,
+        creator_id: str | None = None,
+        c2pa: bool | None = None,
+        target_segment_size_secs: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.url = url
+        self.name = name
+        self.static_mp4 = static_mp4
+        self.playback_policy = playback_policy
+        self.storage = storage
+        self.profiles = profiles
+        self.creator_id = creator_id
+        self.c2pa = c2pa
+        self.target_segment_size_secs = target_segment_size_secs
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the import."""
+        return hook.import_asset(
+            self.url,
+            self.name,
+            static_mp4=self.static_mp4,
+            playback_policy=self.playback_policy,
+            storage=self.storage,
+            profiles=self.profiles,
+            creator_id=self.creator_id,
+            c2pa=self.c2pa,
+            target_segment_size_secs=self.target_segment_size_secs,
+        )
+
+
+class LivepeerExportAssetOperator(LivepeerTaskOperator):
+    """Export a ready asset to IPFS or to a URL of yours (``POST /api/asset/{id}/export``).
+
+    The export task makes no asset: when it completes, its result is in the XCom ``output``
+    (e.g. ``output["export"]["ipfs"]["videoFileCid"]``).
+
+    :param asset_id: the asset to export (templated).
+    :param ipfs: ``True`` or Livepeer's IPFS export parameters (templated).
+    :param custom_url: an http(s) URL the video is sent to instead (templated).
+    :param custom_method: the method of that request (Livepeer's default: ``PUT``).
+    :param custom_headers: headers of that request (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        *LivepeerTaskOperator.template_fields,
+        "asset_id",
+        "ipfs",
+        "custom_url",
+        "custom_headers",
+    )
+
+    def __init__(
+        self,
+        *,
+        asset_id: str,
+        ipfs: dict[str, Any] | bool | None = None,
+        custom_url: str | None = None,
+        custom_method: str | None = None,
+        custom_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.asset_id = asset_id
+        self.ipfs = ipfs
+        self.custom_url = custom_url
+        self.custom_method = custom_method
+        self.custom_headers = custom_headers
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the export."""
+        return hook.export_asset(
+            self.asset_id,
+            ipfs=self.ipfs,
+            custom_url=self.custom_url,
+            custom_method=self.custom_method,
+            custom_headers=self.custom_headers,
+        )
+
+
+class LivepeerTranscodeOperator(LivepeerTaskOperator):
+    """Transcode a video file into your own storage (``POST /api/transcode``).
+
+    The ``transcode-file`` task makes no Livepeer asset: when it completes, its result is in the XCom
+    ``output``, and the files are under ``outputs`` in ``storage``.
+
+    :param input: the source URL, or Livepeer's S3 input object (templated).
+    :param storage: Livepeer's ``s3`` or ``web3.storage`` storage object (templated).
+    :param outputs: e.g. ``{"hls": {"path": "/out/hls"}, "mp4": {"path": "/out/mp4"}}`` (templated).
+    :param profiles: transcode profiles (templated).
+    :param target_segment_size_secs: the HLS segment length.
+    :param creator_id: an unverified creator id (templated).
+    :param c2pa: sign the output with C2PA.
+    """
+
+    template_fields: Sequence[str] = (
+        *LivepeerTaskOperator.template_fields,
+        "input",
+        "storage",
+        "outputs",
+        "profiles",
+        "creator_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        input: str | dict[str, Any],
+        storage: dict[str, Any],
+        outputs: dict[str, Any],
+        profiles: list[dict[str, Any]] | None = None,
+        target_segment_size_secs: float | None = None,
+        creator_id: str | None = None,
+        c2pa: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.input = input
+        self.storage = storage
+        self.outputs = outputs
+        self.profiles = profiles
+        self.target_segment_size_secs = target_segment_size_secs
+        self.creator_id = creator_id
+        self.c2pa = c2pa
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the transcode."""
+        return hook.transcode(
+            self.input,
+            self.storage,
+            self.outputs,
+            profiles=self.profiles,
+            target_segment_size_secs=self.target_segment_size_secs,
+            creator_id=self.creator_id,
+            c2pa=self.c2pa,
+        )
+
+
+class LivepeerClipOperator(LivepeerTaskOperator):
+    """Clip a livestream or its recording into a new asset (``POST /api/clip``).
+
+    :param playback_id: the stream's playback id (templated); Livepeer does not clip assets yet.
+    :param start_time: the clip's start, Unix milliseconds (templated).
+    :param end_time: the clip's end, Unix milliseconds, after ``start_time`` (templated).
+    :param name: the clip asset's name (templated).
+    :param session_id: the recorded session to clip instead of the live stream (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        *LivepeerTaskOperator.template_fields,
+        "playback_id",
+        "start_time",
+        "end_time",
+        "name",
+        "session_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        playback_id: str,
+        start_time: float | str,
+        end_time: float | str | None = None,
+        name: str | None = None,
+        session_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.playback_id = playback_id
+        self.start_time = start_time
+        self.end_time = end_time
+        self.name = name
+        self.session_id = session_id
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the clip."""
+        return hook.create_clip(
+            self.playback_id,
+            _number(self.start_time, "clip start_time"),
+            None if self.end_time is None else _number(self.end_time, "clip end_time"),
+            name=self.name,
+            session_id=self.session_id,
+        )
+
+
+class LivepeerDeleteAssetOperator(BaseOperator):
+    """Delete a Livepeer asset (``DELETE /api/asset/{id}``).
+
+    :param asset_id: the asset (templated), e.g. ``"{{ ti.xcom_pull('wait', key='output_asset_id') }}"``.
+    :param livepeer_conn_id: the ``livepeer`` connection (templated).
+    :param missing_ok: succeed when the asset is already deleted or gone (404, or 400 "already deleted").
+    """
+
+    template_fields: Sequence[str] = ("asset_id", "livepeer_conn_id")
+    ui_color = "#2fdc9d"
+
+    def __init__(
+        self,
+        *,
+        asset_id: str,
+        livepeer_conn_id: str = LivepeerHook.default_conn_name,
+        missing_ok: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.asset_id = asset_id
+        self.livepeer_conn_id = livepeer_conn_id
+        self.missing_ok = missing_ok
+
+    def execute(self, context: Context) -> None:
+        """Delete the asset."""
+        from airflow_provider_livepeer.exceptions import LivepeerInvalidRequestError, LivepeerNotFoundError
+
+        try:
+            LivepeerHook(self.livepeer_conn_id).delete_asset(self.asset_id)
+        except (LivepeerNotFoundError, LivepeerInvalidRequestError) as err:
+            gone = isinstance(err, LivepeerNotFoundError) or "already deleted" in err.detail
+            if not (self.missing_ok and gone):
+                raise
+            self.log.info("Livepeer asset %s was already gone: %s", self.asset_id, err.detail)
+            return
+        self.log.info("Deleted Livepeer asset %s", self.asset_id)
+
+
+def _number(value: float | str, what: str) -> float:
+    """A templated time: rendered templates are strings, so ``"1700000000000"`` is accepted too."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"Invalid {what} {value!r}: expected Unix milliseconds, a number.") from None
+    return value

@@ -1,0 +1,247 @@
+"""The sensor that gates downstream tasks on a Livepeer task finishing.
+
+The pieces of waiting (reading a task, judging it, deferring to the trigger, publishing the result) are
+module functions here, so the operators that start Livepeer work wait exactly as this sensor does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowSensorTimeout,
+    AssetAlias,
+    BaseSensorOperator,
+    Context,
+    PokeReturnValue,
+    conf,
+)
+from pydantic import ValidationError
+
+from airflow_provider_livepeer.api import Logger, is_retryable
+from airflow_provider_livepeer.assets import emit_asset_event
+from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerTaskFailedError
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
+from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskResult
+from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
+
+#: XCom keys pushed when a Livepeer task completes.
+XCOM_OUTPUT_ASSET_ID = "output_asset_id"
+XCOM_ASSET_SPEC = "asset_spec"
+XCOM_OUTPUT = "output"
+
+#: Seven days, the default ``timeout`` of Airflow's sensors.
+DEFAULT_TIMEOUT = 7 * 24 * 3600.0
+
+
+def read_task(hook: LivepeerHook, livepeer_task_id: str, log: Logger) -> Task | None:
+    """Read a task and log where it stands.
+
+    :returns: the task, or ``None`` when a transient error (429, 5xx, timeout) outlasted the hook's retries:
+        "not done yet", to be tried again at the next poll.
+    :raises LivepeerError: a permanent error (401, 403, 404, a malformed answer).
+    """
+    try:
+        task = hook.get_task(livepeer_task_id)
+    except LivepeerError as err:
+        if not is_retryable(err):
+            raise
+        log.warning("Livepeer task %s could not be read this time: %s", livepeer_task_id, err)
+        return None
+    log.info(task.describe())
+    return task
+
+
+def raise_for_failure(result: TaskResult) -> None:
+    """Raise :class:`LivepeerTaskFailedError` for a task that ended ``failed`` or ``cancelled``."""
+    if result.phase in FAILURE_PHASES:
+        raise LivepeerTaskFailedError(
+            result.livepeer_task_id, result.type, result.phase, result.error_message
+        )
+
+
+def wait_for_task(
+    hook: LivepeerHook, livepeer_task_id: str, *, poll_interval: float, timeout: float, log: Logger
+) -> TaskResult:
+    """Poll a task in this process until it is terminal.
+
+    :raises AirflowSensorTimeout: ``timeout`` seconds passed first.
+    :raises LivepeerTaskFailedError: the task failed or was cancelled.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        task = read_task(hook, livepeer_task_id, log)
+        if task is not None and task.is_terminal:
+            result = task.result()
+            raise_for_failure(result)
+            return result
+        if time.monotonic() >= deadline:
+            raise AirflowSensorTimeout(f"Livepeer task {livepeer_task_id} did not finish within {timeout} s")
+        time.sleep(poll_interval)
+
+
+def trigger_for(
+    livepeer_task_id: str, livepeer_conn_id: str, poll_interval: float, timeout: float
+) -> dict[str, Any]:
+    """The arguments of ``defer()`` that wait for a task in the triggerer for at most ``timeout`` seconds."""
+    return {
+        "trigger": LivepeerTaskTrigger(
+            livepeer_task_id=livepeer_task_id,
+            livepeer_conn_id=livepeer_conn_id,
+            poll_interval=poll_interval,
+            end_time=time.time() + timeout,
+        ),
+        "method_name": "execute_complete",
+        "timeout": timedelta(seconds=timeout),
+    }
+
+
+def result_from_event(event: Any, livepeer_task_id: str) -> TaskResult:
+    """Validate a :class:`LivepeerTaskTrigger` event and turn it into the completed task's result.
+
+    :raises AirflowException: the event is missing, malformed or of an unknown status.
+    :raises AirflowSensorTimeout: the trigger gave up at its end time.
+    :raises LivepeerError: the trigger could not read the task.
+    :raises LivepeerTaskFailedError: the task failed or was cancelled.
+    """
+    if not isinstance(event, dict):
+        raise AirflowException(
+            f"Waiting for Livepeer task {livepeer_task_id} resumed without a trigger event (got {event!r})"
+        )
+    status = event.get("status")
+    if status not in EVENT_STATUSES:
+        raise AirflowException(
+            f"Unknown event status {status!r} while waiting for Livepeer task {livepeer_task_id}: "
+            f"expected one of {', '.join(EVENT_STATUSES)}"
+        )
+    message = str(event.get("message", ""))
+    if status == "timeout":
+        raise AirflowSensorTimeout(message)
+    if status == "error":
+        raise LivepeerError(message)
+    try:
+        result = TaskResult.model_validate(event.get("result"))
+    except ValidationError as err:
+        raise AirflowException(
+            f"Malformed {status!r} event for Livepeer task {livepeer_task_id}: "
+            f"{err.error_count()} problem(s) in its result"
+        ) from None
+    raise_for_failure(result)
+    return result
+
+
+def publish_result(
+    context: Context, result: TaskResult, hook: LivepeerHook, airflow_asset_alias: str | None
+) -> dict[str, Any]:
+    """Hand a completed task downstream and return its summary.
+
+    XComs: ``output_asset_id`` and ``asset_spec`` always (``None`` for tasks that make no asset), and
+    ``output``, Livepeer's output object, for tasks that make no asset (export, transcode-file), whose
+    result is there. Also the extra links' URLs and, with an alias, the Airflow Asset event.
+    """
+    ti = context["ti"]
+    ti.xcom_push(key=XCOM_OUTPUT_ASSET_ID, value=result.output_asset_id)
+    ti.xcom_push(key=XCOM_ASSET_SPEC, value=result.asset_spec)
+    if result.asset_spec is None:
+        ti.xcom_push(key=XCOM_OUTPUT, value=result.output)
+    LivepeerTaskLink.persist(context, LivepeerTaskLink.url(hook.base_url, result.livepeer_task_id))
+    if result.output_asset_id:
+        LivepeerAssetLink.persist(context, LivepeerAssetLink.url(hook.base_url, result.output_asset_id))
+    if airflow_asset_alias:
+        emit_asset_event(context, airflow_asset_alias, hook.base_url, result)
+    return result.summary()
+
+
+def alias_outlets(airflow_asset_alias: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Operator arguments with ``AssetAlias(airflow_asset_alias)`` added to the outlets."""
+    if airflow_asset_alias:
+        kwargs["outlets"] = [*kwargs.get("outlets", []), AssetAlias(airflow_asset_alias)]
+    return kwargs
+
+
+class LivepeerTaskSensor(BaseSensorOperator):
+    """Wait until a Livepeer task is ``completed``, then hand its asset to downstream tasks.
+
+    Each poke reads the task. ``completed`` ends the wait: the sensor pushes the XComs ``output_asset_id``
+    (the task's ``outputAssetId``) and ``asset_spec`` (the produced asset's ``assetSpec``, exactly as
+    Livepeer returns it), plus ``output`` (Livepeer's ``output`` object) for tasks that make no asset, and
+    returns a summary (``livepeer_task_id``, ``type``, ``phase``, ``output_asset_id``). ``pending``,
+    ``waiting`` and ``running`` are logged with the progress (and Livepeer's message while it retries a
+    ``waiting`` task); an unknown phase is logged and waited out.
+
+    ``failed`` or ``cancelled`` fails the Airflow task with :class:`LivepeerTaskFailedError`, carrying the
+    Livepeer task id, its type and Livepeer's ``errorMessage``. Airflow does not retry it: a remote
+    terminal failure will not change, so another try would only read the same answer. With ``soft_fail``
+    the task is skipped instead.
+
+    Transient errors (429, 5xx, timeouts, dropped connections) are retried by the hook and then count as
+    "not done yet" for that poke; 401, 403 and 404 fail at once.
+
+    Modes: ``poke`` and ``reschedule`` as any sensor; ``deferrable=True`` pokes once and then waits in the
+    triggerer (:class:`LivepeerTaskTrigger`) with the sensor's own ``timeout``, so ``timeout`` and
+    ``soft_fail`` behave as in the other modes.
+
+    :param livepeer_task_id: the Livepeer task id (templated), e.g. another operator's
+        ``.output["livepeer_task_id"]``.
+    :param livepeer_conn_id: the ``livepeer`` connection (templated).
+    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param airflow_asset_alias: publish what the task made as an Airflow Asset through
+        ``AssetAlias(airflow_asset_alias)`` (see :mod:`airflow_provider_livepeer.assets`).
+    """
+
+    template_fields: Sequence[str] = ("livepeer_task_id", "livepeer_conn_id")
+    operator_extra_links = (LivepeerTaskLink(), LivepeerAssetLink())
+    ui_color = "#2fdc9d"
+
+    def __init__(
+        self,
+        *,
+        livepeer_task_id: str,
+        livepeer_conn_id: str = LivepeerHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        airflow_asset_alias: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**alias_outlets(airflow_asset_alias, kwargs))
+        self.livepeer_task_id = livepeer_task_id
+        self.livepeer_conn_id = livepeer_conn_id
+        self.deferrable = deferrable
+        self.airflow_asset_alias = airflow_asset_alias
+
+    @cached_property
+    def hook(self) -> LivepeerHook:
+        """The hook of the sensor's connection."""
+        return LivepeerHook(self.livepeer_conn_id)
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """Read the task once: done when completed, an error when it failed."""
+        task = read_task(self.hook, self.livepeer_task_id, self.log)
+        if task is None or not task.is_terminal:
+            return False
+        result = task.result()
+        raise_for_failure(result)
+        summary = publish_result(context, result, self.hook, self.airflow_asset_alias)
+        return PokeReturnValue(is_done=True, xcom_value=summary)
+
+    def execute(self, context: Context) -> Any:
+        """Poke (or reschedule) as any sensor; when deferrable, poke once and then defer."""
+        if not self.deferrable:
+            return super().execute(context)
+        poked = self.poke(context)
+        if isinstance(poked, PokeReturnValue):
+            return poked.xcom_value
+        self.defer(
+            **trigger_for(self.livepeer_task_id, self.livepeer_conn_id, self.poke_interval, self.timeout)
+        )
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """Resume after the trigger fired: validate its event, then publish as a poke does."""
+        result = result_from_event(event, self.livepeer_task_id)
+        self.log.info("Livepeer task %s completed", result.livepeer_task_id)
+        return publish_result(context, result, self.hook, self.airflow_asset_alias)

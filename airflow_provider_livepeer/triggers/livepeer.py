@@ -1,0 +1,89 @@
+"""The trigger that waits for a Livepeer task in Airflow's triggerer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_livepeer.exceptions import LivepeerError
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.models import Task
+from airflow_provider_livepeer.triggers.watcher import PollingTaskWatcher
+
+#: The statuses of the events the trigger fires; exactly one per run.
+EVENT_STATUSES = ("success", "failed", "timeout", "error")
+
+
+class LivepeerTaskTrigger(BaseTrigger):
+    """Wait in the triggerer until a Livepeer task is terminal, then fire one event.
+
+    The event is ``{"status": ..., "livepeer_task_id": ..., "message": ...}`` with ``status`` one of
+    ``success`` (the task completed), ``failed`` (it ended ``failed`` or ``cancelled``), ``timeout``
+    (``end_time`` passed first) or ``error`` (Livepeer refused to answer: 401, 403, 404, a malformed
+    answer). ``success`` and ``failed`` events also carry ``result``, the task's
+    :class:`~airflow_provider_livepeer.models.TaskResult`.
+
+    :param livepeer_task_id: the Livepeer task id.
+    :param livepeer_conn_id: the ``livepeer`` connection; the key is read from it in the triggerer,
+        never carried in the trigger's arguments.
+    :param poll_interval: seconds between polls.
+    :param end_time: Unix time at which to give up with a ``timeout`` event; ``None`` waits forever.
+    """
+
+    def __init__(
+        self,
+        livepeer_task_id: str,
+        livepeer_conn_id: str = LivepeerHook.default_conn_name,
+        poll_interval: float = 30.0,
+        end_time: float | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.livepeer_task_id = livepeer_task_id
+        self.livepeer_conn_id = livepeer_conn_id
+        self.poll_interval = poll_interval
+        self.end_time = end_time
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the class path and the JSON-safe arguments the triggerer rebuilds the trigger from."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "livepeer_task_id": self.livepeer_task_id,
+                "livepeer_conn_id": self.livepeer_conn_id,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll through a watcher until the task is terminal or ``end_time`` passes; fire one event."""
+        hook = LivepeerHook(self.livepeer_conn_id)
+        updates = PollingTaskWatcher(hook, self.poll_interval).watch(self.livepeer_task_id)
+        try:
+            yield TriggerEvent(await self._outcome(updates))  # type: ignore[no-untyped-call]
+        finally:
+            await updates.aclose()
+            await hook.aclose()
+
+    async def _outcome(self, updates: AsyncGenerator[Task, None]) -> dict[str, Any]:
+        while True:
+            remaining = None if self.end_time is None else self.end_time - time.time()
+            try:
+                if remaining is not None and remaining <= 0:
+                    raise asyncio.TimeoutError
+                task = await asyncio.wait_for(updates.__anext__(), remaining)
+            except asyncio.TimeoutError:
+                return self._event("timeout", f"Livepeer task {self.livepeer_task_id} did not finish in time")
+            except (LivepeerError, ValueError) as err:
+                return self._event("error", str(err))
+            self.log.info(task.describe())
+            if task.is_terminal:
+                status = "failed" if task.is_failed else "success"
+                return self._event(status, task.describe(), result=task.result().model_dump(mode="json"))
+
+    def _event(self, status: str, message: str, **extra: Any) -> dict[str, Any]:
+        return {"status": status, "livepeer_task_id": self.livepeer_task_id, "message": message, **extra}

@@ -1,0 +1,61 @@
+"""Data-aware scheduling on Livepeer imports: one DAG imports, the other runs on each imported asset.
+
+``example_livepeer_asset_producer`` imports a video and waits for it; on completion it publishes the new
+asset as the Airflow Asset ``livepeer://<host>/assets/<asset id>`` through ``AssetAlias("livepeer-imports")``.
+``example_livepeer_asset_consumer`` is scheduled on that alias, so it runs once per imported asset, and
+reads the asset id and playback id from the asset event's ``extra``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, AssetAlias, Param, task
+
+from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
+
+ALIAS = "livepeer-imports"
+POLL_INTERVAL = float(os.environ.get("LIVEPEER_EXAMPLE_POLL_INTERVAL", "10"))
+
+with DAG(
+    "example_livepeer_asset_producer",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={
+        "livepeer_conn_id": Param("livepeer_default", type="string"),
+        "source_url": Param(
+            "https://storage.googleapis.com/gtv-videos-bucket/sample/ForBiggerJoyrides.mp4", type="string"
+        ),
+    },
+    tags=["livepeer", "example"],
+) as producer:
+    LivepeerImportAssetOperator(
+        task_id="import_video",
+        livepeer_conn_id="{{ params.livepeer_conn_id }}",
+        url="{{ params.source_url }}",
+        name="{{ dag.dag_id }} {{ run_id }}",
+        poll_interval=POLL_INTERVAL,
+        airflow_asset_alias=ALIAS,
+    )
+
+
+with DAG(
+    "example_livepeer_asset_consumer",
+    schedule=[AssetAlias(ALIAS)],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["livepeer", "example"],
+) as consumer:
+
+    @task(inlets=[AssetAlias(ALIAS)])
+    def use_imported_asset(triggering_asset_events: Any = None, inlet_events: Any = None) -> dict[str, Any]:
+        """Act on the asset that triggered the run (or, run by hand, the latest one imported)."""
+        events = [e for batch in (triggering_asset_events or {}).values() for e in batch]
+        event = events[-1] if events else inlet_events[AssetAlias(ALIAS)][-1]
+        print(f"New Livepeer asset {event.asset.uri}: {event.extra}")
+        return {"uri": event.asset.uri, **event.extra}
+
+    use_imported_asset()

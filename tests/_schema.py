@@ -1,0 +1,127 @@
+"""Validate JSON bodies against Livepeer's OpenAPI document (``../shared/livepeer/api-schema.yaml``).
+
+``assert_valid(body, "task")`` checks a body against a component schema; ``assert_response_valid(body,
+"GET", "/task/{taskId}", 200)`` against the schema an operation documents for a status. The OpenAPI 3.1
+schemas are JSON Schema 2020-12; ``readOnly``/``writeOnly`` are annotations only.
+
+Two documented deviations of the real server are allowed on ``task``, and only there:
+
+* ``userId``: the server returns it (``db-schema.yaml`` adds it to the task) but the public schema omits it;
+* ``output.clip``: the server stores a clip's spec at ``output.clip.assetSpec`` (README facts) but the
+  public schema's ``output`` has no ``clip`` key. It is validated here as ``{"assetSpec": <asset>}``, so
+  the clip's spec is checked as strictly as any asset.
+
+Tests skip with a clear message when the shared folder is absent.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SHARED_LIVEPEER = Path(__file__).resolve().parent.parent.parent / "shared" / "livepeer"
+API_SCHEMA = SHARED_LIVEPEER / "api-schema.yaml"
+DB_SCHEMA = SHARED_LIVEPEER / "db-schema.yaml"
+_BASE_URI = "urn:livepeer:api-schema"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared Livepeer reference data is not beside the project")
+    return path
+
+
+@functools.cache
+def api_document() -> dict[str, Any]:
+    """The OpenAPI document with the two task deviations above added."""
+    yaml = pytest.importorskip("yaml")
+    document = yaml.safe_load(_require(API_SCHEMA).read_text(encoding="utf-8"))
+    db = yaml.safe_load(_require(DB_SCHEMA).read_text(encoding="utf-8"))
+    document = copy.deepcopy(document)
+    task = document["components"]["schemas"]["task"]
+    user_id = db["components"]["schemas"]["task"]["properties"]["userId"]
+    task["properties"]["userId"] = {"type": user_id["type"], "readOnly": True}
+    task["properties"]["output"]["properties"]["clip"] = {
+        "type": "object",
+        "properties": {"assetSpec": {"$ref": "#/components/schemas/asset"}},
+        "required": ["assetSpec"],
+    }
+    return document  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _registry() -> Any:
+    referencing = pytest.importorskip("referencing")
+    from referencing.jsonschema import DRAFT202012
+
+    resource = referencing.Resource.from_contents(api_document(), default_specification=DRAFT202012)
+    return referencing.Registry().with_resource(_BASE_URI, resource)
+
+
+def _validate(instance: Any, schema: dict[str, Any], what: str) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator({"$id": _BASE_URI + "#check", **schema}, registry=_registry())
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        details = "\n".join(
+            f"  at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}" for e in errors[:10]
+        )
+        raise AssertionError(f"body is not a valid {what}:\n{details}")
+
+
+def schema_ref(name: str) -> dict[str, Any]:
+    """A ``$ref`` to a component schema."""
+    if name not in api_document()["components"]["schemas"]:
+        raise KeyError(f"no component schema {name!r} in {API_SCHEMA}")
+    return {"$ref": f"{_BASE_URI}#/components/schemas/{name}"}
+
+
+def assert_valid(instance: Any, schema: str | dict[str, Any]) -> None:
+    """Assert ``instance`` is valid against a component schema (by name) or a schema dict.
+
+    A schema dict may refer to components as ``{"$ref": "#/components/schemas/asset"}``.
+    """
+    if isinstance(schema, str):
+        _validate(instance, schema_ref(schema), schema)
+    else:
+        _validate(instance, _rebase(schema), "instance of the given schema")
+
+
+def response_schema(method: str, path: str, status: int) -> dict[str, Any] | None:
+    """The JSON schema an operation documents for a status (or its ``default``), or ``None`` if none."""
+    operation = api_document()["paths"][path][method.lower()]
+    response = operation["responses"].get(str(status)) or operation["responses"].get("default")
+    if response is None:
+        return None
+    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    return _rebase(schema) if schema is not None else None
+
+
+def assert_response_valid(body: Any, method: str, path: str, status: int) -> None:
+    """Assert a response body matches what the OpenAPI document says ``method path`` answers with ``status``.
+
+    :param path: the OpenAPI path template, e.g. ``/task/{taskId}``.
+    """
+    schema = response_schema(method, path, status)
+    if schema is None:
+        # Some operations (GET /task/{taskId}) document their default error with no schema.
+        schema = schema_ref("error") if status >= 400 else None
+    if schema is None:
+        raise AssertionError(f"{method} {path} documents no JSON body for status {status}")
+    _validate(body, schema, f"{method} {path} {status} body")
+
+
+def _rebase(schema: Any) -> Any:
+    """Point local ``#/...`` references at the document."""
+    if isinstance(schema, dict):
+        return {
+            key: (f"{_BASE_URI}{value}" if key == "$ref" and str(value).startswith("#") else _rebase(value))
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_rebase(item) for item in schema]
+    return schema

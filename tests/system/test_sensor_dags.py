@@ -1,0 +1,68 @@
+"""The sensor in real DAG runs (``dag.test()``) against the emulator, in each of its three modes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+
+
+def task_states(dag_run: Any) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+
+
+@pytest.mark.livepeer_emulator(speed=4)
+def test_sensor_gates_downstream_in_each_mode(
+    livepeer_emulator: Any,
+    emulator_conn: str,
+    sample_video_url: str,
+    load_dag: Callable[..., Any],
+    tmp_path: Path,
+) -> None:
+    dag_run = load_dag("tests", "livepeer_sensor_modes").test(
+        run_conf={"source_url": sample_video_url, "report_dir": str(tmp_path)}
+    )
+    assert dag_run.state == "success", task_states(dag_run)
+    for mode in ("poke", "reschedule", "deferrable"):
+        report = json.loads((tmp_path / f"downstream_{mode}.json").read_text())
+        livepeer_task_id = report["summary"]["livepeer_task_id"]
+        task = livepeer_emulator.task(livepeer_task_id)
+        assert task["params"]["upload"]["url"] == f"{sample_video_url}?{mode}"
+        asset = livepeer_emulator.asset(task["outputAssetId"])
+        assert report["output_asset_id"] == asset["id"]
+        assert report["asset_spec"] == task["output"]["upload"]["assetSpec"]
+        assert report["asset_spec"]["size"] == asset["size"] and report["asset_spec"]["hash"] == asset["hash"]
+        assert report["summary"] == {
+            "livepeer_task_id": livepeer_task_id,
+            "type": "upload",
+            "phase": "completed",
+            "output_asset_id": asset["id"],
+        }
+        # The sensor saw the task unfinished at least once: it waited, and did not just find it done.
+        assert livepeer_emulator.request_count("GET", f"/api/task/{livepeer_task_id}") >= 2, mode
+
+
+def test_timeouts_soft_fail_and_remote_failure_in_each_mode(
+    livepeer_emulator: Any, emulator_conn: str, media_server: str, load_dag: Callable[..., Any]
+) -> None:
+    stalled_url, failed_url = f"{media_server}/sample.mp4?stall", f"{media_server}/sample.mp4?fail"
+    livepeer_emulator.script_outcome(stalled_url, "stall")
+    livepeer_emulator.script_outcome(failed_url, "fail", error_message="the file is not a video")
+    hook = LivepeerHook()
+    conf = {
+        "stalled_task_id": hook.import_asset(stalled_url, "stalled").task.id,
+        "failed_task_id": hook.import_asset(failed_url, "failed").task.id,
+    }
+    dag_run = load_dag("tests", "livepeer_sensor_failures").test(run_conf=conf)
+    states = task_states(dag_run)
+    for mode in ("poke", "reschedule", "deferrable"):
+        assert states[f"stalled_{mode}_hard"] == "failed", states
+        assert states[f"stalled_{mode}_soft"] == "skipped", states
+        assert states[f"failed_{mode}"] == "failed", states
+    tries = {ti.task_id: ti.try_number for ti in dag_run.get_task_instances()}
+    assert all(tries[f"failed_{mode}"] == 1 for mode in ("poke", "reschedule", "deferrable")), tries
