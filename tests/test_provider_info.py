@@ -10,11 +10,12 @@ from airflow_provider_livepeer import __version__, get_provider_info
 
 def test_providers_manager_knows_the_provider_and_hook() -> None:
     from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     manager = ProvidersManager()
     provider = manager.providers["airflow-provider-livepeer"]
     assert provider.version == __version__
-    hook = manager.hooks["livepeer"]
+    hook = ProvidersManagerTaskRuntime().hooks["livepeer"]
     assert hook is not None
     assert hook.hook_class_name == "airflow_provider_livepeer.hooks.livepeer.LivepeerHook"
     assert hook.connection_id_attribute_name == "livepeer_conn_id"
@@ -22,6 +23,10 @@ def test_providers_manager_knows_the_provider_and_hook() -> None:
     assert set(behaviour["hidden_fields"]) == {"login", "schema", "port"}
     assert behaviour["relabeling"] == {"password": "API key", "host": "API host"}
     assert "extra__livepeer__read_timeout" in manager.connection_form_widgets
+    assert {
+        "airflow_provider_livepeer.links.livepeer.LivepeerTaskLink",
+        "airflow_provider_livepeer.links.livepeer.LivepeerAssetLink",
+    } <= set(manager.extra_links_class_names)
 
 
 def test_airflow_providers_list_shows_it() -> None:

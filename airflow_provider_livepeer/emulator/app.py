@@ -1,8 +1,24 @@
 """The HTTP layer: Livepeer's ``/api`` endpoints and the emulator's ``/_emulator`` admin endpoints.
 
 Routes only parse requests and shape answers; :class:`~.state.EmulatorState` does the work. Every error
-is Livepeer's ``{"errors": [...]}``. The admin endpoints need no API key: the emulator is meant to listen
-on loopback only, for tests and demos.
+is Livepeer's ``{"errors": [...]}``.
+
+Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET /api/task/{id}``,
+``GET /api/asset``, ``GET|DELETE /api/asset/{id}``, ``POST /api/asset/upload/url``,
+``POST /api/asset/{id}/export``, ``POST /api/transcode``, ``POST /api/clip``. A task-creating call may
+carry ``X-Emulator-Outcome`` (see :meth:`.outcomes.Outcome.parse`).
+
+Admin endpoints (no key: the emulator is meant to listen on loopback only, for tests and demos):
+
+* ``GET /_emulator/health``: ``{"status": "ok", "accounts", "tasks", "assets", "activeJobs", "speed", "now"}``
+* ``GET|POST|DELETE /_emulator/faults``: the :class:`.faults.FaultConfig` as JSON (POST replaces it)
+* ``GET|DELETE /_emulator/requests``: ``{"total", "counts": {"GET /api/task": n}, "requests": [...]}``
+* ``GET|POST|DELETE /_emulator/outcomes``, ``DELETE /_emulator/outcomes/{id}``: scripted outcome rules
+  (:class:`.outcomes.OutcomeRule` JSON; POST adds one)
+* ``GET /_emulator/tasks/{id}``: a task with its outcome, job (fetch result, ``videoSpecSource``) and timeline
+* ``GET|POST /_emulator/accounts``: accounts with masked keys; POST ``{"apiKey"}`` adds one
+* ``POST /_emulator/reset``: forget tasks, assets, outcomes, faults and logged requests
+* ``/_emulator/docs``: the emulator's own OpenAPI UI
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ class FaultConfig(BaseModel):
     :param queue: faults forced on the next requests, in order, before any random draw.
     :param timing: ``before`` (the fault replaces the request) or ``after`` (the request is processed,
         then its answer replaced).
-    :param path_prefix: only requests under this path are affected.
+    :param path_prefix: only requests under this path are affected (it must be under ``/api``).
     :param methods: only these HTTP methods are affected (all when empty).
     :param seed: seeds the random draws, for reproducible runs.
     """
@@ -96,8 +96,9 @@ class FaultConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_prefix(self) -> FaultConfig:
-        if not self.path_prefix.startswith("/"):
-            raise ValueError("pathPrefix must start with '/'")
+        # Faults are for the emulated API only: the admin endpoints must stay reachable.
+        if not self.path_prefix.startswith("/api"):
+            raise ValueError("pathPrefix must start with '/api'")
         return self
 
     def to_json(self) -> dict[str, Any]:

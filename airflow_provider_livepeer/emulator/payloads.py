@@ -222,8 +222,11 @@ class ClipPayload(_Payload):
     sessionId: str | None = None
 
 
-# pydantic prefixes the location of an error inside a union with the model's class name.
-_UNION_TAG = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+# pydantic prefixes the location of an error inside a union with the branch: a model's class name, or a
+# type tag such as ``str`` or ``dict[str,any]``. Request fields are camelCase words, never these.
+_UNION_TAG = re.compile(
+    r"^([A-Z][A-Za-z0-9]*|str|int|float|bool|none|(dict|list|constrained-\w+|function-\w+)\[?.*)$"
+)
 _MAX_MESSAGES = 10
 
 

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any
 from urllib.parse import quote
@@ -73,13 +73,11 @@ class _Server(uvicorn.Server):
         counter = 0
         while not await self.on_tick(counter):
             counter = (counter + 1) % 864000
-            try:
+            with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.1)
-            except asyncio.TimeoutError:
-                pass
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """uvicorn's shutdown, without its fixed 0.1 s pause when no connection is left to close.
+        """Shut down like uvicorn, without its fixed 0.1 s pause when no connection is left to close.
 
         Test suites start and stop an emulator per test, so that pause adds up. Falls back to uvicorn's
         own shutdown if its internals differ from what this expects.
@@ -122,10 +120,9 @@ class _Server(uvicorn.Server):
         self.should_exit = True
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not loop.is_closed():
-            try:
+            # RuntimeError: the loop closed meanwhile, so it is stopping anyway.
+            with suppress(RuntimeError):
                 loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:  # the loop closed meanwhile: it is stopping anyway
-                pass
 
 
 def make_server(

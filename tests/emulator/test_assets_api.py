@@ -133,11 +133,11 @@ def test_queue_limit_is_429_without_retry_after(frozen: Any) -> None:
     api, other = ApiClient(frozen.url, "key-a"), ApiClient(frozen.url, "key-b")
     for index in range(100):
         assert api.post("/transcode", json=transcode_body(str(index))).status_code == 200
-    for call in (
-        lambda: api.post("/transcode", json=transcode_body()),
-        lambda: api.post("/asset/upload/url", json={"name": "a", "url": "https://example.com/new.mp4"}),
+    for path, body in (
+        ("/transcode", transcode_body()),
+        ("/asset/upload/url", {"name": "a", "url": "https://example.com/new.mp4"}),
     ):
-        response = call()
+        response = api.post(path, json=body)
         assert response.status_code == 429
         assert "Retry-After" not in response.headers
         assert response.json() == {

@@ -17,6 +17,7 @@ from airflow_provider_livepeer.emulator.media import (
     check_reachable,
     estimate_video_spec,
 )
+from tests._schema import assert_valid
 from tests.emulator.conftest import ApiClient, MediaServer, sample_bytes
 
 
@@ -86,7 +87,22 @@ def test_unprobed_media_says_its_spec_is_estimated(
     assert livepeer_emulator.state.debug_task(task["id"])["videoSpecSource"] == "estimated"
     admin = requests.get(f"{livepeer_emulator.url}/_emulator/tasks/{task['id']}", timeout=5).json()
     assert admin["videoSpecSource"] == "estimated"
+    assert admin["task"] == task
+    assert_valid(admin["task"], "task")
     assert admin["job"]["media"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_without_pyav_the_spec_is_estimated_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow_provider_livepeer.emulator import media
+
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(1000))
+    monkeypatch.setattr(media, "probe_available", lambda: False)
+    info = media.measure(path.as_uri(), FetchLimits())
+    assert (info.size, info.video_spec_source, info.video_spec["format"]) == (1012, "estimated", "mp4")
+    assert info.probe_error is not None and "PyAV is not installed" in info.probe_error
 
 
 def _make_video(path: Path, seconds: float = 1.0, width: int = 64, height: int = 48, fps: int = 10) -> None:

@@ -13,6 +13,7 @@ import requests
 
 from airflow_provider_livepeer.emulator.clock import ManualClock
 from airflow_provider_livepeer.emulator.listing import parse_limit
+from tests._schema import assert_valid
 from tests.emulator.conftest import ApiClient
 
 START = 1_700_000_000.0
@@ -127,6 +128,7 @@ def test_unknown_api_route_is_a_livepeer_404(api: ApiClient, livepeer_emulator: 
     response = requests.get(f"{livepeer_emulator.url}/api/stream", timeout=5)
     assert response.status_code == 404
     assert response.json() == {"errors": ["not found"]}
+    assert_valid(response.json(), "error")
 
 
 # ----------------------------------------------------------------------------- list and order

@@ -1,0 +1,137 @@
+"""The operators in real DAG runs (``dag.test()``) against the emulator."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.models.asset import AssetEvent
+from airflow.utils.session import create_session
+from sqlalchemy import select
+
+
+@pytest.fixture
+def export_receiver() -> Iterator[tuple[str, list[bytes]]]:
+    """A loopback server that takes PUT uploads, as a custom export destination."""
+    received: list[bytes] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/upload/video.mp4", received
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+def test_every_operator_in_each_mode(
+    livepeer_emulator: Any,
+    emulator_conn: str,
+    sample_video_url: str,
+    media_dir: Path,
+    export_receiver: tuple[str, list[bytes]],
+    load_dag: Callable[..., Any],
+    tmp_path: Path,
+) -> None:
+    export_url, received = export_receiver
+    dag_run = load_dag("tests", "livepeer_operators").test(
+        run_conf={
+            "source_url": sample_video_url,
+            "export_url": export_url,
+            "stream_playback_id": "livestream1234",
+            "report_dir": str(tmp_path),
+        }
+    )
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success", states
+    report = json.loads((tmp_path / "operators.json").read_text())
+    api = livepeer_emulator.api_url
+
+    for task_id in ("import_sync", "import_deferred"):
+        xcoms = report[task_id]
+        task = livepeer_emulator.task(xcoms["livepeer_task_id"])
+        assert task["type"] == "upload" and task["status"]["phase"] == "completed"
+        assert xcoms["asset_id"] == xcoms["output_asset_id"] == task["outputAssetId"]
+        assert xcoms["asset_spec"] == task["output"]["upload"]["assetSpec"]
+        assert xcoms["output"] is None  # an asset task publishes its asset, not its raw output
+        assert xcoms["return_value"]["phase"] == "completed"
+        assert xcoms["_link_LivepeerTaskLink"] == f"{api}/task/{task['id']}"
+        assert (
+            xcoms["_link_LivepeerAssetLink"]
+            == f"{livepeer_emulator.url}/dashboard/assets/{task['outputAssetId']}"
+        )
+    sync_spec = report["import_sync"]["asset_spec"]
+    assert sync_spec["size"] == (media_dir / "sample.mp4").stat().st_size
+    assert {
+        "algorithm": "sha256",
+        "hash": hashlib.sha256((media_dir / "sample.mp4").read_bytes()).hexdigest(),
+    } in (sync_spec["hash"])
+    assert report["import_sync"]["playback_id"] == sync_spec["playbackId"]
+
+    nowait = report["import_nowait"]
+    assert nowait["return_value"] == {"livepeer_task_id": nowait["livepeer_task_id"]}
+    assert nowait["asset_id"] and nowait["output_asset_id"] is None
+
+    ipfs = report["export_ipfs"]
+    assert ipfs["output_asset_id"] is None and ipfs["asset_spec"] is None
+    assert ipfs["output"]["export"]["ipfs"]["videoFileCid"]
+    assert (
+        livepeer_emulator.task(ipfs["livepeer_task_id"])["inputAssetId"] == report["import_sync"]["asset_id"]
+    )
+    assert report["export_custom"]["return_value"]["type"] == "export"
+    assert received == [(media_dir / "sample.mp4").read_bytes()]
+
+    for how in ("sync", "deferred"):
+        transcode = report[f"transcode_{how}"]
+        assert livepeer_emulator.task(transcode["livepeer_task_id"])["type"] == "transcode-file"
+        assert transcode["return_value"]["phase"] == "completed" and transcode["output"] is not None
+        clip = report[f"clip_{how}"]
+        clip_task = livepeer_emulator.task(clip["livepeer_task_id"])
+        assert clip_task["type"] == "clip" and clip["output_asset_id"] == clip_task["outputAssetId"]
+        assert clip["asset_spec"] == clip_task["output"]["clip"]["assetSpec"]
+
+    deleted = livepeer_emulator.asset(report["import_deferred"]["output_asset_id"])
+    assert deleted["status"]["phase"] == "deleted"
+
+    # The import given an alias published its Livepeer asset as an Airflow Asset event.
+    asset_id = report["import_sync"]["output_asset_id"]
+    host = livepeer_emulator.url.removeprefix("http://")
+    with create_session() as session:
+        events = session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == dag_run.run_id)).all()
+        published = {event.asset.uri: event.extra for event in events}
+    extra = published[f"livepeer://{host}/assets/{asset_id}"]
+    assert {key: extra[key] for key in ("livepeer_task_id", "type", "output_asset_id", "playback_id")} == {
+        "livepeer_task_id": report["import_sync"]["livepeer_task_id"],
+        "type": "upload",
+        "output_asset_id": asset_id,
+        "playback_id": report["import_sync"]["playback_id"],
+    }
+    # Only the import with an alias publishes.
+    assert len([uri for uri in published if uri.startswith("livepeer://")]) == 1
+
+
+@pytest.mark.livepeer_emulator(speed=5)
+def test_a_retry_reattaches_instead_of_creating_again(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, load_dag: Callable[..., Any]
+) -> None:
+    dag_run = load_dag("tests", "livepeer_operator_reattach").test(run_conf={"source_url": sample_video_url})
+    [ti] = dag_run.get_task_instances()
+    assert ti.state == "success"
+    assert ti.try_number == 2  # the first try died; the second re-attached and finished
+    assert livepeer_emulator.request_count("POST", "/api/transcode") == 1
