@@ -7,6 +7,7 @@ to wait, and finding the next page of a list. The hooks only send the bytes.
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
 import json
 import re
@@ -342,3 +343,14 @@ def validate_url(value: object, what: str, schemes: tuple[str, ...] = _SOURCE_SC
 def compact(fields: Mapping[str, Any]) -> dict[str, Any]:
     """A request body from ``fields``, leaving out the ones not given (``None``)."""
     return {key: value for key, value in fields.items() if value is not None}
+
+
+def server_time(headers: Mapping[str, str]) -> float | None:
+    """The server's clock when it answered (its ``Date`` header, whole seconds), as Unix seconds."""
+    value = headers.get("Date")
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None

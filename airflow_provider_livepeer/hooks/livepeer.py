@@ -25,6 +25,7 @@ from airflow_provider_livepeer.api import (
     next_page_params,
     request_headers,
     retry_policy,
+    server_time,
     validate_livepeer_id,
     validate_url,
 )
@@ -111,6 +112,8 @@ class LivepeerHook(BaseHook):
         )
         self._endpoint: _Endpoint | None = None
         self._async_client: httpx.AsyncClient | None = None
+        #: The server's clock at its last answer (Unix seconds, from ``Date``), or ``None``.
+        self.server_time: float | None = None
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -176,10 +179,9 @@ class LivepeerHook(BaseHook):
                     raise LivepeerConnectionError(
                         f"Livepeer {label} got no answer: {err}", request_sent=not _never_connected(err)
                     ) from None
-                data = decode_response(
-                    request.method, api_path, response.status_code, response.headers, response.content
+                return self._decode(
+                    request, api_path, response.status_code, response.headers, response.content
                 )
-                return ApiResponse(data, response.headers)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _asend(self, request: ApiRequest) -> ApiResponse:
@@ -208,11 +210,21 @@ class LivepeerHook(BaseHook):
                         f"Livepeer {label} got no answer: {type(err).__name__}: {err}",
                         request_sent=not isinstance(err, (httpx.ConnectError, httpx.ConnectTimeout)),
                     ) from None
-                data = decode_response(
-                    request.method, api_path, response.status_code, response.headers, response.content
+                return self._decode(
+                    request, api_path, response.status_code, response.headers, response.content
                 )
-                return ApiResponse(data, response.headers)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _decode(
+        self,
+        request: ApiRequest,
+        api_path: str,
+        status: int,
+        headers: httpx.Headers | requests.structures.CaseInsensitiveDict[str],
+        body: bytes,
+    ) -> ApiResponse:
+        self.server_time = server_time(headers) or self.server_time
+        return ApiResponse(decode_response(request.method, api_path, status, headers, body), headers)
 
     async def aclose(self) -> None:
         """Close the async HTTP client, if one was opened."""

@@ -53,6 +53,8 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
     :param airflow_asset_alias: publish what the task made as an Airflow Asset through
         ``AssetAlias(airflow_asset_alias)`` (see :mod:`airflow_provider_livepeer.assets`).
+    :param shared_polling: when deferred, share one list request per interval with every other trigger
+        on the connection (default); ``False`` polls this task on its own.
     :param durable: re-attach to the Livepeer task of an earlier try instead of creating new work
         (default ``True``).
     """
@@ -71,9 +73,11 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         timeout: float = DEFAULT_TIMEOUT,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         airflow_asset_alias: str | None = None,
+        shared_polling: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**alias_outlets(airflow_asset_alias, kwargs))
+        self.shared_polling = shared_polling
         self.livepeer_conn_id = livepeer_conn_id
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
@@ -133,7 +137,13 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
             return None
         if self.deferrable:
             self.defer(
-                **trigger_for(str(external_id), self.livepeer_conn_id, self.poll_interval, self.timeout)
+                **trigger_for(
+                    str(external_id),
+                    self.livepeer_conn_id,
+                    self.poll_interval,
+                    self.timeout,
+                    self.shared_polling,
+                )
             )
         self._result = wait_for_task(
             self.hook, str(external_id), poll_interval=self.poll_interval, timeout=self.timeout, log=self.log

@@ -87,7 +87,7 @@ def wait_for_task(
 
 
 def trigger_for(
-    livepeer_task_id: str, livepeer_conn_id: str, poll_interval: float, timeout: float
+    livepeer_task_id: str, livepeer_conn_id: str, poll_interval: float, timeout: float, shared_polling: bool
 ) -> dict[str, Any]:
     """The arguments of ``defer()`` that wait for a task in the triggerer for at most ``timeout`` seconds."""
     return {
@@ -96,6 +96,7 @@ def trigger_for(
             livepeer_conn_id=livepeer_conn_id,
             poll_interval=poll_interval,
             end_time=time.time() + timeout,
+            shared_polling=shared_polling,
         ),
         "method_name": "execute_complete",
         "timeout": timedelta(seconds=timeout),
@@ -193,6 +194,8 @@ class LivepeerTaskSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
     :param airflow_asset_alias: publish what the task made as an Airflow Asset through
         ``AssetAlias(airflow_asset_alias)`` (see :mod:`airflow_provider_livepeer.assets`).
+    :param shared_polling: when deferred, share one list request per interval with every other trigger
+        on the connection (default); ``False`` polls this task on its own.
     """
 
     template_fields: Sequence[str] = ("livepeer_task_id", "livepeer_conn_id")
@@ -206,6 +209,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
         livepeer_conn_id: str = LivepeerHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         airflow_asset_alias: str | None = None,
+        shared_polling: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**alias_outlets(airflow_asset_alias, kwargs))
@@ -213,6 +217,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
         self.livepeer_conn_id = livepeer_conn_id
         self.deferrable = deferrable
         self.airflow_asset_alias = airflow_asset_alias
+        self.shared_polling = shared_polling
 
     @cached_property
     def hook(self) -> LivepeerHook:
@@ -237,7 +242,13 @@ class LivepeerTaskSensor(BaseSensorOperator):
         if isinstance(poked, PokeReturnValue):
             return poked.xcom_value
         self.defer(
-            **trigger_for(self.livepeer_task_id, self.livepeer_conn_id, self.poke_interval, self.timeout)
+            **trigger_for(
+                self.livepeer_task_id,
+                self.livepeer_conn_id,
+                self.poke_interval,
+                self.timeout,
+                self.shared_polling,
+            )
         )
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:

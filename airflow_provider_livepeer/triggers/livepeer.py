@@ -12,7 +12,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import Task
-from airflow_provider_livepeer.triggers.watcher import PollingTaskWatcher
+from airflow_provider_livepeer.triggers.watcher import PollingTaskWatcher, TaskWatcher, shared_watcher
 
 #: The statuses of the events the trigger fires; exactly one per run.
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
@@ -32,6 +32,10 @@ class LivepeerTaskTrigger(BaseTrigger):
         never carried in the trigger's arguments.
     :param poll_interval: seconds between polls.
     :param end_time: Unix time at which to give up with a ``timeout`` event; ``None`` waits forever.
+    :param shared_polling: learn of changes through the connection's
+        :class:`~airflow_provider_livepeer.triggers.watcher.SharedTaskWatcher`, one list request per
+        interval for all the triggers waiting on it (the default); ``False`` reads this task directly
+        every interval.
     """
 
     def __init__(
@@ -40,12 +44,14 @@ class LivepeerTaskTrigger(BaseTrigger):
         livepeer_conn_id: str = LivepeerHook.default_conn_name,
         poll_interval: float = 30.0,
         end_time: float | None = None,
+        shared_polling: bool = True,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.livepeer_task_id = livepeer_task_id
         self.livepeer_conn_id = livepeer_conn_id
         self.poll_interval = poll_interval
         self.end_time = end_time
+        self.shared_polling = shared_polling
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the JSON-safe arguments the triggerer rebuilds the trigger from."""
@@ -56,18 +62,24 @@ class LivepeerTaskTrigger(BaseTrigger):
                 "livepeer_conn_id": self.livepeer_conn_id,
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
+                "shared_polling": self.shared_polling,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll through a watcher until the task is terminal or ``end_time`` passes; fire one event."""
-        hook = LivepeerHook(self.livepeer_conn_id)
-        updates = PollingTaskWatcher(hook, self.poll_interval).watch(self.livepeer_task_id)
+        watcher: TaskWatcher
+        if self.shared_polling:
+            watcher = shared_watcher(self.livepeer_conn_id, self.poll_interval)
+        else:
+            watcher = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval)
+        updates = watcher.watch(self.livepeer_task_id)
         try:
             yield TriggerEvent(await self._outcome(updates))  # type: ignore[no-untyped-call]
         finally:
             await updates.aclose()
-            await hook.aclose()
+            if isinstance(watcher, PollingTaskWatcher):
+                await watcher.hook.aclose()
 
     async def _outcome(self, updates: AsyncGenerator[Task, None]) -> dict[str, Any]:
         while True:

@@ -1,18 +1,22 @@
 """Watchers: how a trigger learns what became of a Livepeer task.
 
 A trigger asks a watcher for the updates of one task and reacts to each; the watcher decides how to get
-them. :class:`PollingTaskWatcher` reads the task directly every interval.
+them. :class:`PollingTaskWatcher` reads one task directly every interval; :class:`SharedTaskWatcher`
+serves every trigger of a connection with one list request per interval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import weakref
 from collections.abc import AsyncGenerator
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from airflow_provider_livepeer.api import is_retryable
-from airflow_provider_livepeer.exceptions import LivepeerError
+from airflow_provider_livepeer.api import is_retryable, validate_livepeer_id
+from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidRequestError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import Task
 
@@ -56,3 +60,212 @@ class PollingTaskWatcher:
                 if task.is_terminal:
                     return
             await asyncio.sleep(self.poll_interval)
+
+
+@dataclass
+class _Watched:
+    """One watched Livepeer task: who waits for it and what they last saw."""
+
+    queues: list[asyncio.Queue[Task | Exception]] = field(default_factory=list)
+    last: Task | None = None
+    first_look_done: bool = False
+    unmentioned_polls: int = 0
+
+
+class SharedTaskWatcher:
+    """One poller per connection in the triggerer, serving every trigger that waits on that connection.
+
+    Each interval it asks ``GET /api/task`` for the account's tasks updated since its last look (one
+    request, a few with more than 1000 changes), and hands each change to the triggers waiting on that
+    task, so N waiting triggers cost about one request per interval instead of N. Around that:
+
+    * a newly subscribed task gets one direct ``GET /api/task/{id}`` for its first look;
+    * the time filter starts from the server's own clock (its ``Date`` header) minus ``overlap`` seconds,
+      so changes stamped a little late, or by a server whose clock lags, are not missed (repeats are
+      dropped: a subscriber only hears of a task when it changed);
+    * a task the list has not mentioned for ``safety_net_polls`` intervals gets a direct read, at most
+      ``safety_net_batch`` per interval, in case the list ever misses a change;
+    * if Livepeer refuses the filtered list (400), the watcher reads each task directly instead, and says
+      so once in the log;
+    * it stops, and is forgotten, when its last subscriber leaves.
+
+    Use :func:`shared_watcher` to get the one for a connection.
+
+    :param livepeer_conn_id: the connection.
+    :param poll_interval: seconds between list calls.
+    """
+
+    #: Seconds subtracted from the server's clock when asking what changed since the last look.
+    overlap: float = 5.0
+    #: Intervals without a mention before a task gets a direct read.
+    safety_net_polls: int = 10
+    #: The most direct safety-net reads per interval.
+    safety_net_batch: int = 10
+
+    def __init__(self, livepeer_conn_id: str, poll_interval: float) -> None:
+        self.livepeer_conn_id = livepeer_conn_id
+        self.poll_interval = poll_interval
+        self.hook = LivepeerHook(livepeer_conn_id)
+        self.watched: dict[str, _Watched] = {}
+        self.per_task_fallback = False
+        self._since: float | None = None
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    async def watch(self, livepeer_task_id: str) -> AsyncGenerator[Task, None]:
+        """Yield the task each time it changes, until it is terminal; see :class:`TaskWatcher`."""
+        validate_livepeer_id(livepeer_task_id)
+        queue: asyncio.Queue[Task | Exception] = asyncio.Queue()
+        self._subscribe(livepeer_task_id, queue)
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+                if item.is_terminal:
+                    return
+        finally:
+            self._unsubscribe(livepeer_task_id, queue)
+
+    def _subscribe(self, livepeer_task_id: str, queue: asyncio.Queue[Task | Exception]) -> None:
+        watched = self.watched.setdefault(livepeer_task_id, _Watched())
+        watched.queues.append(queue)
+        if watched.last is not None:
+            # Another trigger already follows this task: the newcomer starts from what it last saw.
+            queue.put_nowait(watched.last)
+        if self._loop_task is None or self._loop_task.done():
+            self._loop_task = asyncio.get_running_loop().create_task(self._run())
+        self._wake.set()
+
+    def _unsubscribe(self, livepeer_task_id: str, queue: asyncio.Queue[Task | Exception]) -> None:
+        watched = self.watched.get(livepeer_task_id)
+        if watched is not None and queue in watched.queues:
+            watched.queues.remove(queue)
+            if not watched.queues:
+                del self.watched[livepeer_task_id]
+        if not self.watched:
+            _forget(self)
+            if self._loop_task is not None and self._loop_task is not asyncio.current_task():
+                self._loop_task.cancel()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_list = loop.time() + self.poll_interval
+        try:
+            while self.watched:
+                await self._first_looks()
+                if loop.time() >= next_list:
+                    next_list = loop.time() + self.poll_interval
+                    await self._poll()
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, next_list - loop.time()))
+        finally:
+            await self.hook.aclose()
+
+    async def _first_looks(self) -> None:
+        new = [task_id for task_id, watched in self.watched.items() if not watched.first_look_done]
+        for task_id in new:
+            self.watched[task_id].first_look_done = True
+        await asyncio.gather(*(self._read(task_id) for task_id in new))
+        if new and self._since is None and self.hook.server_time is not None:
+            self._since = self.hook.server_time - self.overlap
+
+    async def _read(self, livepeer_task_id: str) -> None:
+        try:
+            task = await self.hook.aget_task(livepeer_task_id)
+        except LivepeerError as err:
+            if is_retryable(err):
+                log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
+            else:
+                self._deliver_error(livepeer_task_id, err)
+            return
+        self._deliver(task)
+
+    async def _poll(self) -> None:
+        if self.per_task_fallback or self._since is None:
+            await asyncio.gather(*(self._read(task_id) for task_id in list(self.watched)))
+            return
+        for watched in self.watched.values():
+            watched.unmentioned_polls += 1
+        try:
+            await self._list_changes()
+        except LivepeerInvalidRequestError as err:
+            self.per_task_fallback = True
+            log.warning(
+                "Livepeer refused the filtered task list (%s); reading each of the %d waiting tasks "
+                "directly from now on",
+                err,
+                len(self.watched),
+            )
+            await asyncio.gather(*(self._read(task_id) for task_id in list(self.watched)))
+            return
+        except LivepeerError as err:
+            if not is_retryable(err):
+                for task_id in list(self.watched):
+                    self._deliver_error(task_id, err)
+                return
+            log.warning("Livepeer's task list could not be read, trying again next interval: %s", err)
+            return
+        stale = sorted(
+            (task_id for task_id, w in self.watched.items() if w.unmentioned_polls >= self.safety_net_polls),
+            key=lambda task_id: -self.watched[task_id].unmentioned_polls,
+        )[: self.safety_net_batch]
+        await asyncio.gather(*(self._read(task_id) for task_id in stale))
+
+    async def _list_changes(self) -> None:
+        assert self._since is not None
+        filters = [{"id": "updatedAt", "value": {"gt": int(self._since * 1000)}}]
+        answered_at = None
+        async for task in self.hook.alist_tasks(limit=1000, filters=filters, order="updatedAt-true"):
+            answered_at = answered_at or self.hook.server_time
+            if task.id in self.watched:
+                self._deliver(task)
+        answered_at = answered_at or self.hook.server_time
+        if answered_at is not None:
+            self._since = max(self._since, answered_at - self.overlap)
+
+    def _deliver(self, task: Task) -> None:
+        watched = self.watched.get(task.id)
+        if watched is None:
+            return
+        watched.unmentioned_polls = 0
+        if watched.last is not None and _state(watched.last) == _state(task):
+            return
+        watched.last = task
+        for queue in watched.queues:
+            queue.put_nowait(task)
+
+    def _deliver_error(self, livepeer_task_id: str, error: Exception) -> None:
+        for queue in self.watched.get(livepeer_task_id, _Watched()).queues:
+            queue.put_nowait(error)
+
+
+def _state(task: Task) -> tuple[Any, ...]:
+    """What a subscriber would notice changing."""
+    return (task.phase, task.updated_at, task.progress, task.retries, task.error_message)
+
+
+_WATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedTaskWatcher]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_watcher(livepeer_conn_id: str, poll_interval: float) -> SharedTaskWatcher:
+    """The shared watcher of a connection in the running event loop (the triggerer's), made on first use.
+
+    Triggers with different poll intervals on one connection share it; it polls at the shortest.
+    """
+    watchers = _WATCHERS.setdefault(asyncio.get_running_loop(), {})
+    watcher = watchers.get(livepeer_conn_id)
+    if watcher is None:
+        watcher = watchers[livepeer_conn_id] = SharedTaskWatcher(livepeer_conn_id, poll_interval)
+    watcher.poll_interval = min(watcher.poll_interval, poll_interval)
+    return watcher
+
+
+def _forget(watcher: SharedTaskWatcher) -> None:
+    watchers = _WATCHERS.get(asyncio.get_running_loop(), {})
+    if watchers.get(watcher.livepeer_conn_id) is watcher:
+        del watchers[watcher.livepeer_conn_id]

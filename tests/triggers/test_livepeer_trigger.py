@@ -34,18 +34,22 @@ def test_serialize_round_trip() -> None:
         "livepeer_conn_id": "my_conn",
         "poll_interval": 2.5,
         "end_time": 1_900_000_000.0,
+        "shared_polling": True,
     }
     import json
 
     assert json.loads(json.dumps(kwargs)) == kwargs
 
 
+@pytest.mark.parametrize("shared_polling", [True, False])
 @pytest.mark.livepeer_emulator(speed=20)
 async def test_success_event_carries_the_result(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, shared_polling: bool
 ) -> None:
     task_id = start_import(sample_video_url)
-    events = await run_to_events(LivepeerTaskTrigger(task_id, poll_interval=0.05))
+    events = await run_to_events(
+        LivepeerTaskTrigger(task_id, poll_interval=0.05, shared_polling=shared_polling)
+    )
     assert len(events) == 1
     event = events[0]
     assert event["status"] == "success" and event["livepeer_task_id"] == task_id
@@ -53,7 +57,12 @@ async def test_success_event_carries_the_result(
     assert event["result"]["output_asset_id"] == task["outputAssetId"]
     assert event["result"]["asset_spec"] == task["output"]["upload"]["assetSpec"]
     assert event["result"]["phase"] == "completed"
-    assert livepeer_emulator.request_count("GET", f"/api/task/{task_id}") >= 2
+    direct_reads = livepeer_emulator.request_count("GET", f"/api/task/{task_id}")
+    list_reads = livepeer_emulator.request_count("GET", "/api/task")
+    if shared_polling:  # one first look, then the shared list
+        assert direct_reads == 1 and list_reads >= 1
+    else:
+        assert direct_reads >= 2 and list_reads == 0
 
 
 @pytest.mark.parametrize(("outcome", "phase"), [("fail", "failed"), ("cancel", "cancelled")])

@@ -1,0 +1,171 @@
+"""The shared watcher: one list request per interval tells every waiting trigger of a connection what changed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.triggers import watcher as watcher_module
+from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher, shared_watcher
+
+S3_INPUT = {
+    "type": "s3",
+    "endpoint": "https://s3.example.invalid",
+    "bucket": "in",
+    "path": "/video.mp4",
+    "credentials": {"accessKeyId": "id", "secretAccessKey": "secret"},
+}
+S3_OUTPUT = {**{k: v for k, v in S3_INPUT.items() if k != "path"}, "bucket": "out"}
+
+
+def start_transcodes(count: int) -> list[str]:
+    """Create ``count`` transcode tasks (S3 input: nothing to fetch), fast."""
+    hook = LivepeerHook()
+    return [hook.transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": f"/o/{n}"}}).task.id for n in range(count)]
+
+
+async def wait_all(
+    task_ids: list[str], poll_interval: float = 0.1, limit: float = 30, **kwargs: Any
+) -> list[Any]:
+    async def one(task_id: str) -> dict[str, Any]:
+        [event] = [
+            e.payload async for e in LivepeerTaskTrigger(task_id, poll_interval=poll_interval, **kwargs).run()
+        ]
+        return event
+
+    return await asyncio.wait_for(asyncio.gather(*(one(t) for t in task_ids)), limit)
+
+
+def list_requests(emulator: Any) -> int:
+    return emulator.request_count("GET", "/api/task")
+
+
+@pytest.mark.livepeer_emulator(speed=8)
+async def test_many_tasks_cost_about_one_request_per_interval(
+    livepeer_emulator: Any, emulator_conn: str
+) -> None:
+    task_ids = start_transcodes(40)
+    livepeer_emulator.reset_requests()
+    started = time.monotonic()
+    events = await wait_all(task_ids, poll_interval=0.2)
+    elapsed = time.monotonic() - started
+    assert [e["status"] for e in events] == ["success"] * 40
+    assert {e["livepeer_task_id"] for e in events} == set(task_ids)
+    # One first look per task, then the shared list: about one request per interval, not 40.
+    assert livepeer_emulator.request_count("GET", "/api/task/*") == 40
+    assert list_requests(livepeer_emulator) <= elapsed / 0.2 + 2
+    assert not watcher_module._WATCHERS.get(asyncio.get_running_loop()), "a watcher outlived its subscribers"
+
+
+@pytest.mark.livepeer_emulator(speed=8)
+async def test_many_triggers_on_one_task(livepeer_emulator: Any, emulator_conn: str) -> None:
+    [task_id] = start_transcodes(1)
+    events = await wait_all([task_id] * 25)
+    assert all(e["status"] == "success" and e["livepeer_task_id"] == task_id for e in events)
+    assert livepeer_emulator.request_count("GET", f"/api/task/{task_id}") == 1
+
+
+@pytest.mark.livepeer_emulator(speed=8, faults={"latencyMs": 150})
+async def test_a_task_completing_during_a_poll_is_seen(livepeer_emulator: Any, emulator_conn: str) -> None:
+    # Every answer takes 150 ms, longer than the interval: changes land while a list call is in flight.
+    task_ids = start_transcodes(5)
+    events = await wait_all(task_ids, poll_interval=0.05)
+    assert [e["status"] for e in events] == ["success"] * 5
+
+
+async def test_more_than_a_page_of_updates_in_one_interval(
+    livepeer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_livepeer.emulator.clock import ManualClock
+
+    clock = ManualClock()
+    emulator = livepeer_emulator_factory(clock=clock, max_queued_tasks=2000)
+    for name, value in emulator.airflow_env().items():
+        monkeypatch.setenv(name, value)
+    task_ids = start_transcodes(1050)
+    # The oldest three sort last when all 1050 change at once: they are on the second page.
+    watched = task_ids[:3]
+    run = asyncio.create_task(wait_all(watched, poll_interval=0.2))
+    await asyncio.sleep(0.1)  # the first looks: all pending
+    emulator.reset_requests()
+    clock.advance(60)  # every task completes within this one interval
+    events = await run
+    assert [e["status"] for e in events] == ["success"] * 3
+    pages = [r for r in emulator.requests if r.path == "/api/task"]
+    assert any("cursor=skip1000" in r.query for r in pages), [r.query for r in pages]
+    assert emulator.request_count("GET", "/api/task/*") == 0, "the list found them; no direct read needed"
+
+
+@pytest.mark.parametrize(("skew", "safety_net"), [(3.0, False), (8.0, True)])
+async def test_clock_skew_and_the_safety_net(
+    livepeer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch, skew: float, safety_net: bool
+) -> None:
+    # The server stamps updatedAt with a clock `skew` seconds behind the one in its Date header.
+    emulator = livepeer_emulator_factory(speed=8, clock=lambda: time.time() - skew)
+    for name, value in emulator.airflow_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(SharedTaskWatcher, "safety_net_polls", 5)
+    [task_id] = start_transcodes(1)
+    [event] = await wait_all([task_id], poll_interval=0.1)
+    assert event["status"] == "success"
+    direct = emulator.request_count("GET", f"/api/task/{task_id}")
+    if safety_net:
+        # Beyond the overlap the list cannot see the change: the safety net's direct read found it.
+        assert direct >= 2
+    else:
+        # Within the overlap the list saw it: the first look was the only direct read.
+        assert direct == 1
+
+
+async def test_a_cancelled_trigger_leaves_nothing_behind(livepeer_emulator: Any, emulator_conn: str) -> None:
+    livepeer_emulator.script_outcome(task_type="transcode-file", outcome="stall")
+    [task_id] = start_transcodes(1)
+    run = asyncio.create_task(wait_all([task_id], poll_interval=0.05))
+    await asyncio.sleep(0.3)
+    watcher = shared_watcher("livepeer_default", 0.05)
+    assert task_id in watcher.watched
+    loop_task = watcher._loop_task
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    await asyncio.sleep(0.05)
+    assert not watcher.watched
+    assert loop_task is not None and loop_task.done()
+    assert not watcher_module._WATCHERS.get(asyncio.get_running_loop())
+    before = livepeer_emulator.request_count()
+    await asyncio.sleep(0.3)
+    assert livepeer_emulator.request_count() == before, "nothing polls after the last trigger left"
+
+
+async def test_fallback_when_the_filtered_list_is_refused(
+    httpserver: HTTPServer, livepeer_connection: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
+    reads = {"t1": 0, "t2": 0}
+
+    def task_handler(request: Any) -> Any:
+        from werkzeug import Response
+
+        task_id = request.path.rsplit("/", 1)[1]
+        reads[task_id] += 1
+        phase = "completed" if reads[task_id] >= 3 else "running"
+        body = {"id": task_id, "type": "upload", "status": {"phase": phase, "updatedAt": reads[task_id]}}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/api/task").respond_with_json(
+        {"errors": ["filters not supported"]}, status=400
+    )
+    httpserver.expect_request("/api/task/t1").respond_with_handler(task_handler)
+    httpserver.expect_request("/api/task/t2").respond_with_handler(task_handler)
+    events = await wait_all(["t1", "t2"], poll_interval=0.05, livepeer_conn_id=conn_id)
+    assert [e["status"] for e in events] == ["success", "success"]
+    assert reads == {"t1": 3, "t2": 3}
+    assert caplog.text.count("Livepeer refused the filtered task list") == 1
+    assert sum(1 for r, _ in httpserver.log if r.path == "/api/task") == 1
