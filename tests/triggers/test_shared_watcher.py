@@ -1,4 +1,4 @@
-"""The shared watcher: one list request per interval tells every waiting trigger of a connection what changed."""
+"""The shared watcher: one list request per interval tells every waiting trigger what changed."""
 
 from __future__ import annotations
 
