@@ -1,0 +1,119 @@
+"""Every example DAG parses in a real DagBag and succeeds in a ``dag.test()`` run against the emulator."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import DAG_FOLDERS, PROJECT_ROOT
+
+EXAMPLE_DAG_IDS = {
+    "example_livepeer_import_pipeline",
+    "example_livepeer_import_pipeline_deferrable",
+    "example_livepeer_asset_producer",
+    "example_livepeer_asset_consumer",
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVEPEER_EXAMPLE_POLL_INTERVAL", "0.2")
+
+
+def example_dag(airflow_db: None, file: str, dag_id: str) -> Any:
+    """Import an example DAG file as Airflow would and return one of its DAGs."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"example_{file}", DAG_FOLDERS["examples"] / f"{file}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from airflow.sdk import DAG
+
+    [dag] = [value for value in vars(module).values() if isinstance(value, DAG) and value.dag_id == dag_id]
+    return dag
+
+
+def exports(emulator: Any) -> int:
+    return sum(1 for r in emulator.requests if r.method == "POST" and r.path.endswith("/export"))
+
+
+def test_every_example_parses_in_a_dagbag(airflow_db: None) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FOLDERS["examples"]))
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == EXAMPLE_DAG_IDS
+
+
+@pytest.mark.parametrize(
+    "dag_id", ["example_livepeer_import_pipeline", "example_livepeer_import_pipeline_deferrable"]
+)
+@pytest.mark.livepeer_emulator(speed=8)
+def test_import_pipeline(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, airflow_db: None, dag_id: str
+) -> None:
+    dag = example_dag(airflow_db, "example_livepeer_import_pipeline", dag_id)
+    dag_run = dag.test(run_conf={"source_url": sample_video_url})
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success", states
+    # The 2 s, 320x240 sample clears the default bar, so the branch exported it.
+    assert states["export_to_ipfs"] == "success" and states["report_unsuitable"] == "skipped"
+    assert exports(livepeer_emulator) == 1
+
+
+@pytest.mark.livepeer_emulator(speed=8)
+def test_import_pipeline_branches_on_quality(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, airflow_db: None
+) -> None:
+    dag = example_dag(airflow_db, "example_livepeer_import_pipeline", "example_livepeer_import_pipeline")
+    dag_run = dag.test(run_conf={"source_url": sample_video_url, "min_height": 1080})
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states["report_unsuitable"] == "success" and states["export_to_ipfs"] == "skipped", states
+    assert exports(livepeer_emulator) == 0
+
+
+@pytest.mark.livepeer_emulator(speed=8)
+def test_asset_producer_then_consumer(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, airflow_db: None
+) -> None:
+    producer = example_dag(airflow_db, "example_livepeer_assets", "example_livepeer_asset_producer")
+    consumer = example_dag(airflow_db, "example_livepeer_assets", "example_livepeer_asset_consumer")
+    assert producer.test(run_conf={"source_url": sample_video_url}).state == "success"
+    dag_run = consumer.test()
+    assert dag_run.state == "success"
+    [ti] = dag_run.get_task_instances()
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    query = XComModel.get_many(
+        run_id=dag_run.run_id, key="return_value", dag_ids=consumer.dag_id, task_ids=ti.task_id
+    )
+    with create_session() as session:
+        received = XComModel.deserialize_value(session.scalars(query).one())
+    assert received["type"] == "upload"
+    host = livepeer_emulator.url.removeprefix("http://")
+    assert received["uri"] == f"livepeer://{host}/assets/{received['output_asset_id']}"
+    assert livepeer_emulator.asset(received["output_asset_id"])["status"]["phase"] == "ready"
+
+
+def test_the_demo_command_imports_a_real_file(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LIVEPEER"))}
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "demo.py")], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "example_livepeer_import_pipeline: success" in out
+    assert "(upload): completed" in out
+    assert re.search(r"^Size +7170 bytes$", out, re.MULTILINE), out
+    assert "sha256" in out and "md5" in out
+    assert "Duration          2." in out and "320x240" in out
+    for phase in ("pending", "waiting", "running", "completed"):
+        assert f"  {phase}" in out
