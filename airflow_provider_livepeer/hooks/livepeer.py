@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -267,17 +268,12 @@ class LivepeerHook(BaseHook):
         :param order: Livepeer order; ``None`` for the server's default (``updatedAt`` descending).
         :param max_items: stop after this many tasks.
         """
-        params: dict[str, str] | None = list_params(limit, filters, order)
-        seen = 0
+        return itertools.islice(self._pages(list_params(limit, filters, order)), max_items)
+
+    def _pages(self, params: dict[str, str] | None) -> Iterator[Task]:
         while params is not None:
-            response = self._send(ApiRequest("GET", "/task", params))
-            tasks = _page_of_tasks(response.data)
-            for task in tasks:
-                if max_items is not None and seen >= max_items:
-                    return
-                seen += 1
-                yield task
-            params = next_page_params(response.headers.get("Link")) if tasks else None
+            tasks, params = _page(self._send(ApiRequest("GET", "/task", params)))
+            yield from tasks
 
     async def alist_tasks(
         self,
@@ -289,16 +285,12 @@ class LivepeerHook(BaseHook):
     ) -> AsyncIterator[Task]:
         """Iterate over the account's tasks asynchronously; see :meth:`list_tasks`."""
         params: dict[str, str] | None = list_params(limit, filters, order)
-        seen = 0
-        while params is not None:
-            response = await self._asend(ApiRequest("GET", "/task", params))
-            tasks = _page_of_tasks(response.data)
-            for task in tasks:
-                if max_items is not None and seen >= max_items:
-                    return
-                seen += 1
+        left = max_items
+        while params is not None and left != 0:
+            tasks, params = _page(await self._asend(ApiRequest("GET", "/task", params)))
+            for task in tasks[:left]:
                 yield task
-            params = next_page_params(response.headers.get("Link")) if tasks else None
+            left = None if left is None else max(0, left - len(tasks))
 
     # -- assets -----------------------------------------------------------------------------------------
 
@@ -526,9 +518,12 @@ def _task_request(livepeer_task_id: str) -> ApiRequest:
     return ApiRequest("GET", f"/task/{validate_livepeer_id(livepeer_task_id)}")
 
 
-def _page_of_tasks(data: Any) -> list[Task]:
-    if not isinstance(data, list):
+def _page(response: ApiResponse) -> tuple[list[Task], dict[str, str] | None]:
+    """The tasks of one page of ``GET /api/task``, and the query of the next page (``None``: the end)."""
+    if not isinstance(response.data, list):
         raise LivepeerBadResponseError(
-            f"Livepeer answered GET /api/task with {type(data).__name__}, expected a JSON array of tasks"
+            f"Livepeer answered GET /api/task with {type(response.data).__name__}, "
+            "expected a JSON array of tasks"
         )
-    return [parse(Task, item, "GET /api/task") for item in data]
+    tasks = [parse(Task, item, "GET /api/task") for item in response.data]
+    return tasks, next_page_params(response.headers.get("Link")) if tasks else None
