@@ -46,6 +46,20 @@ def test_sensor_gates_downstream_in_each_mode(
         # The sensor saw the task unfinished at least once: it waited, and did not just find it done.
         assert livepeer_emulator.request_count("GET", f"/api/task/{livepeer_task_id}") >= 2, mode
 
+    # The deferrable sensor was given an alias: it published the asset it waited for.
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        events = session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == dag_run.run_id)).all()
+        published = {event.asset.uri: event.extra["livepeer_task_id"] for event in events}
+    deferred = json.loads((tmp_path / "downstream_deferrable.json").read_text())
+    host = livepeer_emulator.url.removeprefix("http://")
+    assert published == {
+        f"livepeer://{host}/assets/{deferred['output_asset_id']}": deferred["summary"]["livepeer_task_id"]
+    }
+
 
 def test_timeouts_soft_fail_and_remote_failure_in_each_mode(
     livepeer_emulator: Any, emulator_conn: str, media_server: str, load_dag: Callable[..., Any]

@@ -37,6 +37,7 @@ with DAG(
             timeout=60,
             mode="reschedule" if mode == "reschedule" else "poke",
             deferrable=mode == "deferrable",
+            airflow_asset_alias="livepeer-test-sensor" if mode == "deferrable" else None,
         )
 
         @task(task_id=f"downstream_{mode}")
