@@ -54,6 +54,9 @@ USER_AGENT = f"airflow-provider-livepeer/{__version__}"
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _SHOWN_VALUE_CHARS = 60
 _SHOWN_BODY_CHARS = 300
+# Livepeer's own error texts are short; a huge one is cut so it cannot flood logs and the UI.
+_SHOWN_ERROR_CHARS = 1000
+_SHOWN_ERRORS = 10
 # The real server sends this cursor on the link of its last page; following it would start over.
 _END_CURSORS = frozenset({"", "undefined", "null"})
 
@@ -146,6 +149,16 @@ class ApiRequest:
     #: Whether sending it twice does no more than sending it once (see :func:`is_retryable`).
     idempotent: bool = True
 
+    @property
+    def follows_redirects(self) -> bool:
+        """Only reads follow redirects.
+
+        A redirected request that carries a body would send that body (storage credentials, export
+        headers) to wherever the redirect points; the ``Authorization`` header is dropped on a redirect
+        to another host by both HTTP clients, the body is not.
+        """
+        return self.method == "GET"
+
 
 def request_headers(api_key: str) -> dict[str, str]:
     """The headers of every API request."""
@@ -175,6 +188,11 @@ def decode_response(method: str, api_path: str, status: int, headers: Mapping[st
     :raises LivepeerApiError: a subclass chosen by the status.
     :raises LivepeerBadResponseError: a success status with a body that is not JSON.
     """
+    if 300 <= status < 400:
+        raise LivepeerBadResponseError(
+            f"Livepeer answered {method} {api_path} with a redirect (HTTP {status}) to "
+            f"{headers.get('Location')!r}, which is not followed for a request that is not a read"
+        )
     if status >= 400:
         error_class = _ERROR_CLASSES.get(status)
         if error_class is None:
@@ -198,7 +216,12 @@ def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
         return _describe(headers, body)
     errors = data.get("errors") if isinstance(data, dict) else None
     if isinstance(errors, list) and errors:
-        return "; ".join(str(e) for e in errors)
+        text = "; ".join(str(e) for e in errors[:_SHOWN_ERRORS])
+        if len(text) > _SHOWN_ERROR_CHARS:
+            text = f"{text[:_SHOWN_ERROR_CHARS]}... ({len(text) - _SHOWN_ERROR_CHARS} more characters)"
+        if len(errors) > _SHOWN_ERRORS:
+            text += f" (and {len(errors) - _SHOWN_ERRORS} more errors)"
+        return text
     return _describe(headers, body)
 
 

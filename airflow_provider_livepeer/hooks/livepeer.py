@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -129,7 +130,11 @@ class LivepeerHook(BaseHook):
         read_timeout = self.read_timeout
         if read_timeout is None:
             extra_timeout = conn.extra_dejson.get("read_timeout")
-            read_timeout = float(extra_timeout) if extra_timeout not in (None, "") else 30.0
+            read_timeout = 30.0
+            if extra_timeout not in (None, ""):
+                read_timeout = _finite(
+                    extra_timeout, f"read_timeout of connection {self.livepeer_conn_id!r}", 0.001
+                )
         return _Endpoint(
             api_base_url(conn.host), request_headers(api_key), self.connect_timeout, read_timeout
         )
@@ -175,6 +180,7 @@ class LivepeerHook(BaseHook):
                         json=request.body,
                         headers=endpoint.headers,
                         timeout=(endpoint.connect_timeout, endpoint.read_timeout),
+                        allow_redirects=request.follows_redirects,
                     )
                 except requests.RequestException as err:
                     raise LivepeerConnectionError(
@@ -192,7 +198,6 @@ class LivepeerHook(BaseHook):
         if self._async_client is None:
             self._async_client = httpx.AsyncClient(
                 timeout=httpx.Timeout(endpoint.read_timeout, connect=endpoint.connect_timeout),
-                follow_redirects=True,
             )
         async for attempt in AsyncRetrying(
             **retry_policy(self.retry_settings, self.log, label, request.idempotent)
@@ -205,6 +210,7 @@ class LivepeerHook(BaseHook):
                         params=request.params,
                         json=request.body,
                         headers=endpoint.headers,
+                        follow_redirects=request.follows_redirects,
                     )
                 except httpx.TransportError as err:
                     raise LivepeerConnectionError(
@@ -359,7 +365,7 @@ class LivepeerHook(BaseHook):
                 "creatorId": creator_id,
                 "encryption": encryption,
                 "c2pa": c2pa,
-                "targetSegmentSizeSecs": target_segment_size_secs,
+                "targetSegmentSizeSecs": _segment_size(target_segment_size_secs),
             }
         )
         return self._create(ApiRequest("POST", "/asset/upload/url", body=body, idempotent=True))
@@ -384,6 +390,10 @@ class LivepeerHook(BaseHook):
         :raises ValueError: a bad asset id, neither or both destinations, or a bad URL (nothing is sent).
         """
         path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}/export"
+        if ipfs is not None and not isinstance(ipfs, (bool, dict)):
+            raise ValueError(
+                f"Invalid export ipfs {ipfs!r}: expected True, or Livepeer's IPFS export parameters."
+            )
         if (ipfs in (None, False)) == (custom_url is None):
             raise ValueError(
                 f"Export of asset {asset_id!r} needs exactly one destination: ipfs or custom_url "
@@ -437,7 +447,7 @@ class LivepeerHook(BaseHook):
                 "storage": storage,
                 "outputs": outputs,
                 "profiles": profiles,
-                "targetSegmentSizeSecs": target_segment_size_secs,
+                "targetSegmentSizeSecs": _segment_size(target_segment_size_secs),
                 "creatorId": creator_id,
                 "c2pa": c2pa,
             }
@@ -500,10 +510,27 @@ class LivepeerHook(BaseHook):
         return True, f"Connected to Livepeer Studio at {self._get_endpoint().base_url}"
 
 
+def _finite(value: object, what: str, minimum: float, unit: str = "seconds") -> float:
+    """A finite number of at least ``minimum`` (a numeric string too, as templates render them)."""
+    try:
+        number = (
+            float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+        )
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number) or number < minimum:
+        raise ValueError(f"Invalid {what} {value!r}: expected {unit}, a finite number >= {minimum:g}.")
+    return number
+
+
+def _segment_size(value: float | None) -> float | None:
+    return None if value is None else _finite(value, "target_segment_size_secs", 0.001)
+
+
 def _milliseconds(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"Invalid {what} {value!r}: expected Unix milliseconds, a number >= 0.")
-    return value
+    if isinstance(value, str):
+        raise ValueError(f"Invalid {what} {value!r}: expected Unix milliseconds, a finite number >= 0.")
+    return _finite(value, what, 0, "Unix milliseconds")
 
 
 def _never_connected(err: requests.RequestException) -> bool:

@@ -134,7 +134,8 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     def poll_until_complete(self, external_id: Any, context: Context) -> Any:
         """Wait as the sensor does: in this process, or deferred to the triggerer."""
         if not self.wait_for_completion:
-            return None
+            # The mixin returns this on a re-attach: the same summary as a first try's.
+            return self.get_job_result(external_id, context)
         if self.deferrable:
             self.defer(
                 **trigger_for(

@@ -28,7 +28,7 @@ from airflow_provider_livepeer.assets import emit_asset_event
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerTaskFailedError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
-from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskResult
+from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskPhase, TaskResult
 from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
 
 #: XCom keys pushed when a Livepeer task completes.
@@ -121,7 +121,7 @@ def result_from_event(event: Any, livepeer_task_id: str) -> TaskResult:
             f"Unknown event status {status!r} while waiting for Livepeer task {livepeer_task_id}: "
             f"expected one of {', '.join(EVENT_STATUSES)}"
         )
-    message = str(event.get("message", ""))
+    message = str(event.get("message") or f"Livepeer task {livepeer_task_id}: trigger event {status!r}")
     if status == "timeout":
         raise AirflowSensorTimeout(message)
     if status == "error":
@@ -133,6 +133,13 @@ def result_from_event(event: Any, livepeer_task_id: str) -> TaskResult:
             f"Malformed {status!r} event for Livepeer task {livepeer_task_id}: "
             f"{err.error_count()} problem(s) in its result"
         ) from None
+    # The result must be of this task and agree with the status, or the XComs would be wrong.
+    expected = FAILURE_PHASES if status == "failed" else {TaskPhase.COMPLETED}
+    if result.livepeer_task_id != livepeer_task_id or result.phase not in expected:
+        raise AirflowException(
+            f"Malformed {status!r} event for Livepeer task {livepeer_task_id}: its result is task "
+            f"{result.livepeer_task_id} in phase {result.phase!r}"
+        )
     raise_for_failure(result)
     return result
 

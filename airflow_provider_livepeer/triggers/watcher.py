@@ -161,6 +161,12 @@ class SharedTaskWatcher:
                 self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), max(0.0, next_list - loop.time()))
+        except Exception as err:
+            # Whatever stops the poller must end the waits it serves, or they would hang to their timeout.
+            log.exception("The shared Livepeer watcher of connection %r stopped", self.livepeer_conn_id)
+            for task_id in list(self.watched):
+                self._deliver_error(task_id, err)
+            _forget(self)
         finally:
             await self.hook.aclose()
 
@@ -175,7 +181,7 @@ class SharedTaskWatcher:
     async def _read(self, livepeer_task_id: str) -> None:
         try:
             task = await self.hook.aget_task(livepeer_task_id)
-        except LivepeerError as err:
+        except (LivepeerError, ValueError) as err:  # ValueError: a bad id or connection setting
             if is_retryable(err):
                 log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
             else:

@@ -1,0 +1,115 @@
+"""Helpers of the reliability tests: a task-instance stand-in, fast hooks, trigger runners, servers."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+
+#: Retry settings for hooks the tests build: many tries, short waits, so faults cost milliseconds.
+FAST_RETRIES: dict[str, Any] = {"max_attempts": 12, "backoff_initial": 0.01, "backoff_max": 0.05}
+
+
+def fast_hook(conn_id: str = "livepeer_default", **overrides: Any) -> LivepeerHook:
+    return LivepeerHook(conn_id, **{**FAST_RETRIES, **overrides})
+
+
+@dataclass
+class RecordingTI:
+    """The part of a running task instance the provider touches: XCom push/pull, kept in a dict."""
+
+    task_id: str = "task"
+    xcoms: dict[str, Any] = field(default_factory=dict)
+    stats_tags: dict[str, str] = field(default_factory=dict)
+    first_reschedule_date: datetime | None = None
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+    def xcom_pull(self, task_ids: str | None = None, key: str = "return_value", **_: Any) -> Any:
+        return self.xcoms.get(key)
+
+    def get_first_reschedule_date(self, context: Any) -> datetime | None:
+        """When a reschedule-mode sensor first poked (``None``: this is its first try)."""
+        return self.first_reschedule_date
+
+
+class StateStore:
+    """A ``task_state_store`` that outlives a try, as Airflow's does across retries."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+    def set(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+def context(ti: RecordingTI | None = None, **extra: Any) -> dict[str, Any]:
+    return {"ti": ti if ti is not None else RecordingTI(), **extra}
+
+
+async def trigger_events(trigger: LivepeerTaskTrigger, limit: float = 30) -> list[dict[str, Any]]:
+    """Run a trigger to its end (at most ``limit`` seconds) and return every event payload it fired."""
+
+    async def collect() -> list[dict[str, Any]]:
+        return [event.payload async for event in trigger.run()]
+
+    return await asyncio.wait_for(collect(), limit)
+
+
+@dataclass
+class HeaderRecorder:
+    """A loopback HTTP server that answers every request with ``status``/``body`` and records its headers."""
+
+    url: str = ""
+    seen: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+    status: int = 200
+    body: bytes = b"{}"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def header_recorder(
+    status: int = 200, body: bytes = b"{}", headers: dict[str, str] | None = None
+) -> Iterator[HeaderRecorder]:
+    """Run a :class:`HeaderRecorder` on 127.0.0.1 (a free port) for the ``with`` block."""
+    recorder = HeaderRecorder(status=status, body=body, headers=dict(headers or {}))
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            payload = self.rfile.read(length) if length else b""
+            recorder.seen.append((self.command, self.path, dict(self.headers.items()), payload))
+            self.send_response(recorder.status)
+            for name, value in {"Content-Type": "application/json", **recorder.headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(recorder.body)))
+            self.end_headers()
+            self.wfile.write(recorder.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
