@@ -101,6 +101,8 @@ class SharedTaskWatcher:
     safety_net_polls: int = 10
     #: The most direct safety-net reads per interval.
     safety_net_batch: int = 10
+    #: The most direct reads (first looks, safety net, fallback) under way at once.
+    reads_in_flight: int = 20
 
     def __init__(self, livepeer_conn_id: str, poll_interval: float) -> None:
         self.livepeer_conn_id = livepeer_conn_id
@@ -174,9 +176,19 @@ class SharedTaskWatcher:
         new = [task_id for task_id, watched in self.watched.items() if not watched.first_look_done]
         for task_id in new:
             self.watched[task_id].first_look_done = True
-        await asyncio.gather(*(self._read(task_id) for task_id in new))
+        await self._read_all(new)
         if new and self._since is None and self.hook.server_time is not None:
             self._since = self.hook.server_time - self.overlap
+
+    async def _read_all(self, task_ids: list[str]) -> None:
+        """Read tasks directly, a few at a time: a thousand new triggers must not open a thousand requests."""
+        limit = asyncio.Semaphore(self.reads_in_flight)
+
+        async def read(task_id: str) -> None:
+            async with limit:
+                await self._read(task_id)
+
+        await asyncio.gather(*(read(task_id) for task_id in task_ids))
 
     async def _read(self, livepeer_task_id: str) -> None:
         try:
@@ -191,7 +203,7 @@ class SharedTaskWatcher:
 
     async def _poll(self) -> None:
         if self.per_task_fallback or self._since is None:
-            await asyncio.gather(*(self._read(task_id) for task_id in list(self.watched)))
+            await self._read_all(list(self.watched))
             return
         for watched in self.watched.values():
             watched.unmentioned_polls += 1
@@ -205,7 +217,7 @@ class SharedTaskWatcher:
                 err,
                 len(self.watched),
             )
-            await asyncio.gather(*(self._read(task_id) for task_id in list(self.watched)))
+            await self._read_all(list(self.watched))
             return
         except LivepeerError as err:
             if not is_retryable(err):
@@ -218,7 +230,7 @@ class SharedTaskWatcher:
             (task_id for task_id, w in self.watched.items() if w.unmentioned_polls >= self.safety_net_polls),
             key=lambda task_id: -self.watched[task_id].unmentioned_polls,
         )[: self.safety_net_batch]
-        await asyncio.gather(*(self._read(task_id) for task_id in stale))
+        await self._read_all(stale)
 
     async def _list_changes(self) -> None:
         assert self._since is not None
