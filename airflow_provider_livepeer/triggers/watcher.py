@@ -112,6 +112,7 @@ class SharedTaskWatcher:
         self.per_task_fallback = False
         self._since: float | None = None
         self._wake = asyncio.Event()
+        self._reads = asyncio.Semaphore(self.reads_in_flight)
         self._loop_task: asyncio.Task[None] | None = None
 
     async def watch(self, livepeer_task_id: str) -> AsyncGenerator[Task, None]:
@@ -154,9 +155,15 @@ class SharedTaskWatcher:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_list = loop.time() + self.poll_interval
+        first_looks: set[asyncio.Task[None]] = set()
         try:
             while self.watched:
-                await self._first_looks()
+                # First looks run beside the polling, so a thousand new triggers do not hold the list back.
+                for task_id, watched in self.watched.items():
+                    if not watched.first_look_done:
+                        watched.first_look_done = True
+                        first_looks.add(loop.create_task(self._read_limited(task_id)))
+                first_looks = {read for read in first_looks if not read.done()}
                 if loop.time() >= next_list:
                     next_list = loop.time() + self.poll_interval
                     await self._poll()
@@ -170,25 +177,17 @@ class SharedTaskWatcher:
                 self._deliver_error(task_id, err)
             _forget(self)
         finally:
+            for read in first_looks:
+                read.cancel()
             await self.hook.aclose()
 
-    async def _first_looks(self) -> None:
-        new = [task_id for task_id, watched in self.watched.items() if not watched.first_look_done]
-        for task_id in new:
-            self.watched[task_id].first_look_done = True
-        await self._read_all(new)
-        if new and self._since is None and self.hook.server_time is not None:
-            self._since = self.hook.server_time - self.overlap
-
     async def _read_all(self, task_ids: list[str]) -> None:
-        """Read tasks directly, a few at a time: a thousand new triggers must not open a thousand requests."""
-        limit = asyncio.Semaphore(self.reads_in_flight)
+        await asyncio.gather(*(self._read_limited(task_id) for task_id in task_ids))
 
-        async def read(task_id: str) -> None:
-            async with limit:
-                await self._read(task_id)
-
-        await asyncio.gather(*(read(task_id) for task_id in task_ids))
+    async def _read_limited(self, livepeer_task_id: str) -> None:
+        """Read a task directly, a few at a time: a thousand new triggers must not send a thousand at once."""
+        async with self._reads:
+            await self._read(livepeer_task_id)
 
     async def _read(self, livepeer_task_id: str) -> None:
         try:
@@ -202,9 +201,14 @@ class SharedTaskWatcher:
         self._deliver(task)
 
     async def _poll(self) -> None:
-        if self.per_task_fallback or self._since is None:
+        if self.per_task_fallback:
             await self._read_all(list(self.watched))
             return
+        if self._since is None:
+            if self.hook.server_time is None:
+                return  # no answer yet from the first looks: nothing to measure "since" from
+            # The server's clock at a first look: every later change is stamped after it.
+            self._since = self.hook.server_time - self.overlap
         for watched in self.watched.values():
             watched.unmentioned_polls += 1
         try:
@@ -261,8 +265,12 @@ class SharedTaskWatcher:
 
 
 def _state(task: Task) -> tuple[Any, ...]:
-    """What a subscriber would notice changing."""
-    return (task.phase, task.updated_at, task.progress, task.retries, task.error_message)
+    """What a waiting trigger acts on or reports: phase, retries, error.
+
+    Progress ticks are left out: at a thousand running tasks they would be a thousand wake-ups and log
+    lines every interval, for no decision.
+    """
+    return (task.phase, task.retries, task.error_message)
 
 
 _WATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedTaskWatcher]] = (
