@@ -101,8 +101,9 @@ class SharedTaskWatcher:
     safety_net_polls: int = 10
     #: The most direct safety-net reads per interval.
     safety_net_batch: int = 10
-    #: The most direct reads (first looks, safety net, fallback) under way at once.
-    reads_in_flight: int = 20
+    #: The most direct reads (first looks, safety net, fallback) under way at once: httpx's pool costs CPU
+    #: per request that grows with its open connections (2.3 ms per read at 4 in flight, 3.7 ms at 20).
+    reads_in_flight: int = 8
 
     def __init__(self, livepeer_conn_id: str, poll_interval: float) -> None:
         self.livepeer_conn_id = livepeer_conn_id
