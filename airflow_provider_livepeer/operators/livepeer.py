@@ -10,9 +10,11 @@ sensor does and pushes the same XComs.
 (:class:`ResumableJobMixin`): right after the create call the Livepeer task id is saved in Airflow's
 ``task_state_store``, which outlives the try. A later try of the same task instance reads it back and
 asks Livepeer for that task: still pending, waiting or running, the try re-attaches and waits for it;
-completed, it only publishes the result; failed or cancelled, it starts new work. Only then does it
-create anything. (Livepeer's own answer to a repeated import URL covers imports, not exports, transcodes
-or clips.) Pass ``durable=False`` to create new work on every try.
+completed, it only publishes the result; failed, cancelled or gone, it starts new work. Only then does
+it create anything. (A Livepeer failure seen while waiting fails the Airflow task without a retry, as
+the sensor does; the re-attach serves tries that ended otherwise: a crash, a timeout, a lost worker.)
+Livepeer's own answer to a repeated import URL covers imports, not exports, transcodes or clips.
+Pass ``durable=False`` to create new work on every try.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
+from airflow_provider_livepeer.exceptions import (
+    LivepeerInvalidRequestError,
+    LivepeerNotFoundError,
+    LivepeerPermissionError,
+)
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
@@ -116,11 +123,19 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """Read the task an earlier try created, and push its id again (a new try starts with no XComs)."""
-        task = self.hook.get_task(str(external_id))
+        try:
+            task = self.hook.get_task(str(external_id))
+        except (LivepeerNotFoundError, LivepeerPermissionError) as err:
+            # Gone, or not this connection's account any more: nothing to re-attach to; start anew.
+            self.log.warning("Cannot re-attach to Livepeer task %s (%s); starting new work", external_id, err)
+            return TaskPhase.FAILED.value
         self.log.info("An earlier try created Livepeer task %s: %s", task.id, task.describe())
-        context["ti"].xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=task.id)
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=task.id)
         if task.output_asset_id:
-            context["ti"].xcom_push(key=XCOM_ASSET_ID, value=task.output_asset_id)
+            ti.xcom_push(key=XCOM_ASSET_ID, value=task.output_asset_id)
+            ti.xcom_push(key=XCOM_PLAYBACK_ID, value=(task.asset_spec or {}).get("playbackId"))
+        LivepeerTaskLink.persist(context, LivepeerTaskLink.url(self.hook.base_url, task.id))
         return task.phase
 
     def is_job_active(self, status: str) -> bool:
@@ -413,8 +428,6 @@ class LivepeerDeleteAssetOperator(BaseOperator):
 
     def execute(self, context: Context) -> None:
         """Delete the asset."""
-        from airflow_provider_livepeer.exceptions import LivepeerInvalidRequestError, LivepeerNotFoundError
-
         try:
             LivepeerHook(self.livepeer_conn_id).delete_asset(self.asset_id)
         except (LivepeerNotFoundError, LivepeerInvalidRequestError) as err:

@@ -14,7 +14,9 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
+    AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
     AssetAlias,
     BaseSensorOperator,
     Context,
@@ -245,7 +247,13 @@ class LivepeerTaskSensor(BaseSensorOperator):
         """Poke (or reschedule) as any sensor; when deferrable, poke once and then defer."""
         if not self.deferrable:
             return super().execute(context)
-        poked = self.poke(context)
+        try:
+            poked = self.poke(context)
+        except AirflowFailException as err:
+            # The first poke runs outside BaseSensorOperator.execute: apply soft_fail as it would.
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(f"Skipping: {err}") from err
+            raise
         if isinstance(poked, PokeReturnValue):
             return poked.xcom_value
         self.defer(

@@ -115,10 +115,19 @@ class SharedTaskWatcher:
         self._wake = asyncio.Event()
         self._reads = asyncio.Semaphore(self.reads_in_flight)
         self._loop_task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def watch(self, livepeer_task_id: str) -> AsyncGenerator[Task, None]:
         """Yield the task each time it changes, until it is terminal; see :class:`TaskWatcher`."""
         validate_livepeer_id(livepeer_task_id)
+        if self._stopped:
+            # This watcher stopped between being handed out and this first step (its last other
+            # subscriber left meanwhile): follow the task through the connection's current one.
+            async for task in shared_watcher(self.livepeer_conn_id, self.poll_interval).watch(
+                livepeer_task_id
+            ):
+                yield task
+            return
         queue: asyncio.Queue[Task | Exception] = asyncio.Queue()
         self._subscribe(livepeer_task_id, queue)
         try:
@@ -149,9 +158,14 @@ class SharedTaskWatcher:
             if not watched.queues:
                 del self.watched[livepeer_task_id]
         if not self.watched:
-            _forget(self)
-            if self._loop_task is not None and self._loop_task is not asyncio.current_task():
-                self._loop_task.cancel()
+            self._stop()
+
+    def _stop(self) -> None:
+        """Stop for good: a later subscriber gets a new watcher from :func:`shared_watcher`."""
+        self._stopped = True
+        _forget(self)
+        if self._loop_task is not None:
+            self._loop_task.cancel()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -176,6 +190,7 @@ class SharedTaskWatcher:
             log.exception("The shared Livepeer watcher of connection %r stopped", self.livepeer_conn_id)
             for task_id in list(self.watched):
                 self._deliver_error(task_id, err)
+            self._stopped = True
             _forget(self)
         finally:
             for read in first_looks:
@@ -194,10 +209,13 @@ class SharedTaskWatcher:
         try:
             task = await self.hook.aget_task(livepeer_task_id)
         except (LivepeerError, ValueError) as err:  # ValueError: a bad id or connection setting
-            if is_retryable(err):
-                log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
-            else:
+            if not is_retryable(err):
                 self._deliver_error(livepeer_task_id, err)
+                return
+            log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
+            watched = self.watched.get(livepeer_task_id)
+            if watched is not None and watched.last is None:
+                watched.first_look_done = False  # the next round tries its first look again
             return
         self._deliver(task)
 
@@ -214,17 +232,17 @@ class SharedTaskWatcher:
             watched.unmentioned_polls += 1
         try:
             await self._list_changes()
-        except LivepeerInvalidRequestError as err:
-            self.per_task_fallback = True
-            log.warning(
-                "Livepeer refused the filtered task list (%s); reading each of the %d waiting tasks "
-                "directly from now on",
-                err,
-                len(self.watched),
-            )
-            await self._read_all(list(self.watched))
-            return
         except LivepeerError as err:
+            if isinstance(err, LivepeerInvalidRequestError) and err.status == 400:
+                self.per_task_fallback = True
+                log.warning(
+                    "Livepeer refused the filtered task list (%s); reading each of the %d waiting tasks "
+                    "directly from now on",
+                    err,
+                    len(self.watched),
+                )
+                await self._read_all(list(self.watched))
+                return
             if not is_retryable(err):
                 for task_id in list(self.watched):
                     self._deliver_error(task_id, err)

@@ -214,3 +214,30 @@ def test_alias_becomes_an_outlet() -> None:
         task_id="i", url="https://h/v.mp4", name="n", airflow_asset_alias="imports"
     )
     assert AssetAlias("imports") in operator.outlets
+
+
+def test_a_stored_task_that_is_gone_is_not_reattached_to(livepeer_emulator: Any, emulator_conn: str) -> None:
+    operator = LivepeerTranscodeOperator(
+        task_id="t", input="https://h/v.mp4", storage=S3, outputs={"hls": {}}
+    )
+    status = operator.get_job_status("no-such-task", {})
+    assert not operator.is_job_active(status) and not operator.is_job_succeeded(status)  # so: new work
+    assert livepeer_emulator.request_count("GET", "/api/task/no-such-task") == 1
+
+
+def test_reattach_pushes_the_same_ids_as_a_first_try(
+    livepeer_emulator: Any, emulator_conn: str, media_server: str
+) -> None:
+    from tests.reliability._support import RecordingTI
+
+    hook = LivepeerHook(**FAST)
+    created = hook.import_asset(f"{media_server}/sample.mp4", "x")
+    assert created.asset is not None
+    livepeer_emulator.wait_for_jobs()
+    ti = RecordingTI()
+    operator = LivepeerImportAssetOperator(task_id="i", url=f"{media_server}/sample.mp4", name="x")
+    assert operator.get_job_status(created.task.id, {"ti": ti}) == "completed"
+    assert ti.xcoms["livepeer_task_id"] == created.task.id
+    assert ti.xcoms["asset_id"] == created.asset.id
+    assert ti.xcoms["playback_id"] == created.asset.playback_id
+    assert ti.xcoms["_link_LivepeerTaskLink"] == f"{livepeer_emulator.api_url}/task/{created.task.id}"

@@ -210,3 +210,18 @@ class TestExecuteComplete:
             "phase": "completed",
             "output_asset_id": "a1",
         }
+
+
+def test_deferrable_first_poke_honours_soft_fail(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
+) -> None:
+    from airflow.providers.common.compat.sdk import AirflowSkipException
+
+    livepeer_emulator.script_outcome(sample_video_url, "fail", error_message="broken")
+    task_id = start_import(livepeer_emulator, sample_video_url)
+    livepeer_emulator.wait_for_jobs()
+    time.sleep(0.1)
+    with pytest.raises(AirflowSkipException, match="broken"):
+        sensor(task_id, deferrable=True, soft_fail=True).execute({})
+    with pytest.raises(LivepeerTaskFailedError, match="broken"):
+        sensor(task_id, deferrable=True).execute({})

@@ -169,3 +169,44 @@ async def test_fallback_when_the_filtered_list_is_refused(
     assert reads == {"t1": 3, "t2": 3}
     assert caplog.text.count("Livepeer refused the filtered task list") == 1
     assert sum(1 for r, _ in httpserver.log if r.path == "/api/task") == 1
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+async def test_a_watcher_stopped_before_its_first_step_hands_over(
+    livepeer_emulator: Any, emulator_conn: str
+) -> None:
+    [task_id] = start_transcodes(1)
+    stale = shared_watcher("livepeer_default", 0.05)
+    stale._stop()  # its last other subscriber left between shared_watcher() and this trigger's first step
+    updates = [task async for task in stale.watch(task_id)]
+    assert updates[-1].phase == "completed"
+    assert not stale.watched
+    assert not watcher_module._WATCHERS.get(asyncio.get_running_loop())
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+async def test_a_failed_first_look_is_tried_again(livepeer_emulator: Any, emulator_conn: str) -> None:
+    from airflow_provider_livepeer.api import RetrySettings
+
+    [task_id] = start_transcodes(1)
+    watcher = shared_watcher("livepeer_default", 0.05)
+    watcher.hook.retry_settings = RetrySettings(max_attempts=1)
+    livepeer_emulator.set_faults(queue=["drop"])
+    events = await wait_all([task_id], poll_interval=0.05)
+    assert events[0]["status"] == "success"
+    reads = [r for r in livepeer_emulator.requests if r.path == f"/api/task/{task_id}"]
+    assert reads[0].fault == "drop" and len(reads) >= 2
+
+
+async def test_other_refusals_of_the_list_are_errors_not_a_fallback(
+    httpserver: HTTPServer, livepeer_connection: Any
+) -> None:
+    conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
+    httpserver.expect_request("/api/task").respond_with_json({"errors": ["conflict"]}, status=409)
+    httpserver.expect_request("/api/task/t1").respond_with_json(
+        {"id": "t1", "type": "upload", "status": {"phase": "running", "updatedAt": 1}},
+        headers={"Date": "Sat, 28 Nov 2026 12:00:00 GMT"},
+    )
+    [event] = await wait_all(["t1"], poll_interval=0.05, livepeer_conn_id=conn_id)
+    assert event["status"] == "error" and "HTTP 409" in event["message"]
+    assert sum(1 for r, _ in httpserver.log if r.path == "/api/task/t1") == 1, "no per-task fallback"
