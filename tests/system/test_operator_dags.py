@@ -133,5 +133,6 @@ def test_a_retry_reattaches_instead_of_creating_again(
     dag_run = load_dag("tests", "livepeer_operator_reattach").test(run_conf={"source_url": sample_video_url})
     [ti] = dag_run.get_task_instances()
     assert ti.state == "success"
-    assert ti.try_number == 2  # the first try died; the second re-attached and finished
+    # The first try died while waiting; a later one (the second, unless the machine is slow) re-attached.
+    assert ti.try_number >= 2
     assert livepeer_emulator.request_count("POST", "/api/transcode") == 1

@@ -19,6 +19,6 @@ with DAG(
         poll_interval=0.1,
         # The first try is killed by its execution timeout while the transcode still runs.
         execution_timeout=timedelta(seconds=1),
-        retries=2,
+        retries=4,
         retry_delay=timedelta(seconds=0),
     )
