@@ -113,12 +113,10 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         """Create the Livepeer task and push its ids to XCom."""
         work = self.create(self.hook)
         self.log.info("Started Livepeer task %s", work.task.id)
-        ti = context["ti"]
-        ti.xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=work.task.id)
-        if work.asset is not None:
-            ti.xcom_push(key=XCOM_ASSET_ID, value=work.asset.id)
-            ti.xcom_push(key=XCOM_PLAYBACK_ID, value=work.asset.playback_id)
-        LivepeerTaskLink.persist(context, LivepeerTaskLink.url(self.hook.base_url, work.task.id))
+        asset = work.asset
+        self._push_ids(
+            context, work.task.id, asset.id if asset else None, asset.playback_id if asset else None
+        )
         return work.task.id
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
@@ -130,13 +128,20 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
             self.log.warning("Cannot re-attach to Livepeer task %s (%s); starting new work", external_id, err)
             return TaskPhase.FAILED.value
         self.log.info("An earlier try created Livepeer task %s: %s", task.id, task.describe())
-        ti = context["ti"]
-        ti.xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=task.id)
-        if task.output_asset_id:
-            ti.xcom_push(key=XCOM_ASSET_ID, value=task.output_asset_id)
-            ti.xcom_push(key=XCOM_PLAYBACK_ID, value=(task.asset_spec or {}).get("playbackId"))
-        LivepeerTaskLink.persist(context, LivepeerTaskLink.url(self.hook.base_url, task.id))
+        playback_id = (task.asset_spec or {}).get("playbackId")
+        self._push_ids(context, task.id, task.output_asset_id, playback_id)
         return task.phase
+
+    def _push_ids(
+        self, context: Context, livepeer_task_id: str, asset_id: str | None, playback_id: str | None
+    ) -> None:
+        """The XComs and link of a created (or re-attached) task, the same on every try."""
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=livepeer_task_id)
+        if asset_id is not None:
+            ti.xcom_push(key=XCOM_ASSET_ID, value=asset_id)
+            ti.xcom_push(key=XCOM_PLAYBACK_ID, value=playback_id)
+        LivepeerTaskLink.persist(context, LivepeerTaskLink.url(self.hook.base_url, livepeer_task_id))
 
     def is_job_active(self, status: str) -> bool:
         """Pending, waiting, running, or a phase this version does not know: worth re-attaching to."""
