@@ -1,74 +1,178 @@
 #!/usr/bin/env python3
-"""The project's two commands, needing nothing but Python 3.10+.
+"""The project's commands, needing nothing but Python 3.10+.
 
-    python3 dev.py demo   # the main job (see README)
-    python3 dev.py test   # the whole test suite: ruff, mypy, pytest
+    python3 dev.py demo                   # the main job (see README)
+    python3 dev.py test                   # the whole test suite: ruff, mypy, pytest (default Airflow)
+    python3 dev.py test --airflow 3.0.6   # pytest on one Airflow version, from a freshly built wheel
+    python3 dev.py matrix                 # that, for every supported Airflow version in turn
 
-Each creates ``.venv`` beside this file on first use and reinstalls the project there whenever
-``pyproject.toml`` changes.
+``demo`` and ``test`` use ``.venv`` beside this file (created on first use, reinstalled whenever
+``pyproject.toml`` changes), with the project installed editable next to :data:`DEFAULT_AIRFLOW`. The
+version runs use one venv per Airflow version under ``.matrix/``: the project goes in from a wheel built
+anew for every run, and the tests run from a copy of ``tests/`` outside the source tree, so what they
+import is what the wheel installed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PYTHON = BIN / "python"
+MATRIX = ROOT / ".matrix"
+#: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
+AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
+#: The Airflow of ``.venv``: what ``python3 dev.py test`` and the demo run on.
+DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
+#: The oldest Python the package declares: the oldest Airflow is tested on it, where it is installed.
+OLDEST_PYTHON = "python3.10"
+#: What a version run copies out of the source tree to run the tests against the installed wheel.
+TEST_TREE = ("tests", "example_dags", "demo.py", "README.md", "pyproject.toml")
 
 
-def ensure_venv() -> None:
-    """Create the virtual environment and install the project with its dev extras, once per pyproject."""
-    stamp = VENV / f".installed-{hashlib.sha256((ROOT / 'pyproject.toml').read_bytes()).hexdigest()[:16]}"
+def bin_dir(env: Path) -> Path:
+    """The folder of a virtual environment's executables."""
+    return env / ("Scripts" if os.name == "nt" else "bin")
+
+
+def ensure_venv(env: Path, requirements: list[str], key: str, interpreter: str | None = None) -> Path:
+    """Create ``env`` (with ``interpreter``, default this Python) and install ``requirements`` there, once
+    per ``key``; returns its Python."""
+    python = bin_dir(env) / "python"
+    stamp = env / f".installed-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if stamp.exists():
-        return
-    if not PYTHON.exists():
-        print(f"Creating {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    print("Installing the project and its test tools into .venv (about a minute) ...", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        return python
+    if not python.exists():
+        print(f"Creating {env} ...", flush=True)
+        if interpreter:
+            run([interpreter, "-m", "venv", str(env)])
+        else:
+            venv.EnvBuilder(with_pip=True).create(env)
+    print(f"Installing into {env} (about a minute) ...", flush=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run([*pip, "--upgrade", "pip"])
-    run([*pip, "-e", f"{ROOT}[dev]"])
-    for old in VENV.glob(".installed-*"):
+    run([*pip, *requirements])
+    for old in env.glob(".installed-*"):
         old.unlink()
     stamp.touch()
+    return python
+
+
+def pyproject_hash() -> str:
+    """Changes whenever the declared dependencies may have."""
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def dev_venv() -> Path:
+    """``.venv``: the project editable, with its dev extras, on the default Airflow."""
+    return ensure_venv(
+        VENV,
+        ["-e", f"{ROOT}[dev]", f"apache-airflow=={DEFAULT_AIRFLOW}"],
+        f"{DEFAULT_AIRFLOW}-{pyproject_hash()}",
+    )
 
 
 def run(command: list[str], **kwargs: object) -> None:
     """Run a command from the project root; stop with its exit code if it fails."""
-    result = subprocess.run(command, cwd=ROOT, **kwargs)  # type: ignore[call-overload]
+    kwargs.setdefault("cwd", ROOT)
+    result = subprocess.run(command, **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
         sys.exit(result.returncode)
 
 
 def test() -> None:
-    """Lint, type-check and run every test."""
-    tool = str(BIN / "{}")
+    """Lint, type-check and run every test; or, with ``--airflow VERSION``, the tests on that version."""
+    args = sys.argv[2:]
+    if args[:1] == ["--airflow"]:
+        if len(args) < 2:
+            sys.exit(f"--airflow needs a version, one of {', '.join(AIRFLOW_VERSIONS)}")
+        sys.exit(run_tests_on_airflow(args[1], args[2:], None))
+    tool = str(bin_dir(VENV) / "{}")
+    dev_venv()
     run([tool.format("ruff"), "check", "."])
     run([tool.format("ruff"), "format", "--check", "."])
     run([tool.format("mypy")])
-    run([tool.format("pytest"), "-p", "no:cacheprovider", *sys.argv[2:]])
+    run([tool.format("pytest"), "-p", "no:cacheprovider", *args])
+
+
+def build_wheel() -> Path:
+    """Build the project's wheel from the source tree as it is now; returns its path."""
+    out = MATRIX / "wheel"
+    shutil.rmtree(out, ignore_errors=True)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    run([*pip_wheel, "--wheel-dir", str(out), str(ROOT)])
+    [wheel] = out.glob("*.whl")
+    return wheel
+
+
+def run_tests_on_airflow(version: str, pytest_args: list[str], wheel: Path | None) -> int:
+    """Run pytest on one Airflow version, with the project installed from a fresh wheel; the exit code."""
+    if not version.replace(".", "").isdigit() or version.count(".") != 2:
+        sys.exit(f"--airflow takes a full version such as {DEFAULT_AIRFLOW}, not {version!r}")
+    wheel = wheel or build_wheel()
+    env = MATRIX / f"airflow-{version}"
+    spec = f"{wheel}[emulator,probe,test]"
+    interpreter = shutil.which(OLDEST_PYTHON) if version == AIRFLOW_VERSIONS[0] else None
+    key = f"{version}-{interpreter}-{pyproject_hash()}"
+    python = ensure_venv(env, [spec, f"apache-airflow=={version}"], key, interpreter)
+    # The dependencies are in place; the provider itself is reinstalled from this run's wheel every time.
+    run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-deps", "--force-reinstall", str(wheel)])  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix=f"livepeer-airflow-{version}-") as scratch:
+        project = Path(scratch) / "project"
+        project.mkdir()
+        for name in TEST_TREE:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, project / name)
+        if (ROOT.parent / "shared").is_dir():
+            (Path(scratch) / "shared").symlink_to(ROOT.parent / "shared")
+        where = subprocess.run([str(python), "--version"], capture_output=True, text=True).stdout.strip()
+        print(f"=== Airflow {version} on {where}: pytest from the wheel {wheel.name}", flush=True)
+        command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
+        env_vars = {**os.environ, "LIVEPEER_TEST_FROM_WHEEL": "1"}
+        return subprocess.run(command, cwd=project, env=env_vars).returncode
+
+
+def matrix() -> None:
+    """Run the tests on every Airflow version of :data:`AIRFLOW_VERSIONS`; a summary line each."""
+    wheel = build_wheel()
+    results: list[tuple[str, int, float]] = []
+    for version in AIRFLOW_VERSIONS:
+        started = time.monotonic()
+        code = run_tests_on_airflow(version, sys.argv[2:], wheel)
+        results.append((version, code, time.monotonic() - started))
+    print("\n=== Airflow version matrix")
+    for version, code, seconds in results:
+        print(
+            f"Airflow {version:<8} {'passed' if code == 0 else f'FAILED (exit {code})':<16} {seconds:5.0f} s"
+        )
+    sys.exit(max(code for _, code, _ in results))
 
 
 def demo() -> None:
     """Run the main job."""
-    run([str(PYTHON), str(ROOT / "demo.py"), *sys.argv[2:]])
+    dev_venv()
+    run([str(bin_dir(VENV) / "python"), str(ROOT / "demo.py"), *sys.argv[2:]])
 
 
 def main() -> None:
-    """Dispatch ``demo`` or ``test``."""
+    """Dispatch a command."""
     if sys.version_info < (3, 10):  # noqa: UP036 - the one place that must still run on an old Python
         sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
-    commands = {"demo": demo, "test": test}
+    commands = {"demo": demo, "test": test, "matrix": matrix}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python3 {Path(__file__).name} {{{'|'.join(commands)}}} [args...]")
-    ensure_venv()
     commands[sys.argv[1]]()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_livepeer.connection_form import EXTRA_FIELDS, FIELD_BEHAVIOUR
+
 __version__ = "0.1.0"
 
 
@@ -54,18 +56,8 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_livepeer.hooks.livepeer.LivepeerHook",
                 "connection-type": "livepeer",
                 "hook-name": "Livepeer",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["login", "schema", "port"],
-                    "relabeling": {"password": "API key", "host": "API host"},
-                    "placeholders": {"host": "https://livepeer.studio", "password": "Livepeer API key"},
-                },
-                "conn-fields": {
-                    "read_timeout": {
-                        "label": "Read timeout (seconds)",
-                        "description": "How long to wait for Livepeer to answer a request (default 30).",
-                        "schema": {"type": ["number", "null"], "minimum": 1},
-                    }
-                },
+                "ui-field-behaviour": FIELD_BEHAVIOUR,
+                "conn-fields": EXTRA_FIELDS,
             }
         ],
     }

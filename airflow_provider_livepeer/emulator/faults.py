@@ -249,32 +249,39 @@ class ApiTrafficMiddleware:
             await asyncio.sleep(decision.delay)
 
         statuses: list[int] = []
+        recorded = False
+
+        def record_once() -> None:
+            nonlocal recorded
+            if logged and not recorded:
+                recorded = True
+                # A dropped connection has no status, whatever its half-sent headers said.
+                status = statuses[0] if statuses and decision.fault != "drop" else None
+                self.record(RequestRecord(method, path, query, status, decision.fault, time.time()))
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Logged before the answer's last byte leaves: a client holding its answer finds it logged.
+                record_once()
             await send(message)
 
         async def swallow(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
+            pass
 
-        status: int | None = None
         try:
             if decision.fault is None:
                 await self.app(scope, receive, capture)
             else:
                 if decision.timing == "after":
                     await self.app(scope, receive, swallow)
-                status = await _send_fault(decision, send)
+                await _send_fault(decision, capture)
         finally:
-            if decision.fault is None:
-                status = statuses[0] if statuses else None
-            if logged:
-                self.record(RequestRecord(method, path, query, status, decision.fault, time.time()))
+            record_once()
 
 
-async def _send_fault(decision: Decision, send: Send) -> int | None:
+async def _send_fault(decision: Decision, send: Send) -> None:
     fault = decision.fault
     if fault == "drop":
         await send(
@@ -291,7 +298,7 @@ async def _send_fault(decision: Decision, send: Send) -> int | None:
         raise EmulatedConnectionDrop("emulated dropped connection")
     if fault == "html-502":
         await _send(send, 502, HTML_502_PAGE, b"text/html")
-        return 502
+        return
     status = 429 if fault in ("429", "429-no-retry-after") else int(str(fault))
     headers: list[tuple[bytes, bytes]] = []
     message = f"emulated fault: {_REASONS[status]}"
@@ -300,7 +307,6 @@ async def _send_fault(decision: Decision, send: Send) -> int | None:
         message = "emulated fault: too many requests"
     body = json.dumps({"errors": [message]}).encode()
     await _send(send, status, body, b"application/json", headers)
-    return status
 
 
 async def _send(

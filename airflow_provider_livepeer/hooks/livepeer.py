@@ -21,6 +21,7 @@ from airflow.providers.common.compat.sdk import BaseHook, Connection, mask_secre
 from tenacity import AsyncRetrying, Retrying
 from urllib3.exceptions import NewConnectionError
 
+from airflow_provider_livepeer import connection_form
 from airflow_provider_livepeer.api import (
     ApiRequest,
     RetrySettings,
@@ -507,6 +508,18 @@ class LivepeerHook(BaseHook):
         if isinstance(data, dict) and "task" not in data and "status" in data:
             return CreatedWork(task=TaskRef(id=parse(Task, data, what).id))
         return parse(CreatedWork, data, what)
+
+    # -- connection form (Airflow before 3.2; later versions read the provider info) ---------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Which standard fields the ``livepeer`` connection form shows, and their labels."""
+        return connection_form.ui_field_behaviour()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The form's extra fields (``read_timeout``)."""
+        return connection_form.form_widgets()
 
     # -- connection test ----------------------------------------------------------------------------
 

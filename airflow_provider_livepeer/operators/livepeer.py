@@ -14,7 +14,8 @@ completed, it only publishes the result; failed, cancelled or gone, it starts ne
 it create anything. (A Livepeer failure seen while waiting fails the Airflow task without a retry, as
 the sensor does; the re-attach serves tries that ended otherwise: a crash, a timeout, a lost worker.)
 Livepeer's own answer to a repeated import URL covers imports, not exports, transcodes or clips.
-Pass ``durable=False`` to create new work on every try.
+Pass ``durable=False`` to create new work on every try. The ``task_state_store`` arrived in Airflow 3.3:
+on older versions every try creates new work, and the task log says so in one line.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from airflow_provider_livepeer.sensors.livepeer import (
     trigger_for,
     wait_for_task,
 )
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable
 
 #: XCom keys pushed right after the create call.
 XCOM_LIVEPEER_TASK_ID = "livepeer_task_id"
@@ -63,7 +65,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     :param shared_polling: when deferred, share one list request per interval with every other trigger
         on the connection (default); ``False`` polls this task on its own.
     :param durable: re-attach to the Livepeer task of an earlier try instead of creating new work
-        (default ``True``).
+        (default ``True``; needs Airflow 3.3).
     """
 
     external_id_key = XCOM_LIVEPEER_TASK_ID
@@ -81,9 +83,15 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         airflow_asset_alias: str | None = None,
         shared_polling: bool = True,
+        durable: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**alias_outlets(airflow_asset_alias, kwargs))
+        kwargs = alias_outlets(airflow_asset_alias, kwargs)
+        if AIRFLOW_V_3_3_PLUS:
+            kwargs["durable"] = durable is not False
+        super().__init__(**kwargs)
+        #: Whether the DAG asked for the re-attach itself, rather than leaving it at its default.
+        self._durable_requested = durable
         self.shared_polling = shared_polling
         self.livepeer_conn_id = livepeer_conn_id
         self.wait_for_completion = wait_for_completion
@@ -105,6 +113,13 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         """Create the work (or re-attach to an earlier try's) and wait for it."""
+        if not AIRFLOW_V_3_3_PLUS and self._durable_requested is not False:
+            log_feature_unavailable(
+                self.log,
+                "Re-attaching a retry to the Livepeer task of an earlier try (durable, task_state_store)",
+                "3.3",
+                "every try of this task creates new Livepeer work",
+            )
         return self.execute_resumable(context)
 
     # -- ResumableJobMixin ------------------------------------------------------------------------------
