@@ -44,8 +44,10 @@ def bin_dir(env: Path) -> Path:
 
 
 def ensure_venv(env: Path, requirements: list[str], key: str, interpreter: str | None = None) -> Path:
-    """Create ``env`` (with ``interpreter``, default this Python) and install ``requirements`` there, once
-    per ``key``; returns its Python."""
+    """Create ``env`` and install ``requirements`` there, once per ``key``; returns its Python.
+
+    :param interpreter: the Python to make the venv with (default: the one running this file).
+    """
     python = bin_dir(env) / "python"
     stamp = env / f".installed-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if stamp.exists():
