@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,7 @@ def summarize(result: subprocess.CompletedProcess[str], started: float, emulator
     print("Phase timeline")
     recorded = [(task.created_at or 0.0, "created"), (task.updated_at or 0.0, task.phase)]
     for when, phase in timeline(task.id, emulator) or recorded:
-        stamp = datetime.fromtimestamp(when / 1000, tz=timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+        stamp = datetime.fromtimestamp(when / 1000, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
         print(f"  {stamp}  {phase}")
     if not run_ok or task.phase != "completed":
         print(

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The project's commands, needing nothing but Python 3.10+.
+"""The project's commands, needing nothing but Python 3.11+.
 
     python3 dev.py demo                   # the main job (see README)
     python3 dev.py test                   # the whole test suite: ruff, mypy, pytest (default Airflow)
@@ -32,8 +32,6 @@ MATRIX = ROOT / ".matrix"
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
 #: The Airflow of ``.venv``: what ``python3 dev.py test`` and the demo run on.
 DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
-#: The oldest Python the package declares: the oldest Airflow is tested on it, where it is installed.
-OLDEST_PYTHON = "python3.10"
 #: What a version run copies out of the source tree to run the tests against the installed wheel.
 TEST_TREE = ("tests", "example_dags", "demo.py", "README.md", "pyproject.toml")
 
@@ -43,21 +41,15 @@ def bin_dir(env: Path) -> Path:
     return env / ("Scripts" if os.name == "nt" else "bin")
 
 
-def ensure_venv(env: Path, requirements: list[str], key: str, interpreter: str | None = None) -> Path:
-    """Create ``env`` and install ``requirements`` there, once per ``key``; returns its Python.
-
-    :param interpreter: the Python to make the venv with (default: the one running this file).
-    """
+def ensure_venv(env: Path, requirements: list[str], key: str) -> Path:
+    """Create ``env`` and install ``requirements`` there, once per ``key``; returns its Python."""
     python = bin_dir(env) / "python"
     stamp = env / f".installed-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if stamp.exists():
         return python
     if not python.exists():
         print(f"Creating {env} ...", flush=True)
-        if interpreter:
-            run([interpreter, "-m", "venv", str(env)])
-        else:
-            venv.EnvBuilder(with_pip=True).create(env)
+        venv.EnvBuilder(with_pip=True).create(env)
     print(f"Installing into {env} (about a minute) ...", flush=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run([*pip, "--upgrade", "pip"])
@@ -122,9 +114,7 @@ def run_tests_on_airflow(version: str, pytest_args: list[str], wheel: Path | Non
     wheel = wheel or build_wheel()
     env = MATRIX / f"airflow-{version}"
     spec = f"{wheel}[emulator,probe,test]"
-    interpreter = shutil.which(OLDEST_PYTHON) if version == AIRFLOW_VERSIONS[0] else None
-    key = f"{version}-{interpreter}-{pyproject_hash()}"
-    python = ensure_venv(env, [spec, f"apache-airflow=={version}"], key, interpreter)
+    python = ensure_venv(env, [spec, f"apache-airflow=={version}"], f"{version}-{pyproject_hash()}")
     # The dependencies are in place; the provider itself is reinstalled from this run's wheel every time.
     run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--no-deps", "--force-reinstall", str(wheel)])  # fmt: skip
@@ -170,8 +160,8 @@ def demo() -> None:
 
 def main() -> None:
     """Dispatch a command."""
-    if sys.version_info < (3, 10):  # noqa: UP036 - the one place that must still run on an old Python
-        sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+    if sys.version_info < (3, 11):  # noqa: UP036 - the one place that must still run on an old Python
+        sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
     commands = {"demo": demo, "test": test, "matrix": matrix}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python3 {Path(__file__).name} {{{'|'.join(commands)}}} [args...]")

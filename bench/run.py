@@ -29,7 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -96,7 +96,7 @@ def _main(argv: list[str] | None) -> int:
     common.RESULTS_DIR.mkdir(exist_ok=True)
     airflow_log = common.WORK_DIR / "airflow.log"
     airflow_log.write_text("")
-    began, wall_started = datetime.now(timezone.utc), time.monotonic()
+    began, wall_started = datetime.now(UTC), time.monotonic()
     common.progress(f"{settings.mode} run: {', '.join(stages)}; Airflow logs in {airflow_log}")
 
     source = common.source_state()  # before the run: the package may change while it runs

@@ -12,7 +12,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import DAG, AssetAlias, Param, task
+from airflow.providers.common.compat.sdk import DAG, AssetAlias, Param, task
 
 from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
 

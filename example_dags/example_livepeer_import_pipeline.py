@@ -14,7 +14,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_livepeer.operators.livepeer import (
     LivepeerExportAssetOperator,

@@ -4,21 +4,36 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from airflow_provider_livepeer import __version__, get_provider_info
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
+
+
+def runtime_hooks() -> Any:
+    """The hooks as tasks look them up: the task SDK's registry where this Airflow has one."""
+    try:
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+    except ImportError:  # before Airflow 3.2, the core's providers manager served tasks too
+        from airflow.providers_manager import ProvidersManager
+
+        return ProvidersManager().hooks
+    return ProvidersManagerTaskRuntime().hooks
 
 
 def test_providers_manager_knows_the_provider_and_hook() -> None:
     from airflow.providers_manager import ProvidersManager
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     manager = ProvidersManager()
     provider = manager.providers["airflow-provider-livepeer"]
     assert provider.version == __version__
-    hook = ProvidersManagerTaskRuntime().hooks["livepeer"]
+    hook = runtime_hooks()["livepeer"]
     assert hook is not None
     assert hook.hook_class_name == "airflow_provider_livepeer.hooks.livepeer.LivepeerHook"
     assert hook.connection_id_attribute_name == "livepeer_conn_id"
+    # Airflow 3.2+ reads the form from the provider info; older ones from the hook: the same form either way.
     behaviour = manager.field_behaviours["livepeer"]
     assert set(behaviour["hidden_fields"]) == {"login", "schema", "port"}
     assert behaviour["relabeling"] == {"password": "API key", "host": "API host"}
@@ -27,6 +42,26 @@ def test_providers_manager_knows_the_provider_and_hook() -> None:
         "airflow_provider_livepeer.links.livepeer.LivepeerTaskLink",
         "airflow_provider_livepeer.links.livepeer.LivepeerAssetLink",
     } <= set(manager.extra_links_class_names)
+
+
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_0_PLUS, reason="Airflow 2 has no API server; its Flask form reads the above"
+)
+def test_the_api_server_describes_the_livepeer_connection_form() -> None:
+    """What the React UI renders: the API server's own description of each connection type's form."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    [form] = [meta for meta in HookMetaService.hook_meta_data() if meta.connection_type == "livepeer"]
+    assert form.hook_name == "Livepeer"
+    fields = form.standard_fields
+    assert fields is not None
+    assert fields.password is not None and fields.password.title == "API key"
+    assert fields.host is not None and fields.host.title == "API host"
+    assert fields.login is not None and fields.login.hidden
+    assert fields.port is not None and fields.port.hidden
+    timeout = (form.extra_fields or {})["read_timeout"]
+    assert timeout["schema"]["title"] == "Read timeout (seconds)"
+    assert "default 30" in timeout["description"]
 
 
 def test_airflow_providers_list_shows_it() -> None:

@@ -98,7 +98,7 @@ class _Server(uvicorn.Server):
             await asyncio.sleep(0.002)
         try:
             await asyncio.wait_for(self._wait_tasks_to_complete(), self.config.timeout_graceful_shutdown)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             for task in self.server_state.tasks:
                 task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
         if not self.force_exit:

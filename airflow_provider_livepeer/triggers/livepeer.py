@@ -86,9 +86,9 @@ class LivepeerTaskTrigger(BaseTrigger):
             remaining = None if self.end_time is None else self.end_time - time.time()
             try:
                 if remaining is not None and remaining <= 0:
-                    raise asyncio.TimeoutError
+                    raise TimeoutError
                 task = await asyncio.wait_for(updates.__anext__(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return self._event("timeout", f"Livepeer task {self.livepeer_task_id} did not finish in time")
             except (LivepeerError, ValueError) as err:
                 return self._event("error", str(err))

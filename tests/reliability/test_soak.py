@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,7 @@ def run_sync(item: Planned, conn_id: str) -> None:
                 try:
                     item.views["return_value"] = sensor.execute(context(ti))
                 except AirflowRescheduleException:
-                    ti.first_reschedule_date = ti.first_reschedule_date or datetime.now(timezone.utc)
+                    ti.first_reschedule_date = ti.first_reschedule_date or datetime.now(UTC)
                     if time.monotonic() > deadline:
                         raise TimeoutError(f"reschedule loop gave up on {item.task_id}") from None
                     time.sleep(POLL)

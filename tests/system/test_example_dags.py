@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests._airflow import dag_bag, xcom_value
 from tests.conftest import DAG_FOLDERS, PROJECT_ROOT
 
 EXAMPLE_DAG_IDS = {
@@ -34,7 +35,7 @@ def example_dag(airflow_db: None, file: str, dag_id: str) -> Any:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from airflow.sdk import DAG
+    from airflow.providers.common.compat.sdk import DAG
 
     [dag] = [value for value in vars(module).values() if isinstance(value, DAG) and value.dag_id == dag_id]
     return dag
@@ -45,9 +46,7 @@ def exports(emulator: Any) -> int:
 
 
 def test_every_example_parses_in_a_dagbag(airflow_db: None) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAG_FOLDERS["examples"]))
+    bag = dag_bag(str(DAG_FOLDERS["examples"]))
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == EXAMPLE_DAG_IDS
 
@@ -89,14 +88,7 @@ def test_asset_producer_then_consumer(
     dag_run = consumer.test()
     assert dag_run.state == "success"
     [ti] = dag_run.get_task_instances()
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    query = XComModel.get_many(
-        run_id=dag_run.run_id, key="return_value", dag_ids=consumer.dag_id, task_ids=ti.task_id
-    )
-    with create_session() as session:
-        received = XComModel.deserialize_value(session.scalars(query).one())
+    received = xcom_value(consumer.dag_id, dag_run.run_id, ti.task_id)
     assert received["type"] == "upload"
     host = livepeer_emulator.url.removeprefix("http://")
     assert received["uri"] == f"livepeer://{host}/assets/{received['output_asset_id']}"

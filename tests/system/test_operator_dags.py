@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.models.asset import AssetEvent
-from airflow.utils.session import create_session
-from sqlalchemy import select
+
+from tests._airflow import asset_events_of_run
 
 
 @pytest.fixture
@@ -112,9 +111,7 @@ def test_every_operator_in_each_mode(
     # The import given an alias published its Livepeer asset as an Airflow Asset event.
     asset_id = report["import_sync"]["output_asset_id"]
     host = livepeer_emulator.url.removeprefix("http://")
-    with create_session() as session:
-        events = session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == dag_run.run_id)).all()
-        published = {event.asset.uri: event.extra for event in events}
+    published = asset_events_of_run(dag_run.run_id)
     extra = published[f"livepeer://{host}/assets/{asset_id}"]
     assert {key: extra[key] for key in ("livepeer_task_id", "type", "output_asset_id", "playback_id")} == {
         "livepeer_task_id": report["import_sync"]["livepeer_task_id"],

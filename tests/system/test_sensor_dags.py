@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from tests._airflow import asset_events_of_run
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
@@ -47,13 +48,8 @@ def test_sensor_gates_downstream_in_each_mode(
         assert livepeer_emulator.request_count("GET", f"/api/task/{livepeer_task_id}") >= 2, mode
 
     # The deferrable sensor was given an alias: it published the asset it waited for.
-    from airflow.models.asset import AssetEvent
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        events = session.scalars(select(AssetEvent).where(AssetEvent.source_run_id == dag_run.run_id)).all()
-        published = {event.asset.uri: event.extra["livepeer_task_id"] for event in events}
+    events = asset_events_of_run(dag_run.run_id)
+    published = {uri: extra["livepeer_task_id"] for uri, extra in events.items()}
     deferred = json.loads((tmp_path / "downstream_deferrable.json").read_text())
     host = livepeer_emulator.url.removeprefix("http://")
     assert published == {

@@ -1,0 +1,51 @@
+"""What the tests read back from Airflow's metadata database, on every supported Airflow version.
+
+Airflow 3 renamed Datasets to Assets and split the XCom table model from the SDK's ``XCom``; these helpers
+read the same facts through whichever names this Airflow has (flags from the provider's version_compat).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
+
+
+def asset_events_of_run(run_id: str) -> dict[str, dict[str, Any]]:
+    """The Airflow Asset (Dataset) events a DAG run published: URI -> the event's ``extra``."""
+    from airflow.utils.session import create_session
+
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.models.asset import AssetEvent as Event
+    else:
+        from airflow.models.dataset import DatasetEvent as Event
+    with create_session() as session:
+        events = session.scalars(select(Event).where(Event.source_run_id == run_id)).all()
+        target = "asset" if AIRFLOW_V_3_0_PLUS else "dataset"
+        return {getattr(event, target).uri: dict(event.extra) for event in events}
+
+
+def xcom_value(dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+    """One XCom value of a finished task instance, deserialized."""
+    from airflow.utils.session import create_session
+
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.models.xcom import XComModel
+
+        query = XComModel.get_many(run_id=run_id, key=key, dag_ids=dag_id, task_ids=task_id)
+        with create_session() as session:
+            return XComModel.deserialize_value(session.scalars(query).one())
+    from airflow.models.xcom import XCom
+
+    return XCom.get_one(run_id=run_id, key=key, dag_id=dag_id, task_id=task_id)
+
+
+def dag_bag(folder: str) -> Any:
+    """A DagBag of one folder, parsed as the DAG processor would."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+    except ImportError:  # its home before Airflow 3.1
+        from airflow.models.dagbag import DagBag
+    return DagBag(dag_folder=folder, include_examples=False)
