@@ -8,9 +8,40 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
+
+try:
+    from airflow.sdk.exceptions import AirflowRescheduleException
+except ImportError:  # Airflow 2
+    from airflow.exceptions import AirflowRescheduleException  # type: ignore[no-redef]
+
+__all__ = [
+    "AirflowRescheduleException",
+    "asset_events_of_run",
+    "dag_bag",
+    "needs_task_state_store",
+    "prepare_thread",
+    "xcom_value",
+]
+
+#: For tests of the durable re-attach, which Airflow before 3.3 cannot do (it has no task_state_store).
+needs_task_state_store = pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS, reason="the durable re-attach needs Airflow 3.3's task_state_store"
+)
+
+
+def prepare_thread() -> None:
+    """Let a worker thread call ``operator.execute()``, as a task process's main thread does.
+
+    Airflow 2 guards ``execute`` with a thread-local that only its importing thread has; Airflow 3 has none.
+    """
+    if not AIRFLOW_V_3_0_PLUS:
+        from airflow.models.baseoperator import ExecutorSafeguard
+
+        ExecutorSafeguard._sentinel.callers = {}
 
 
 def asset_events_of_run(run_id: str) -> dict[str, dict[str, Any]]:

@@ -16,6 +16,11 @@ class _PersistedLink(BaseOperatorLink):
 
     name: ClassVar[str]
 
+    @property
+    def xcom_key(self) -> str:
+        """The XCom key of the URL (Airflow 3's own choice of key; Airflow 2's links have none)."""
+        return f"_link_{type(self).__name__}"
+
     def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
         """Return the URL the task stored, or an empty string before it stored one."""
         return str(XCom.get_value(ti_key=ti_key, key=self.xcom_key) or "")

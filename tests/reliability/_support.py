@@ -30,6 +30,7 @@ class RecordingTI:
     xcoms: dict[str, Any] = field(default_factory=dict)
     stats_tags: dict[str, str] = field(default_factory=dict)
     first_reschedule_date: datetime | None = None
+    max_tries: int = 0  # read by Airflow 2's reschedule-mode sensors
 
     def xcom_push(self, key: str, value: Any) -> None:
         self.xcoms[key] = value

@@ -22,6 +22,8 @@ from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOper
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, result_from_event
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import _WATCHERS
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VERSION_STRING
+from tests._airflow import needs_task_state_store
 from tests.reliability._support import RecordingTI, StateStore, context, fast_hook, trigger_events
 
 
@@ -151,6 +153,7 @@ def test_malformed_event_fails_loudly_on_resume(event: dict[str, Any]) -> None:
     assert set(ti.xcoms) == {"livepeer_task_id"}, "nothing may be published from a malformed event"
 
 
+@needs_task_state_store
 @pytest.mark.livepeer_emulator(speed=1000)
 def test_retry_of_an_operator_that_does_not_wait_reattaches(
     livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
@@ -173,6 +176,44 @@ def test_retry_of_an_operator_that_does_not_wait_reattaches(
     assert second == first
 
 
+@pytest.mark.skipif(AIRFLOW_V_3_3_PLUS, reason="Airflow 3.3+ re-attaches (the test above)")
+@pytest.mark.parametrize("durable", [True, None], ids=["durable-asked", "durable-default"])
+@pytest.mark.livepeer_emulator(speed=1000)
+def test_before_airflow_3_3_a_retry_creates_new_work_and_says_why(
+    livepeer_emulator: Any,
+    emulator_conn: str,
+    sample_video_url: str,
+    durable: bool | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    kwargs: dict[str, Any] = {"task_id": "import", "url": sample_video_url, "name": "n"}
+    if durable is not None:
+        kwargs["durable"] = durable
+    ids = []
+    for _ in range(2):
+        ti = RecordingTI(task_id="import")
+        LivepeerImportAssetOperator(wait_for_completion=False, **kwargs).execute(context(ti))
+        ids.append(ti.xcoms["livepeer_task_id"])
+    assert livepeer_emulator.request_count("POST", "/api/asset/upload/url") == 2
+    lines = [r.getMessage() for r in caplog.records if "needs Airflow 3.3" in r.getMessage()]
+    assert len(lines) == 2, lines  # one line per try
+    assert f"this is Airflow {AIRFLOW_VERSION_STRING}" in lines[0]
+    assert "every try of this task creates new Livepeer work" in lines[0]
+
+
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS, reason="the durable re-attach needs Airflow 3.3's task_state_store"
+)
+def test_durable_false_logs_nothing_about_versions(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    LivepeerImportAssetOperator(
+        task_id="import", url=sample_video_url, name="n", wait_for_completion=False, durable=False
+    ).execute(context(RecordingTI(task_id="import")))
+    assert not [r for r in caplog.records if "needs Airflow" in r.getMessage()]
+
+
+@needs_task_state_store
 @pytest.mark.livepeer_emulator(speed=8)
 async def test_retry_of_a_deferred_operator_reattaches_and_completes(
     livepeer_emulator: Any, emulator_conn: str, sample_video_url: str

@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowRescheduleException
 
 from airflow_provider_livepeer.exceptions import LivepeerTaskFailedError
 from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from tests._airflow import AirflowRescheduleException, prepare_thread
 from tests.reliability._support import RecordingTI, context, fast_hook, trigger_events
 
 LOG = logging.getLogger("tests.reliability.soak")
@@ -329,7 +329,7 @@ def soak_round(
     started = time.monotonic()
     emulator.set_faults(**SYNC_FAULTS, seed=round_no)
     sync = [item for item in planned if item.style in SYNC_STYLES]
-    with ThreadPoolExecutor(SYNC_WORKERS) as pool:
+    with ThreadPoolExecutor(SYNC_WORKERS, initializer=prepare_thread) as pool:
         list(pool.map(lambda item: run_sync(item, conn_id), sync))
     stats.seconds["sync"] = time.monotonic() - started
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests._airflow import asset_events_of_run
+from tests._airflow import asset_events_of_run, needs_task_state_store
 
 
 @pytest.fixture
@@ -123,6 +123,7 @@ def test_every_operator_in_each_mode(
     assert len([uri for uri in published if uri.startswith("livepeer://")]) == 1
 
 
+@needs_task_state_store
 @pytest.mark.livepeer_emulator(speed=5)
 def test_a_retry_reattaches_instead_of_creating_again(
     livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, load_dag: Callable[..., Any]
