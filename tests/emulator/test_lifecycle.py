@@ -106,7 +106,7 @@ def test_updated_at_moves_only_with_visible_changes(
 
 def test_polling_updated_at_gt_sees_each_change_once(livepeer_emulator_factory: Any, tmp_path: Path) -> None:
     """The way a watcher finds changed tasks: GET /api/task?filters=[updatedAt gt T], on the real clock."""
-    emulator = livepeer_emulator_factory(api_keys=["k"], speed=8)
+    emulator = livepeer_emulator_factory(api_keys=["k"], speed=3)
     api = ApiClient(emulator.url, "k")
     ids = []
     for index in range(3):
