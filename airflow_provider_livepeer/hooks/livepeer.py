@@ -71,7 +71,9 @@ class LivepeerHook(BaseHook):
 
     The connection's password is the API key, sent as ``Authorization: Bearer``; its host defaults to
     ``https://livepeer.studio`` and the API lives under ``/api``. Plain ``http://`` is accepted only for
-    loopback hosts, such as the bundled emulator.
+    loopback hosts, such as the bundled emulator; a host without a scheme gets ``https://``, or
+    ``http://`` when it is a loopback address. The connection's port is honoured (URI form
+    ``livepeer://:KEY@127.0.0.1:3000``), and its schema, if any, is a path before ``/api``.
 
     Every call goes through one request method that builds the request, maps error statuses to
     :mod:`~airflow_provider_livepeer.exceptions` and retries 429, 5xx, timeouts and dropped connections
@@ -86,7 +88,8 @@ class LivepeerHook(BaseHook):
     :param max_attempts: tries per call for transient failures, the first included.
     :param retry_max_seconds: the longest a call may take, retries and waits included.
     :param backoff_initial: the first wait between tries, in seconds (doubling, with jitter).
-    :param backoff_max: the longest single wait, ``Retry-After`` included.
+    :param backoff_max: the longest single backoff wait; a ``Retry-After`` is honoured up to
+        ``retry_max_seconds`` instead.
     """
 
     conn_name_attr = "livepeer_conn_id"
@@ -141,7 +144,10 @@ class LivepeerHook(BaseHook):
                     extra_timeout, f"read_timeout of connection {self.livepeer_conn_id!r}", 0.001
                 )
         return _Endpoint(
-            api_base_url(conn.host), request_headers(api_key), self.connect_timeout, read_timeout
+            api_base_url(conn.host, conn.port, conn.schema),
+            request_headers(api_key),
+            self.connect_timeout,
+            read_timeout,
         )
 
     def _get_endpoint(self) -> _Endpoint:
