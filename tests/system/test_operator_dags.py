@@ -15,6 +15,8 @@ from airflow.models.asset import AssetEvent
 from airflow.utils.session import create_session
 from sqlalchemy import select
 
+from tests.system.conftest import error_log_lines
+
 
 @pytest.fixture
 def export_receiver() -> Iterator[tuple[str, list[bytes]]]:
@@ -48,6 +50,7 @@ def test_every_operator_in_each_mode(
     export_receiver: tuple[str, list[bytes]],
     load_dag: Callable[..., Any],
     tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     export_url, received = export_receiver
     dag_run = load_dag("tests", "livepeer_operators").test(
@@ -60,6 +63,7 @@ def test_every_operator_in_each_mode(
     )
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "success", states
+    assert error_log_lines(capfd) == []  # no "XCom not found" for a link a task never stored
     report = json.loads((tmp_path / "operators.json").read_text())
     api = livepeer_emulator.api_url
 
