@@ -351,8 +351,10 @@ class LivepeerHook(BaseHook):
     ) -> CreatedWork:
         """Import a video from a URL (``POST /api/asset/upload/url``).
 
-        Livepeer answers the same URL imported again with the existing asset and task, so this request is
-        safe to repeat and is retried like a read.
+        Livepeer answers an import of the same URL with the existing asset and task while that first
+        import is still in flight (its asset ``waiting`` or ``processing``), so a retry seconds later is
+        safe and this request is retried like a read; once the first import is over, a new one makes a
+        new asset.
 
         :param url: where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
         :param name: the asset's name.
