@@ -352,9 +352,9 @@ class LivepeerHook(BaseHook):
         """Import a video from a URL (``POST /api/asset/upload/url``).
 
         Livepeer answers an import of the same URL with the existing asset and task while that first
-        import is still in flight (its asset ``waiting`` or ``processing``), so a retry seconds later is
-        safe and this request is retried like a read; once the first import is over, a new one makes a
-        new asset.
+        import is still in flight (its asset ``waiting`` or ``processing``, as its read replica sees it),
+        so this request is retried like a read: a retry seconds later usually finds the first import.
+        Once the first import is over, importing the URL again makes a new asset.
 
         :param url: where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
         :param name: the asset's name.

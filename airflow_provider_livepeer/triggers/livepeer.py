@@ -112,7 +112,7 @@ def _unix_seconds(end_time: object) -> float | None:
         if end_time.tzinfo is None or end_time.utcoffset() is None:
             raise ValueError(
                 f"Invalid end_time {end_time!r}: a naive datetime is ambiguous; expected Unix seconds or a "
-                "timezone-aware datetime (e.g. airflow.utils.timezone.utcnow() + timedelta(hours=1))."
+                "timezone-aware datetime (e.g. datetime.now(timezone.utc) + timedelta(hours=1))."
             )
         return end_time.timestamp()
     if isinstance(end_time, (int, float)) and not isinstance(end_time, bool) and math.isfinite(end_time):
