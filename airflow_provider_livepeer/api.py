@@ -80,22 +80,28 @@ def validate_livepeer_id(value: object, what: str = "Livepeer task id") -> str:
     raise ValueError(f"Invalid {what} {shown}: expected {expected}.")
 
 
-def api_base_url(host: str | None) -> str:
-    """Turn a connection's host into the API's base URL, ``<scheme>://<host>[:port]/api``.
+def api_base_url(host: str | None, port: int | None = None, schema: str | None = None) -> str:
+    """Turn a connection's host, port and schema into the API's base URL, ``<scheme>://<host>[:port]/api``.
 
-    A host without a scheme gets ``https://``; one that already ends in ``/api`` is kept as it is. Plain
-    ``http://`` is only allowed for loopback addresses (the emulator, local tests), so the API key never
-    crosses a network in clear text.
+    A host without a scheme gets ``https://``, or ``http://`` when it is a loopback address (a local
+    emulator, as in the URI form ``livepeer://:KEY@127.0.0.1:3000``); one that already ends in ``/api``
+    is kept as it is. Plain ``http://`` is only allowed for loopback addresses (the emulator, local
+    tests), so the API key never crosses a network in clear text. The connection's port and schema (what
+    Airflow makes of ``livepeer://:KEY@host:PORT/SCHEMA``) join the host as its port and path.
 
     :param host: the connection's host; empty means Livepeer Studio.
-    :raises ValueError: the host is malformed, or plain http to a non-loopback address.
+    :param port: the connection's port, if any.
+    :param schema: the connection's schema, if any: a path before ``/api``.
+    :raises ValueError: the host is malformed, plain http to a non-loopback address, or its own port or
+        path disagrees with the connection's port or schema.
     """
     raw = (host or "").strip() or DEFAULT_HOST
     if "://" not in raw:
-        raw = f"https://{raw}"
+        bare_hostname = urlsplit(f"//{raw}").hostname
+        raw = f"{'http' if bare_hostname and _is_loopback(bare_hostname) else 'https'}://{raw}"
     parts = urlsplit(raw)
     try:
-        hostname, _ = parts.hostname, parts.port
+        hostname, host_port = parts.hostname, parts.port
     except ValueError as err:
         raise ValueError(f"Invalid Livepeer API host {host!r}: {err}.") from None
     if parts.scheme not in {"http", "https"} or not hostname or parts.query or parts.fragment:
@@ -107,10 +113,27 @@ def api_base_url(host: str | None) -> str:
             f"Refusing plain http:// Livepeer API host {host!r}: the API key would cross the network in "
             "clear text. Use https://, or a loopback address (127.0.0.1, localhost) for a local emulator."
         )
+    netloc = parts.netloc
+    if port is not None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ValueError(f"Invalid Livepeer API port {port!r}: expected an integer from 1 to 65535.")
+        if host_port not in (None, port):
+            raise ValueError(
+                f"Livepeer API host {host!r} names port {host_port} but the connection's port is {port}: "
+                "give the port in one place."
+            )
+        netloc = netloc if host_port else f"{netloc}:{port}"
     path = parts.path.rstrip("/")
+    if schema and schema.strip("/"):
+        if path:
+            raise ValueError(
+                f"Livepeer API host {host!r} has a path and the connection has a schema {schema!r}: "
+                "give the path in one place."
+            )
+        path = f"/{schema.strip('/')}"
     if not path.endswith("/api"):
         path = f"{path}/api"
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    return f"{parts.scheme}://{netloc}{path}"
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -129,7 +152,8 @@ class RetrySettings:
     :param max_attempts: tries per call, the first one included.
     :param max_seconds: the time a call may spend, waits included; no wait starts that would end later.
     :param backoff_initial: the first wait, in seconds; each next one doubles, with jitter.
-    :param backoff_max: the longest single wait, ``Retry-After`` included.
+    :param backoff_max: the longest single backoff wait; a ``Retry-After`` of Livepeer's is honoured up
+        to ``max_seconds`` instead.
     """
 
     max_attempts: int = 5
@@ -268,13 +292,15 @@ class _WaitRetryAfterOrBackoff:
         self._backoff = wait_exponential(multiplier=settings.backoff_initial, max=settings.backoff_max)
         self._jitter = wait_random(0, settings.backoff_initial)
         self._cap = settings.backoff_max
+        self._budget = settings.max_seconds
 
     def __call__(self, retry_state: RetryCallState) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is None:
             return min(self._backoff(retry_state) + self._jitter(retry_state), self._cap)
-        return float(min(retry_after, self._cap))
+        # Livepeer's own answer outranks backoff_max; a wait past the call's time budget stops the retries.
+        return float(min(retry_after, self._budget))
 
 
 def retry_policy(settings: RetrySettings, log: Logger, label: str, idempotent: bool = True) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """The ``livepeer-emulator`` command: serve the emulator until interrupted (Ctrl-C or SIGTERM).
 
-::
+.. doc-test: server: 3000 3001
+.. code-block:: bash
 
     livepeer-emulator --port 3000 --api-key demo-key --speed 10 --state-file demo-state.json
-    livepeer-emulator --port 0 --fault 503=0.1 --fault drop=0.02 --seed 7
+    livepeer-emulator --port 3001 --fault 503=0.1 --fault drop=0.02 --seed 7
 
-With no ``--api-key``, the keys come from ``LIVEPEER_EMULATOR_API_KEY`` (comma-separated) or default to
-``emulator-key``. The admin endpoints (``/_emulator/...``) have no authentication: keep ``--host`` on a
-loopback address.
+``--port 0`` serves on a free port, printed in the log. With no ``--api-key``, the keys come from
+``LIVEPEER_EMULATOR_API_KEY`` (comma-separated) or default to ``emulator-key``. The admin endpoints
+(``/_emulator/...``) have no authentication: keep ``--host`` on a loopback address.
 """
 
 from __future__ import annotations

@@ -1,10 +1,19 @@
 """Pytest plugin (entry point ``pytest11``): the ``livepeer_emulator`` fixtures.
 
-Tests ask for the fixture; nothing needs importing::
+Tests ask for the fixture; nothing needs importing from this package:
 
-    def test_import(livepeer_emulator):
-        requests.get(f"{livepeer_emulator.url}/api/task",
-                     headers={"Authorization": f"Bearer {livepeer_emulator.api_key}"})
+.. doc-test: file: tests/test_emulator_fixture.py
+.. code-block:: python
+
+    import requests
+
+
+    def test_list_tasks(livepeer_emulator):
+        answer = requests.get(
+            f"{livepeer_emulator.url}/api/task",
+            headers={"Authorization": f"Bearer {livepeer_emulator.api_key}"},
+        )
+        assert answer.status_code == 200 and answer.json() == []
 
 ``livepeer_emulator`` runs a fresh emulator per test with a fast clock (``speed=1000``: a task completes
 in a few tens of milliseconds) and two accounts (``api_keys[0]`` and ``api_keys[1]``). Change its options

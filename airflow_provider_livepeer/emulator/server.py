@@ -1,6 +1,8 @@
 """Running the emulator: uvicorn in a background thread on a free loopback port.
 
-::
+.. code-block:: python
+
+    import os
 
     from airflow_provider_livepeer.emulator import run_emulator
 

@@ -72,7 +72,9 @@ class LivepeerHook(BaseHook):
 
     The connection's password is the API key, sent as ``Authorization: Bearer``; its host defaults to
     ``https://livepeer.studio`` and the API lives under ``/api``. Plain ``http://`` is accepted only for
-    loopback hosts, such as the bundled emulator.
+    loopback hosts, such as the bundled emulator; a host without a scheme gets ``https://``, or
+    ``http://`` when it is a loopback address. The connection's port is honoured (URI form
+    ``livepeer://:KEY@127.0.0.1:3000``), and its schema, if any, is a path before ``/api``.
 
     Every call goes through one request method that builds the request, maps error statuses to
     :mod:`~airflow_provider_livepeer.exceptions` and retries 429, 5xx, timeouts and dropped connections
@@ -87,7 +89,8 @@ class LivepeerHook(BaseHook):
     :param max_attempts: tries per call for transient failures, the first included.
     :param retry_max_seconds: the longest a call may take, retries and waits included.
     :param backoff_initial: the first wait between tries, in seconds (doubling, with jitter).
-    :param backoff_max: the longest single wait, ``Retry-After`` included.
+    :param backoff_max: the longest single backoff wait; a ``Retry-After`` is honoured up to
+        ``retry_max_seconds`` instead.
     """
 
     conn_name_attr = "livepeer_conn_id"
@@ -142,7 +145,10 @@ class LivepeerHook(BaseHook):
                     extra_timeout, f"read_timeout of connection {self.livepeer_conn_id!r}", 0.001
                 )
         return _Endpoint(
-            api_base_url(conn.host), request_headers(api_key), self.connect_timeout, read_timeout
+            api_base_url(conn.host, conn.port, conn.schema),
+            request_headers(api_key),
+            self.connect_timeout,
+            read_timeout,
         )
 
     def _get_endpoint(self) -> _Endpoint:
@@ -346,8 +352,10 @@ class LivepeerHook(BaseHook):
     ) -> CreatedWork:
         """Import a video from a URL (``POST /api/asset/upload/url``).
 
-        Livepeer answers the same URL imported again with the existing asset and task, so this request is
-        safe to repeat and is retried like a read.
+        Livepeer answers an import of the same URL with the existing asset and task while that first
+        import is still in flight (its asset ``waiting`` or ``processing``, as its read replica sees it),
+        so this request is retried like a read: a retry seconds later usually finds the first import.
+        Once the first import is over, importing the URL again makes a new asset.
 
         :param url: where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
         :param name: the asset's name.

@@ -197,6 +197,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: validate its event and publish the result."""
+        LivepeerTaskLink.stored_before_deferring(context)
         livepeer_task_id = context["ti"].xcom_pull(task_ids=self.task_id, key=XCOM_LIVEPEER_TASK_ID)
         self._result = result_from_event(event, str(livepeer_task_id))
         return self.get_job_result(self._result.livepeer_task_id, context)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -31,7 +33,8 @@ class LivepeerTaskTrigger(BaseTrigger):
     :param livepeer_conn_id: the ``livepeer`` connection; the key is read from it in the triggerer,
         never carried in the trigger's arguments.
     :param poll_interval: seconds between polls.
-    :param end_time: Unix time at which to give up with a ``timeout`` event; ``None`` waits forever.
+    :param end_time: when to give up with a ``timeout`` event: Unix seconds, or a timezone-aware
+        ``datetime`` (kept as Unix seconds); ``None`` waits forever.
     :param shared_polling: learn of changes through the connection's
         :class:`~airflow_provider_livepeer.triggers.watcher.SharedTaskWatcher`, one list request per
         interval for all the triggers waiting on it (the default); ``False`` reads this task directly
@@ -43,14 +46,14 @@ class LivepeerTaskTrigger(BaseTrigger):
         livepeer_task_id: str,
         livepeer_conn_id: str = LivepeerHook.default_conn_name,
         poll_interval: float = 30.0,
-        end_time: float | None = None,
+        end_time: float | datetime | None = None,
         shared_polling: bool = True,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.livepeer_task_id = livepeer_task_id
         self.livepeer_conn_id = livepeer_conn_id
         self.poll_interval = poll_interval
-        self.end_time = end_time
+        self.end_time = _unix_seconds(end_time)
         self.shared_polling = shared_polling
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -99,3 +102,22 @@ class LivepeerTaskTrigger(BaseTrigger):
 
     def _event(self, status: str, message: str, **extra: Any) -> dict[str, Any]:
         return {"status": status, "livepeer_task_id": self.livepeer_task_id, "message": message, **extra}
+
+
+def _unix_seconds(end_time: object) -> float | None:
+    """The trigger's ``end_time`` as Unix seconds, checked when the trigger is made, not in the triggerer."""
+    if end_time is None:
+        return None
+    if isinstance(end_time, datetime):
+        if end_time.tzinfo is None or end_time.utcoffset() is None:
+            raise ValueError(
+                f"Invalid end_time {end_time!r}: a naive datetime is ambiguous; expected Unix seconds or a "
+                "timezone-aware datetime (e.g. datetime.now(timezone.utc) + timedelta(hours=1))."
+            )
+        return end_time.timestamp()
+    if isinstance(end_time, (int, float)) and not isinstance(end_time, bool) and math.isfinite(end_time):
+        return float(end_time)
+    raise ValueError(
+        f"Invalid end_time {end_time!r} ({type(end_time).__name__}): expected Unix seconds (a finite "
+        "number), a timezone-aware datetime, or None."
+    )

@@ -58,6 +58,10 @@ class TestConnectionSettings:
             ("http://127.0.0.1:3000", "http://127.0.0.1:3000/api"),
             ("http://localhost:3000/api", "http://localhost:3000/api"),
             ("http://[::1]:3000", "http://[::1]:3000/api"),
+            ("127.0.0.1:3000", "http://127.0.0.1:3000/api"),
+            ("localhost", "http://localhost/api"),
+            ("https://127.0.0.1:3443", "https://127.0.0.1:3443/api"),
+            ("livepeer.studio:8443", "https://livepeer.studio:8443/api"),
         ],
     )
     def test_base_url(self, livepeer_connection: Callable[..., str], host: str | None, expected: str) -> None:
@@ -82,6 +86,45 @@ class TestConnectionSettings:
         with pytest.raises(ValueError, match=re.escape(message)) as err:
             LivepeerHook(conn_id).get_task("abc")
         assert repr(host) in str(err.value)
+
+    @pytest.mark.parametrize(
+        ("conn", "expected"),
+        [
+            ({"host": "127.0.0.1", "port": 3000}, "http://127.0.0.1:3000/api"),
+            ({"host": "http://127.0.0.1:3000", "port": 3000}, "http://127.0.0.1:3000/api"),
+            ({"host": "media.example.com", "port": 8443}, "https://media.example.com:8443/api"),
+            ({"host": "proxy.example.com", "schema": "livepeer"}, "https://proxy.example.com/livepeer/api"),
+            ({"port": 8443}, "https://livepeer.studio:8443/api"),
+        ],
+    )
+    def test_port_and_schema_fields_join_the_host(
+        self, monkeypatch: pytest.MonkeyPatch, conn: dict[str, Any], expected: str
+    ) -> None:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_LIVEPEER_FIELDS", json.dumps({"conn_type": "livepeer", "password": "k", **conn})
+        )
+        assert LivepeerHook("livepeer_fields").base_url == expected
+
+    @pytest.mark.parametrize(
+        ("uri", "message"),
+        [
+            (
+                "livepeer://:k@http%3A%2F%2F127.0.0.1%3A3000:4000",
+                "names port 3000 but the connection's port is 4000",
+            ),
+            ("livepeer://http://:k@10.0.0.5:3000", "clear text"),
+            (
+                "livepeer://:k@https%3A%2F%2Fproxy.example.com%2Fx/y",
+                "has a path and the connection has a schema",
+            ),
+        ],
+    )
+    def test_conflicting_or_unsafe_uri_is_refused_before_any_request(
+        self, monkeypatch: pytest.MonkeyPatch, uri: str, message: str
+    ) -> None:
+        monkeypatch.setenv("AIRFLOW_CONN_LIVEPEER_URI", uri)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            LivepeerHook("livepeer_uri").get_task("abc")
 
     def test_missing_key_is_a_clear_error(self, livepeer_connection: Callable[..., str]) -> None:
         conn_id = livepeer_connection("https://livepeer.studio", api_key=None)
@@ -249,18 +292,33 @@ class TestErrors:
         assert time.monotonic() - started >= 0.04
         assert requests_seen(httpserver) == 3
 
-    def test_retry_after_is_used_as_the_wait(
+    def test_retry_after_outranks_backoff_max(
         self, httpserver: HTTPServer, livepeer_connection: Callable[..., str]
     ) -> None:
         conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
-        hook = LivepeerHook(conn_id, max_attempts=2, backoff_initial=0.01, backoff_max=5)
+        hook = LivepeerHook(conn_id, max_attempts=2, backoff_initial=0.01, backoff_max=0.05)
         httpserver.expect_ordered_request("/api/task/abc").respond_with_json(
             {"errors": ["slow down"]}, status=429, headers={"Retry-After": "1"}
         )
         httpserver.expect_ordered_request("/api/task/abc").respond_with_json(task_json("abc"))
         started = time.monotonic()
-        hook.get_task("abc")
+        assert hook.get_task("abc").id == "abc"
         assert 1.0 <= time.monotonic() - started < 3
+        assert requests_seen(httpserver) == 2
+
+    def test_retry_after_beyond_the_time_budget_gives_up_at_once(
+        self, httpserver: HTTPServer, livepeer_connection: Callable[..., str]
+    ) -> None:
+        conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
+        hook = LivepeerHook(conn_id, max_attempts=5, retry_max_seconds=2, backoff_max=0.05)
+        httpserver.expect_request("/api/task/abc").respond_with_json(
+            {"errors": ["slow down"]}, status=429, headers={"Retry-After": "30"}
+        )
+        started = time.monotonic()
+        with pytest.raises(LivepeerRateLimitError, match="slow down"):
+            hook.get_task("abc")
+        assert time.monotonic() - started < 1
+        assert requests_seen(httpserver) == 1
 
     def test_rate_limit_gives_up_with_livepeer_message(
         self, httpserver: HTTPServer, hook: LivepeerHook

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -98,3 +99,32 @@ def test_connection_uri_form_works(livepeer_emulator: Any, monkeypatch: Any) -> 
     ok, message = LivepeerHook("from_uri").test_connection()
     assert ok, message
     assert livepeer_emulator.api_url in message
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "livepeer://:{key}@127.0.0.1:{port}",  # a bare loopback host: http
+        "livepeer://http://:{key}@127.0.0.1:{port}",  # Airflow's protocol form: host and port apart
+        "livepeer://:{key}@http%3A%2F%2F127.0.0.1%3A{port}",  # the whole URL percent-encoded as the host
+        "livepeer://:{key}@localhost:{port}/api",  # the schema is the path
+    ],
+)
+def test_uri_connection_forms_reach_the_port(
+    livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch, uri: str
+) -> None:
+    port = int(livepeer_emulator.url.rsplit(":", 1)[1])
+    monkeypatch.setenv("AIRFLOW_CONN_LIVEPEER_URI", uri.format(key=livepeer_emulator.api_key, port=port))
+    hook = LivepeerHook("livepeer_uri", max_attempts=1)
+    ok, message = hook.test_connection()
+    assert ok, message
+    assert hook.base_url.endswith(f":{port}/api") and hook.base_url.startswith("http://")
+    assert livepeer_emulator.request_count("GET", "/api/task") == 1
+
+
+def test_json_connection_port_field(livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = int(livepeer_emulator.url.rsplit(":", 1)[1])
+    conn = {"conn_type": "livepeer", "host": "127.0.0.1", "port": port, "password": livepeer_emulator.api_key}
+    monkeypatch.setenv("AIRFLOW_CONN_LIVEPEER_JSON", json.dumps(conn))
+    hook = LivepeerHook("livepeer_json", max_attempts=1)
+    assert hook.test_connection() == (True, f"Connected to Livepeer Studio at http://127.0.0.1:{port}/api")

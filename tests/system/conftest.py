@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -37,3 +38,14 @@ def load_dag(airflow_db: None) -> Callable[[str, str], Any]:
         return module.dag
 
     return load
+
+
+#: A line Airflow's console log renderer writes at error level or above: ``<time> [error    ] ...``.
+_ERROR_LINE = re.compile(r"^\S+ \[(error|critical)\s*\]", re.MULTILINE)
+
+
+def error_log_lines(capfd: pytest.CaptureFixture[str]) -> list[str]:
+    """The error-level lines Airflow logged (to the captured stdout and stderr) since the last read."""
+    captured = capfd.readouterr()
+    text = captured.out + captured.err
+    return [text[m.start() : text.find("\n", m.start())] for m in _ERROR_LINE.finditer(text)]

@@ -13,6 +13,7 @@ import pytest
 
 from tests._airflow import dag_bag, xcom_value
 from tests.conftest import DAG_FOLDERS, PROJECT_ROOT
+from tests.system.conftest import error_log_lines
 
 EXAMPLE_DAG_IDS = {
     "example_livepeer_import_pipeline",
@@ -56,12 +57,19 @@ def test_every_example_parses_in_a_dagbag(airflow_db: None) -> None:
 )
 @pytest.mark.livepeer_emulator(speed=8)
 def test_import_pipeline(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, airflow_db: None, dag_id: str
+    livepeer_emulator: Any,
+    emulator_conn: str,
+    sample_video_url: str,
+    airflow_db: None,
+    dag_id: str,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     dag = example_dag(airflow_db, "example_livepeer_import_pipeline", dag_id)
     dag_run = dag.test(run_conf={"source_url": sample_video_url})
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "success", states
+    # A successful run logs nothing at error level (no "XCom not found" for a link never stored).
+    assert error_log_lines(capfd) == []
     # The 2 s, 320x240 sample clears the default bar, so the branch exported it.
     assert states["export_to_ipfs"] == "success" and states["report_unsuitable"] == "skipped"
     assert exports(livepeer_emulator) == 1
@@ -80,13 +88,18 @@ def test_import_pipeline_branches_on_quality(
 
 @pytest.mark.livepeer_emulator(speed=8)
 def test_asset_producer_then_consumer(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, airflow_db: None
+    livepeer_emulator: Any,
+    emulator_conn: str,
+    sample_video_url: str,
+    airflow_db: None,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     producer = example_dag(airflow_db, "example_livepeer_assets", "example_livepeer_asset_producer")
     consumer = example_dag(airflow_db, "example_livepeer_assets", "example_livepeer_asset_consumer")
     assert producer.test(run_conf={"source_url": sample_video_url}).state == "success"
     dag_run = consumer.test()
     assert dag_run.state == "success"
+    assert error_log_lines(capfd) == []
     [ti] = dag_run.get_task_instances()
     received = xcom_value(consumer.dag_id, dag_run.run_id, ti.task_id)
     assert received["type"] == "upload"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests._airflow import asset_events_of_run, needs_task_state_store
+from tests.system.conftest import error_log_lines
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def test_every_operator_in_each_mode(
     export_receiver: tuple[str, list[bytes]],
     load_dag: Callable[..., Any],
     tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     export_url, received = export_receiver
     dag_run = load_dag("tests", "livepeer_operators").test(
@@ -59,6 +61,7 @@ def test_every_operator_in_each_mode(
     )
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "success", states
+    assert error_log_lines(capfd) == []  # no "XCom not found" for a link a task never stored
     report = json.loads((tmp_path / "operators.json").read_text())
     api = livepeer_emulator.api_url
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -86,6 +88,33 @@ async def test_timeout_event(livepeer_emulator: Any, emulator_conn: str, sample_
     assert event["status"] == "timeout"
     assert "did not finish in time" in event["message"]
     assert 0.4 <= time.monotonic() - started < 2
+
+
+async def test_an_aware_datetime_end_time_is_kept_as_unix_seconds(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
+) -> None:
+    livepeer_emulator.script_outcome(sample_video_url, "stall")
+    task_id = start_import(sample_video_url)
+    deadline = datetime.now(UTC) + timedelta(seconds=0.5)
+    trigger = LivepeerTaskTrigger(task_id, poll_interval=0.1, end_time=deadline)
+    assert trigger.serialize()[1]["end_time"] == deadline.timestamp()
+    [event] = await run_to_events(trigger)
+    assert event["status"] == "timeout"
+
+
+@pytest.mark.parametrize(
+    ("end_time", "message"),
+    [
+        (datetime(2030, 1, 1), "naive datetime is ambiguous"),
+        ("2030-01-01T00:00:00Z", "(str): expected Unix seconds"),
+        (True, "(bool): expected Unix seconds"),
+        (float("nan"), "(float): expected Unix seconds"),
+    ],
+)
+def test_a_bad_end_time_is_refused_when_the_trigger_is_made(end_time: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        LivepeerTaskTrigger("abc", end_time=end_time)
+    assert repr(end_time) in str(err.value)
 
 
 async def test_end_time_in_the_past_times_out_without_a_request(
