@@ -20,6 +20,7 @@ except ImportError:  # Airflow 2
 
 __all__ = [
     "AirflowRescheduleException",
+    "as_the_dag_processor_leaves_it",
     "asset_events_of_run",
     "dag_bag",
     "needs_task_state_store",
@@ -31,6 +32,17 @@ __all__ = [
 needs_task_state_store = pytest.mark.skipif(
     not AIRFLOW_V_3_3_PLUS, reason="the durable re-attach needs Airflow 3.3's task_state_store"
 )
+
+
+def as_the_dag_processor_leaves_it(dag: Any) -> Any:
+    """The DAG, with what a DAG processor would have written to the database before any run.
+
+    Airflow 3's ``dag.test()`` serializes the DAG itself. Airflow 2's does not, and a task that publishes
+    through a ``DatasetAlias`` then fails to flush the alias it never saw; so the DAG is synced first.
+    """
+    if not AIRFLOW_V_3_0_PLUS:
+        dag.sync_to_db()
+    return dag
 
 
 def prepare_thread() -> None:

@@ -27,6 +27,9 @@ class RecordingTI:
     """The part of a running task instance the provider touches: XCom push/pull, kept in a dict."""
 
     task_id: str = "task"
+    dag_id: str = "dag"
+    run_id: str = "run"
+    map_index: int = -1
     xcoms: dict[str, Any] = field(default_factory=dict)
     stats_tags: dict[str, str] = field(default_factory=dict)
     first_reschedule_date: datetime | None = None

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
+
 #: Set to 1 to run the tests marked ``slow`` (longer soaks); they are skipped otherwise.
 SLOW_ENV = "LIVEPEER_SLOW_TESTS"
 
@@ -27,3 +29,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # Real Airflow (a migrated metadata DB, DAG files of the configured bundles) for the one dag.test() here.
 from tests.system.conftest import airflow_db, load_dag  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def reschedule_history(request: pytest.FixtureRequest) -> None:
+    """Airflow 2's reschedule-mode sensor reads its earlier pokes from the metadata database."""
+    if not AIRFLOW_V_3_0_PLUS:
+        request.getfixturevalue("airflow_db")

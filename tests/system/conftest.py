@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests._airflow import as_the_dag_processor_leaves_it
 from tests.conftest import DAG_FOLDERS
 
 
@@ -35,7 +36,7 @@ def load_dag(airflow_db: None) -> Callable[[str, str], Any]:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return module.dag
+        return as_the_dag_processor_leaves_it(module.dag)
 
     return load
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests._airflow import dag_bag, xcom_value
+from tests._airflow import as_the_dag_processor_leaves_it, dag_bag, xcom_value
 from tests.conftest import DAG_FOLDERS, PROJECT_ROOT
 from tests.system.conftest import error_log_lines
 
@@ -39,7 +39,7 @@ def example_dag(airflow_db: None, file: str, dag_id: str) -> Any:
     from airflow.providers.common.compat.sdk import DAG
 
     [dag] = [value for value in vars(module).values() if isinstance(value, DAG) and value.dag_id == dag_id]
-    return dag
+    return as_the_dag_processor_leaves_it(dag)
 
 
 def exports(emulator: Any) -> int:
