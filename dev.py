@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The project's two commands, needing nothing but Python 3.10+.
+"""The project's commands, needing nothing but Python 3.10+.
 
-    python3 dev.py demo   # the main job (see README)
-    python3 dev.py test   # the whole test suite: ruff, mypy, pytest
+    python3 dev.py demo         # the main job (see README)
+    python3 dev.py test         # the test suite: ruff, mypy, pytest (all but the deployment tests)
+    python3 dev.py deployment   # the deployment tests: a real Airflow deployment on PostgreSQL
 
 Each creates ``.venv`` beside this file on first use and reinstalls the project there whenever
 ``pyproject.toml`` changes.
@@ -56,16 +57,21 @@ def test() -> None:
     run([tool.format("pytest"), "-p", "no:cacheprovider", *sys.argv[2:]])
 
 
+def deployment() -> None:
+    """Run the scenarios of tests/deployment against a real Airflow deployment (a few minutes)."""
+    run([str(BIN / "pytest"), "-p", "no:cacheprovider", "--durations=0", "tests/deployment", *sys.argv[2:]])
+
+
 def demo() -> None:
     """Run the main job."""
     run([str(PYTHON), str(ROOT / "demo.py"), *sys.argv[2:]])
 
 
 def main() -> None:
-    """Dispatch ``demo`` or ``test``."""
+    """Dispatch ``demo``, ``test`` or ``deployment``."""
     if sys.version_info < (3, 10):  # noqa: UP036 - the one place that must still run on an old Python
         sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
-    commands = {"demo": demo, "test": test}
+    commands = {"demo": demo, "test": test, "deployment": deployment}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python3 {Path(__file__).name} {{{'|'.join(commands)}}} [args...]")
     ensure_venv()

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -48,6 +49,24 @@ RUNNING: list[Deployment] = []
 def airflow_command(*args: str) -> list[str]:
     """The ``airflow`` command of the Python running the tests."""
     return [str(Path(sys.executable).parent / "airflow"), *args]
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    """The most of ``times`` that fall within any ``window`` seconds (a sliding window)."""
+    ordered = sorted(times)
+    most, start = 0, 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def triggerer_command(capacity: int | None) -> list[str]:
+    """``airflow triggerer``, serving no logs (that would need a port of its own)."""
+    return airflow_command(
+        "triggerer", "--skip-serve-logs", *(["--capacity", str(capacity)] if capacity else [])
+    )
 
 
 class Triggerer:
@@ -101,9 +120,6 @@ class Deployment:
                 # The REST API's connection test is off by default; the scenarios use it.
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self._database(),
-                # No fixed ports: each log server gets a free one (other deployments may share the host).
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "LIVEPEER_EXAMPLE_POLL_INTERVAL": "1",
                 "PYTHONUNBUFFERED": "1",
             }
@@ -194,7 +210,7 @@ class Deployment:
         else:
             server = ["api-server", "--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
         self._process("api-server", airflow_command(*server))
-        self._process("scheduler", airflow_command("scheduler"))
+        self._process("scheduler", airflow_command("scheduler", "--skip-serve-logs"))
         self._process("dag-processor", airflow_command("dag-processor"))
         self.emulator_url = str(
             wait_until(lambda: self._announced_url(emulator), 60, "the emulator to listen")
@@ -225,20 +241,27 @@ class Deployment:
 
     # ------------------------------------------------------------------------------------ triggerers
 
-    def add_triggerer(self) -> Triggerer:
-        """Start one more triggerer, reaching the emulator through a proxy of its own."""
+    def add_triggerer(self, capacity: int | None = None) -> Triggerer:
+        """Start one more triggerer (running at most ``capacity`` triggers), with a proxy of its own."""
         proxy = CountingProxy(self.emulator_url)
         self.stack.callback(proxy.close)
         connection = {"conn_type": "livepeer", "host": proxy.url, "password": API_KEY}
-        env = {
-            **self.env,
-            "AIRFLOW_CONN_LIVEPEER_DEFAULT": json.dumps(connection),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        }
+        env = {**self.env, "AIRFLOW_CONN_LIVEPEER_DEFAULT": json.dumps(connection)}
         name = f"triggerer-{len(self.triggerers) + 1}"
-        triggerer = Triggerer(self._process(name, airflow_command("triggerer"), env), proxy)
+        triggerer = Triggerer(self._process(name, triggerer_command(capacity), env), proxy)
         self.triggerers.append(triggerer)
         return triggerer
+
+    def restart_triggerer(self, triggerer: Triggerer, capacity: int | None = None) -> None:
+        """Stop a triggerer (SIGTERM) and start it again, running at most ``capacity`` triggers."""
+        triggerer.process.stop()
+        triggerer.process.argv = triggerer_command(capacity)
+        triggerer.process.start()
+
+    def remove_triggerer(self, triggerer: Triggerer) -> None:
+        """Stop a triggerer for good."""
+        triggerer.process.stop()
+        self.triggerers.remove(triggerer)
 
     # -------------------------------------------------------------------------------------- emulator
 
@@ -263,6 +286,13 @@ class Deployment:
         """A task as the emulator holds it (its admin view: no API request is logged)."""
         return dict(self.emulator("GET", f"/_emulator/tasks/{livepeer_task_id}"))
 
+    def stop_airflow(self) -> None:
+        """Let every held import through, then stop the Airflow processes side by side."""
+        self.sources.open_all()
+        airflow = [p for name, p in self.processes.items() if name not in ("postgres", "emulator")]
+        with ThreadPoolExecutor(max_workers=len(airflow) or 1) as pool:
+            list(pool.map(ManagedProcess.stop, airflow))
+
     # ------------------------------------------------------------------------------------------ logs
 
     def log_tails(self, lines: int = 30) -> str:
@@ -282,6 +312,8 @@ def deployment(home: Path, video: Path) -> Iterator[Deployment]:
         RUNNING.append(running)
         stack.callback(RUNNING.remove, running)
         started = time.monotonic()
+        # Registered last, so it runs first: release held imports, then stop the Airflow processes at once.
+        stack.callback(running.stop_airflow)
         running.start()
         print(f"\nDeployment of Airflow {AIRFLOW_VERSION} ready in {time.monotonic() - started:.0f} s")
         yield running

@@ -105,13 +105,32 @@ class AirflowRest:
             counts[ti["state"]] = counts.get(ti["state"], 0) + 1
         return counts
 
+    def wait_for_states(
+        self, dag_id: str, run_id: str, task_id: str, state: str, count: int, timeout: float
+    ) -> list[dict[str, Any]]:
+        """Wait until ``count`` instances of a task are in ``state``; fail at once if the run ends first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            instances = self.task_instances(dag_id, run_id, task_id)
+            if sum(ti["state"] == state for ti in instances) >= count:
+                return instances
+            run_state = self.run_state(dag_id, run_id)
+            seen = self.states(dag_id, run_id)
+            assert run_state not in FINISHED, f"run {run_id} ended {run_state} first: {seen}"
+            assert time.monotonic() < deadline, f"not {count} x {task_id} {state} in {timeout} s: {seen}"
+            time.sleep(1)
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
-        """An XCom's value, as JSON."""
+        """An XCom's value, as JSON; ``None`` when the task has not pushed it (yet)."""
         path = f"dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}/xcomEntries/{key}"
         params: dict[str, Any] = {"map_index": map_index}
         if self.major < 3:
             params.update(deserialize="true", stringify="false")
-        return self.get(path, **params)["value"]
+        answer = self.request("GET", path, params=params)
+        if answer.status_code == 404:
+            return None
+        assert answer.ok, f"GET {path}: {answer.status_code} {answer.text}"
+        return answer.json()["value"]
 
     def extra_links(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
         """A task instance's extra links, name to URL."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import threading
@@ -63,7 +64,8 @@ class SourceServer(_LoopbackServer):
                 self.send_header("Content-Type", "video/mp4")
                 self.send_header("Content-Length", str(len(source.video)))
                 self.end_headers()
-                self.wfile.write(source.video)
+                with contextlib.suppress(ConnectionError):  # the emulator stopped mid-fetch
+                    self.wfile.write(source.video)
 
         self._serve(Handler)
 
@@ -84,11 +86,15 @@ class SourceServer(_LoopbackServer):
         """A source URL served at once."""
         return f"{self.url}/open/{name}.mp4"
 
-    def close(self) -> None:
-        """Release every held fetch and stop serving."""
+    def open_all(self) -> None:
+        """Let every held fetch through, of every gate."""
         with self._lock:
             for gate in self._gates.values():
                 gate.set()
+
+    def close(self) -> None:
+        """Release every held fetch and stop serving."""
+        self.open_all()
         super().close()
 
 
@@ -157,6 +163,11 @@ class CountingProxy(_LoopbackServer):
                 self.send_response_only(code, message)
 
         self._serve(Handler)
+
+    def forget(self) -> None:
+        """Start the record afresh."""
+        with self._lock:
+            self.seen.clear()
 
     def requests(self, method: str, path: str) -> list[SeenRequest]:
         """The requests seen with this method and exactly this path."""
