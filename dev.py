@@ -5,6 +5,7 @@
     python3 dev.py test                   # the whole test suite: ruff, mypy, pytest (default Airflow)
     python3 dev.py test --airflow 3.0.6   # pytest on one Airflow version, from a freshly built wheel
     python3 dev.py matrix                 # that, for every supported Airflow version in turn
+    python3 dev.py deployment             # the deployment tests: a real Airflow deployment on PostgreSQL
 
 ``demo`` and ``test`` use ``.venv`` beside this file (created on first use, reinstalled whenever
 ``pyproject.toml`` changes), with the project installed editable next to :data:`DEFAULT_AIRFLOW`. The
@@ -152,6 +153,21 @@ def matrix() -> None:
     sys.exit(max(code for _, code, _ in results))
 
 
+def deployment() -> None:
+    """Run the scenarios of tests/deployment against a real Airflow deployment (a few minutes).
+
+    With ``--airflow VERSION``, on that Airflow release, from a fresh wheel (as ``test --airflow``).
+    """
+    args = sys.argv[2:]
+    pytest_args = ["--durations=0", "tests/deployment"]
+    if args[:1] == ["--airflow"]:
+        if len(args) < 2:
+            sys.exit(f"--airflow needs a version, one of {', '.join(AIRFLOW_VERSIONS)}")
+        sys.exit(run_tests_on_airflow(args[1], [*pytest_args, *args[2:]], None))
+    dev_venv()
+    run([str(bin_dir(VENV) / "pytest"), "-p", "no:cacheprovider", *pytest_args, *args])
+
+
 def demo() -> None:
     """Run the main job."""
     dev_venv()
@@ -162,7 +178,7 @@ def main() -> None:
     """Dispatch a command."""
     if sys.version_info < (3, 11):  # noqa: UP036 - the one place that must still run on an old Python
         sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
-    commands = {"demo": demo, "test": test, "matrix": matrix}
+    commands = {"demo": demo, "test": test, "matrix": matrix, "deployment": deployment}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python3 {Path(__file__).name} {{{'|'.join(commands)}}} [args...]")
     commands[sys.argv[1]]()

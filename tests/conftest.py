@@ -36,6 +36,20 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
     ]
 )
 
+DEPLOYMENT_TESTS = PROJECT_ROOT / "tests" / "deployment"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave the deployment tests out unless their folder (or a file in it) is named on the command line.
+
+    They start a whole Airflow deployment for minutes: ``python3 dev.py deployment`` runs them.
+    """
+    if collection_path != DEPLOYMENT_TESTS:
+        return None
+    named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == DEPLOYMENT_TESTS or DEPLOYMENT_TESTS in path.parents for path in named)
+
+
 #: A key that is easy to find if it leaks anywhere.
 LEAKY_KEY = "lp-secret-key-DO-NOT-LEAK-7f3a9c"
 

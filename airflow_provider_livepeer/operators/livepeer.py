@@ -198,7 +198,11 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         """Resume after the trigger fired: validate its event and publish the result."""
         LivepeerTaskLink.stored_before_deferring(context)
-        livepeer_task_id = context["ti"].xcom_pull(task_ids=self.task_id, key=XCOM_LIVEPEER_TASK_ID)
+        ti = context["ti"]
+        # This instance's own push: without map_indexes, a mapped task would read every instance's.
+        livepeer_task_id = ti.xcom_pull(
+            task_ids=self.task_id, key=XCOM_LIVEPEER_TASK_ID, map_indexes=ti.map_index
+        )
         self._result = result_from_event(event, str(livepeer_task_id))
         return self.get_job_result(self._result.livepeer_task_id, context)
 

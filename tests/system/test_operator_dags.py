@@ -137,3 +137,20 @@ def test_a_retry_reattaches_instead_of_creating_again(
     # The first try died while waiting; a later one (the second, unless the machine is slow) re-attached.
     assert ti.try_number >= 2
     assert livepeer_emulator.request_count("POST", "/api/transcode") == 1
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+def test_mapped_deferred_operators_resume_with_their_own_task(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, load_dag: Callable[..., Any]
+) -> None:
+    sources = [f"{sample_video_url}?n={n}" for n in range(3)]
+    dag_run = load_dag("tests", "livepeer_mapped_deferred").test(run_conf={"sources": sources})
+    imports = [ti for ti in dag_run.get_task_instances() if ti.task_id == "import_video"]
+    assert dag_run.state == "success", {ti.map_index: ti.state for ti in imports}
+    summaries = {
+        ti.map_index: ti.xcom_pull(task_ids="import_video", map_indexes=ti.map_index) for ti in imports
+    }
+    for index, source in enumerate(sources):
+        task = livepeer_emulator.task(summaries[index]["livepeer_task_id"])
+        assert task["params"]["upload"]["url"] == source
+        assert summaries[index]["output_asset_id"] == task["outputAssetId"]

@@ -1,0 +1,28 @@
+"""Scenario d: a sensor in reschedule mode, each poke a separate run scheduled by the scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.providers.common.compat.sdk import DAG
+
+from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
+from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
+
+with DAG(
+    "deployment_reschedule",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    params={"source_url": ""},
+):
+    start = LivepeerImportAssetOperator(
+        task_id="import_video", url="{{ params.source_url }}", name="reschedule", wait_for_completion=False
+    )
+    start >> LivepeerTaskSensor(
+        task_id="wait",
+        livepeer_task_id="{{ ti.xcom_pull(task_ids='import_video', key='livepeer_task_id') }}",
+        mode="reschedule",
+        poke_interval=2,
+        timeout=900,
+    )

@@ -1,0 +1,319 @@
+"""A real Airflow deployment on this machine: metadata database, api-server (webserver on Airflow 2),
+scheduler with the LocalExecutor, dag-processor and triggerers as separate processes, plus the Livepeer
+emulator (its command) and a loopback source server, all on free ports of 127.0.0.1.
+
+The metadata database is a throwaway PostgreSQL cluster (Debian's ``postgresql`` package), unless
+``LIVEPEER_DEPLOYMENT_DB_URL`` names an existing, empty database (a SQLAlchemy URL) or is ``sqlite`` (quick
+local runs on Airflow 3).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.conftest import PROJECT_ROOT
+from tests.deployment.processes import ManagedProcess, free_port, start_postgres, wait_until
+from tests.deployment.rest import AirflowRest
+from tests.deployment.servers import CountingProxy, SourceServer
+
+AIRFLOW_VERSION = version("apache-airflow")
+AIRFLOW_MAJOR, AIRFLOW_MINOR = (int(part) for part in AIRFLOW_VERSION.split(".")[:2])
+#: Airflow 3.3 keeps a task's own state across tries (``task_state_store``): what the re-attach needs.
+HAS_TASK_STATE_STORE = (AIRFLOW_MAJOR, AIRFLOW_MINOR) >= (3, 3)
+
+DAGS = PROJECT_ROOT / "tests" / "deployment" / "dags"
+EXAMPLE_DAG = PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py"
+API_KEY = "deployment-key"
+#: Emulated tasks run at twice real time: 4 s from creation to the end of a source-less run.
+EMULATOR_SPEED = 2.0
+#: Every deployment currently running in this test process (their logs are shown when a test fails).
+RUNNING: list[Deployment] = []
+
+
+def airflow_command(*args: str) -> list[str]:
+    """The ``airflow`` command of the Python running the tests."""
+    return [str(Path(sys.executable).parent / "airflow"), *args]
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    """The most of ``times`` that fall within any ``window`` seconds (a sliding window)."""
+    ordered = sorted(times)
+    most, start = 0, 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def triggerer_command(capacity: int | None) -> list[str]:
+    """``airflow triggerer``, serving no logs (that would need a port of its own)."""
+    return airflow_command(
+        "triggerer", "--skip-serve-logs", *(["--capacity", str(capacity)] if capacity else [])
+    )
+
+
+class Triggerer:
+    """A triggerer process and the proxy through which it (alone) reaches the emulator."""
+
+    def __init__(self, process: ManagedProcess, proxy: CountingProxy) -> None:
+        self.process = process
+        self.proxy = proxy
+
+    def list_requests(self) -> list[float]:
+        """When this triggerer asked for the task list (``GET /api/task``)."""
+        return [r.at for r in self.proxy.requests("GET", "/api/task")]
+
+
+class Deployment:
+    """The running deployment; build it with :func:`deployment`."""
+
+    def __init__(self, home: Path, video: Path, stack: ExitStack) -> None:
+        self.home = home
+        self.logs = home / "process-logs"
+        self.logs.mkdir()
+        self.stack = stack
+        self.processes: dict[str, ManagedProcess] = {}
+        self.triggerers: list[Triggerer] = []
+        self.sources = SourceServer(video)
+        stack.callback(self.sources.close)
+        self.env = self._airflow_env()
+        self.emulator_url = ""
+        self.rest: AirflowRest
+
+    # ---------------------------------------------------------------------------------------- set-up
+
+    def _airflow_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LIVEPEER"))}
+        dags = self.home / "dags"
+        dags.mkdir()
+        for dag_file in [*sorted(DAGS.glob("*.py")), EXAMPLE_DAG]:
+            (dags / dag_file.name).symlink_to(dag_file)
+        self.api_port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.api_port}"
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "16",
+                "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "16",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__FERNET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+                # The REST API's connection test is off by default; the scenarios use it.
+                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self._database(),
+                "LIVEPEER_EXAMPLE_POLL_INTERVAL": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        secret = secrets.token_urlsafe(32)
+        if AIRFLOW_MAJOR >= 3:
+            env.update(
+                {
+                    "AIRFLOW__API__BASE_URL": self.base_url,
+                    "AIRFLOW__API__SECRET_KEY": secret,
+                    "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+                }
+            )
+        else:
+            env.update(
+                {
+                    "AIRFLOW__WEBSERVER__SECRET_KEY": secret,
+                    "AIRFLOW__WEBSERVER__BASE_URL": self.base_url,
+                    "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth",
+                    "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT": "True",
+                    "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
+                }
+            )
+        return env
+
+    def _database(self) -> str:
+        choice = os.environ.get("LIVEPEER_DEPLOYMENT_DB_URL", "")
+        if choice == "sqlite":
+            if AIRFLOW_MAJOR < 3:
+                raise RuntimeError("SQLite cannot back the LocalExecutor on Airflow 2: use PostgreSQL")
+            return f"sqlite:///{self.home / 'airflow.db'}"
+        if choice:
+            return choice
+        server, url = start_postgres(Path(tempfile.mkdtemp(prefix="lp-pg-")), self.logs)
+        self.processes["postgres"] = server
+        self.stack.callback(server.stop)
+        return url
+
+    def _process(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> ManagedProcess:
+        process = ManagedProcess(name, argv, env or self.env, self.logs)
+        self.processes[name] = process
+        self.stack.callback(process.stop)
+        return process.start()
+
+    def _run(self, *args: str) -> None:
+        """Run an ``airflow`` command to its end (its output goes to ``setup.log``)."""
+        with (self.logs / "setup.log").open("ab") as log:
+            log.write(f"\n===== airflow {' '.join(args)}\n".encode())
+            log.flush()
+            import subprocess
+
+            result = subprocess.run(
+                airflow_command(*args), env=self.env, stdout=log, stderr=subprocess.STDOUT, timeout=600
+            )
+        if result.returncode != 0:
+            tail = "\n".join((self.logs / "setup.log").read_text().splitlines()[-40:])
+            raise RuntimeError(f"airflow {' '.join(args)} failed ({result.returncode}):\n{tail}")
+
+    def start(self) -> None:
+        """Migrate the database, start every process and wait until the scenario DAGs are parsed."""
+        emulator = self._process(
+            "emulator",
+            [
+                sys.executable,
+                "-m",
+                "airflow_provider_livepeer.emulator",
+                "--port",
+                "0",
+                "--api-key",
+                API_KEY,
+                "--speed",
+                str(EMULATOR_SPEED),
+                "--max-queued-tasks",
+                "1000",
+                "--fetch-timeout",
+                "900",
+            ],
+        )
+        self._run("db", "migrate")
+        if AIRFLOW_MAJOR < 3:
+            self._run(
+                "users", "create", "--role", "Admin", "--username", "admin", "--password", "admin",
+                "--email", "admin@example.com", "--firstname", "Ad", "--lastname", "Min",
+            )  # fmt: skip
+            server = ["webserver", "--hostname", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
+        else:
+            server = ["api-server", "--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
+        self._process("api-server", airflow_command(*server))
+        self._process("scheduler", airflow_command("scheduler", "--skip-serve-logs"))
+        self._process("dag-processor", airflow_command("dag-processor"))
+        self.emulator_url = str(
+            wait_until(lambda: self._announced_url(emulator), 60, "the emulator to listen")
+        )
+        self.add_triggerer()
+        health = "monitor/health" if AIRFLOW_MAJOR >= 3 else "health"
+        self.rest = AirflowRest(self.base_url, AIRFLOW_MAJOR)
+        wait_until(lambda: self._answers(f"{self.rest.api}/{health}"), 180, "the api-server to answer")
+        self.rest.login()
+        self.rest.create_connection("livepeer_default", "livepeer", self.emulator_url, API_KEY)
+        dag_ids = [path.stem for path in sorted(DAGS.glob("*.py"))] + ["example_livepeer_import_pipeline"]
+        for dag_id in dag_ids:
+            wait_until(functools.partial(self.rest.dag_ready, dag_id), 180, f"DAG {dag_id} to be parsed")
+
+    def _answers(self, url: str) -> bool:
+        for process in self.processes.values():
+            process.check_running()
+        try:
+            return requests.get(url, timeout=10).status_code == 200
+        except requests.RequestException:
+            return False
+
+    @staticmethod
+    def _announced_url(emulator: ManagedProcess) -> str | None:
+        emulator.check_running()
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", emulator.log_path.read_text())
+        return found.group(1) if found else None
+
+    # ------------------------------------------------------------------------------------ triggerers
+
+    def add_triggerer(self, capacity: int | None = None) -> Triggerer:
+        """Start one more triggerer (running at most ``capacity`` triggers), with a proxy of its own."""
+        proxy = CountingProxy(self.emulator_url)
+        self.stack.callback(proxy.close)
+        connection = {"conn_type": "livepeer", "host": proxy.url, "password": API_KEY}
+        env = {**self.env, "AIRFLOW_CONN_LIVEPEER_DEFAULT": json.dumps(connection)}
+        name = f"triggerer-{len(self.triggerers) + 1}"
+        triggerer = Triggerer(self._process(name, triggerer_command(capacity), env), proxy)
+        self.triggerers.append(triggerer)
+        return triggerer
+
+    def restart_triggerer(self, triggerer: Triggerer, capacity: int | None = None) -> None:
+        """Stop a triggerer (SIGTERM) and start it again, running at most ``capacity`` triggers."""
+        triggerer.process.stop()
+        triggerer.process.argv = triggerer_command(capacity)
+        triggerer.process.start()
+
+    def remove_triggerer(self, triggerer: Triggerer) -> None:
+        """Stop a triggerer for good."""
+        triggerer.process.stop()
+        self.triggerers.remove(triggerer)
+
+    # -------------------------------------------------------------------------------------- emulator
+
+    def emulator(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the emulator: its admin API (``/_emulator/...``) or Livepeer's API (``/api/...``, keyed)."""
+        headers = {"Authorization": f"Bearer {API_KEY}"} if path.startswith("/api/") else {}
+        answer = requests.request(
+            method, f"{self.emulator_url}{path}", json=body, headers=headers, timeout=60
+        )
+        assert answer.ok, f"{method} {path}: {answer.status_code} {answer.text}"
+        return answer.json() if answer.content else None
+
+    def emulator_requests(self) -> list[dict[str, Any]]:
+        """The Livepeer API requests the emulator saw since the last :meth:`forget_requests`."""
+        return list(self.emulator("GET", "/_emulator/requests")["requests"])
+
+    def forget_requests(self) -> None:
+        """Start the emulator's request log afresh."""
+        self.emulator("DELETE", "/_emulator/requests")
+
+    def emulator_task(self, livepeer_task_id: str) -> dict[str, Any]:
+        """A task as the emulator holds it (its admin view: no API request is logged)."""
+        return dict(self.emulator("GET", f"/_emulator/tasks/{livepeer_task_id}"))
+
+    def stop_airflow(self) -> None:
+        """Let every held import through, then stop the Airflow processes side by side."""
+        self.sources.open_all()
+        airflow = [p for name, p in self.processes.items() if name not in ("postgres", "emulator")]
+        with ThreadPoolExecutor(max_workers=len(airflow) or 1) as pool:
+            list(pool.map(ManagedProcess.stop, airflow))
+
+    # ------------------------------------------------------------------------------------------ logs
+
+    def log_tails(self, lines: int = 30) -> str:
+        """The end of every process's log, for a failed scenario's report."""
+        parts = []
+        for process in self.processes.values():
+            state = "running" if process.running else f"exited {process.popen and process.popen.returncode}"
+            parts.append(f"----- {process.name} ({state}) {process.log_path}\n{process.tail(lines)}")
+        return "\n".join(parts)
+
+
+@contextmanager
+def deployment(home: Path, video: Path) -> Iterator[Deployment]:
+    """Start a deployment in ``home``; everything is stopped and every port freed on exit."""
+    with ExitStack() as stack:
+        running = Deployment(home, video, stack)
+        RUNNING.append(running)
+        stack.callback(RUNNING.remove, running)
+        started = time.monotonic()
+        # Registered last, so it runs first: release held imports, then stop the Airflow processes at once.
+        stack.callback(running.stop_airflow)
+        running.start()
+        print(f"\nDeployment of Airflow {AIRFLOW_VERSION} ready in {time.monotonic() - started:.0f} s")
+        yield running

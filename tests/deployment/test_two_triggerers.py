@@ -1,0 +1,64 @@
+"""Scenario e: 100 deferred sensors spread over two triggerers, each polling the list for its own share."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from tests.deployment.dags.deployment_sensors import POLL_INTERVAL
+from tests.deployment.harness import Deployment, most_in_window
+
+pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
+
+DAG_ID = "deployment_sensors"
+COUNT = 100
+#: Each triggerer runs at most this many triggers, so the 100 cannot all land on one.
+CAPACITY = 60
+
+
+def test_two_triggerers_share_the_deferred_sensors(airflow_deployment: Deployment) -> None:
+    deployment, rest = airflow_deployment, airflow_deployment.rest
+    [first] = deployment.triggerers
+    deployment.restart_triggerer(first, capacity=CAPACITY)
+    second = deployment.add_triggerer(capacity=CAPACITY)
+    try:
+        deployment.forget_requests()
+        first.proxy.forget()
+        # Livepeer tasks started outside Airflow, each held at its source until the sensors wait.
+        created = [
+            deployment.emulator(
+                "POST",
+                "/api/asset/upload/url",
+                {"url": deployment.sources.held_url("two", f"two-{n}"), "name": f"two-{n}"},
+            )["task"]["id"]
+            for n in range(COUNT)
+        ]
+        run_id = rest.trigger(DAG_ID, {"livepeer_task_ids": created})
+        rest.wait_for_states(DAG_ID, run_id, "wait", "deferred", COUNT, timeout=600)
+        time.sleep(POLL_INTERVAL)
+        deployment.sources.open("two")
+        state = rest.wait_for_run(DAG_ID, run_id, timeout=300)
+        assert state == "success", rest.states(DAG_ID, run_id)
+    finally:
+        deployment.remove_triggerer(second)
+        deployment.restart_triggerer(first)
+
+    # Each triggerer gave the tasks it took a first look (through its own proxy) and polled the list alone.
+    shares = [
+        {r.path.rsplit("/", 1)[-1] for r in t.proxy.seen if r.path.startswith("/api/task/")}
+        for t in (first, second)
+    ]
+    assert all(0 < len(share) <= CAPACITY for share in shares), [len(share) for share in shares]
+    assert shares[0] | shares[1] == set(created)
+    for triggerer in (first, second):
+        listed = triggerer.list_requests()
+        assert listed and most_in_window(listed, POLL_INTERVAL) <= 2, listed
+    counts = Counter((r["method"], r["path"]) for r in deployment.emulator_requests())
+    assert counts[("GET", "/api/task")] == len(first.list_requests()) + len(second.list_requests())
+
+    for index, livepeer_task_id in enumerate(created):
+        task = deployment.emulator_task(livepeer_task_id)["task"]
+        assert task["status"]["phase"] == "completed"
+        assert rest.xcom(DAG_ID, run_id, "wait", "output_asset_id", index) == task["outputAssetId"]

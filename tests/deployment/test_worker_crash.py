@@ -1,0 +1,85 @@
+"""Scenario c: the process of an import operator waiting in its worker is killed (SIGKILL) mid-wait."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.deployment.harness import AIRFLOW_MAJOR, HAS_TASK_STATE_STORE, Deployment
+from tests.deployment.processes import wait_until
+
+pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
+
+DAG_ID = "deployment_worker_crash"
+TASK_ID = "import_video"
+IMPORT = ("POST", "/api/asset/upload/url")
+
+
+def task_process(deployment: Deployment, ti: dict[str, Any], run_id: str) -> int | None:
+    """The pid of the process running a task instance, among the scheduler's (LocalExecutor's) children.
+
+    Airflow 3 titles it ``airflow worker -- <task instance id>`` (its supervisor, the executor's worker
+    process, is ``airflow worker -- LocalExecutor: <task instance id>``); Airflow 2 titles it
+    ``airflow task runner: <dag id> <task id> <run id> ...``.
+    """
+    for process in deployment.processes["scheduler"].descendants():
+        try:
+            title = " ".join(part for part in process.cmdline() if part)  # a title is padded with ""
+        except Exception:  # the process ended meanwhile
+            continue
+        if AIRFLOW_MAJOR >= 3 and title == f"airflow worker -- {ti['id']}":
+            return int(process.pid)
+        if AIRFLOW_MAJOR < 3 and "task runner:" in title and f"{DAG_ID} {TASK_ID} {run_id}" in title:
+            return int(process.pid)
+    return None
+
+
+def test_killed_worker_is_retried_without_duplicate_work(airflow_deployment: Deployment) -> None:
+    deployment, rest = airflow_deployment, airflow_deployment.rest
+    deployment.forget_requests()
+    source = deployment.sources.held_url("crash", "crash")
+    run_id = rest.trigger(DAG_ID, {"source_url": source})
+
+    # Mid-wait: the import was created and the operator is polling it from its worker.
+    [ti] = rest.wait_for_states(DAG_ID, run_id, TASK_ID, "running", 1, timeout=300)
+    first_id = wait_until(
+        lambda: rest.xcom(DAG_ID, run_id, TASK_ID, "livepeer_task_id"),
+        120,
+        "the operator to push its Livepeer task id",
+    )
+    wait_until(
+        lambda: any(r["path"] == f"/api/task/{first_id}" for r in deployment.emulator_requests()),
+        60,
+        "the operator to poll its Livepeer task",
+    )
+    pid = wait_until(lambda: task_process(deployment, ti, run_id), 30, "the task's process")
+    assert isinstance(pid, int)
+    os.kill(pid, signal.SIGKILL)
+
+    # Airflow notices the dead process and retries the task.
+    wait_until(
+        lambda: rest.task_instances(DAG_ID, run_id, TASK_ID)[0]["try_number"] == 2,
+        120,
+        "the second try",
+    )
+    deployment.sources.open("crash")
+    state = rest.wait_for_run(DAG_ID, run_id, timeout=300)
+    [ti] = rest.task_instances(DAG_ID, run_id, TASK_ID)
+    assert (state, ti["state"], ti["try_number"]) == ("success", "success", 2)
+
+    imports = Counter((r["method"], r["path"]) for r in deployment.emulator_requests())[IMPORT]
+    if HAS_TASK_STATE_STORE:
+        # The retry read the first try's Livepeer task id from task_state_store and re-attached to it.
+        assert imports == 1
+    else:
+        # No task_state_store before Airflow 3.3: the retry imports again, and Livepeer answers a repeated
+        # URL whose import is still processing with the task it already has.
+        assert imports == 2
+    assert rest.xcom(DAG_ID, run_id, TASK_ID, "livepeer_task_id") == first_id
+    task = deployment.emulator_task(str(first_id))["task"]
+    assert task["status"]["phase"] == "completed"
+    assert rest.xcom(DAG_ID, run_id, TASK_ID, "output_asset_id") == task["outputAssetId"]
