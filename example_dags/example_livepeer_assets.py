@@ -51,11 +51,17 @@ with DAG(
 ) as consumer:
 
     @task(inlets=[AssetAlias(ALIAS)])
-    def use_imported_asset(triggering_asset_events: Any = None, inlet_events: Any = None) -> dict[str, Any]:
+    def use_imported_asset(
+        triggering_asset_events: Any = None,
+        triggering_dataset_events: Any = None,  # the same, on Airflow 2
+        inlet_events: Any = None,
+    ) -> dict[str, Any]:
         """Act on the asset that triggered the run (or, run by hand, the latest one imported)."""
-        events = [e for batch in (triggering_asset_events or {}).values() for e in batch]
+        triggering = triggering_asset_events or triggering_dataset_events or {}
+        events = [e for batch in triggering.values() for e in batch]
         event = events[-1] if events else inlet_events[AssetAlias(ALIAS)][-1]
-        print(f"New Livepeer asset {event.asset.uri}: {event.extra}")
-        return {"uri": event.asset.uri, **event.extra}
+        uri = event.asset.uri if hasattr(event, "asset") else event.dataset.uri  # Airflow 2: a Dataset
+        print(f"New Livepeer asset {uri}: {event.extra}")
+        return {"uri": uri, **event.extra}
 
     use_imported_asset()

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import airflow_provider_livepeer
 from tests._doc_blocks import Block, docstring_blocks, run_block
-from tests.conftest import PROJECT_ROOT
 
-BLOCKS, UNRUN = docstring_blocks(PROJECT_ROOT / "airflow_provider_livepeer")
+# The package as imported: the source tree, or the installed wheel when the tests run against one.
+BLOCKS, UNRUN = docstring_blocks(Path(airflow_provider_livepeer.__file__).parent)
 RUN = [block for block in BLOCKS if block.runner]
 
 
