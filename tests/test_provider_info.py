@@ -86,3 +86,18 @@ def test_provider_info_is_json_safe_and_complete() -> None:
     connection = info["connection-types"][0]
     assert connection["connection-type"] == "livepeer"
     assert connection["conn-fields"]["read_timeout"]["schema"]["type"] == ["number", "null"]
+
+
+def test_the_installed_distribution_declares_what_it_supports() -> None:
+    """What pip reads: Airflow 2.11 or newer with no upper bound, Python 3.11+, the provider entry point."""
+    from importlib.metadata import distribution
+
+    import airflow_provider_livepeer
+
+    dist = distribution("airflow-provider-livepeer")
+    airflow_requirements = [r for r in dist.requires or [] if r.split(">")[0].strip() == "apache-airflow"]
+    assert airflow_requirements == ["apache-airflow>=2.11.0"]  # an older Airflow is refused, none newer
+    assert dist.metadata["Requires-Python"] == ">=3.11"
+    [entry_point] = [ep for ep in dist.entry_points if ep.group == "apache_airflow_provider"]
+    assert entry_point.value == "airflow_provider_livepeer:get_provider_info"
+    assert (Path(airflow_provider_livepeer.__file__).parent / "py.typed").is_file()
