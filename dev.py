@@ -31,6 +31,9 @@ VENV = ROOT / ".venv"
 MATRIX = ROOT / ".matrix"
 #: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
+#: Libraries an older Airflow release predates and breaks with, held where that release's constraints file
+#: held them (e.g. 3.0's in-process execution API answers 422 to every task under FastAPI 0.117+).
+RELEASE_PINS = {"3.0.6": ["fastapi[standard]==0.116.1", "cadwyn<6"]}
 #: The Airflow of ``.venv``: what ``python3 dev.py test`` and the demo run on.
 DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
 #: What a version run copies out of the source tree to run the tests against the installed wheel.
@@ -115,7 +118,10 @@ def run_tests_on_airflow(version: str, pytest_args: list[str], wheel: Path | Non
     wheel = wheel or build_wheel()
     env = MATRIX / f"airflow-{version}"
     spec = f"{wheel}[emulator,probe,test]"
-    python = ensure_venv(env, [spec, f"apache-airflow=={version}"], f"{version}-{pyproject_hash()}")
+    pins = RELEASE_PINS.get(version, [])
+    python = ensure_venv(
+        env, [spec, f"apache-airflow=={version}", *pins], f"{version}-{pins}-{pyproject_hash()}"
+    )
     # The dependencies are in place; the provider itself is reinstalled from this run's wheel every time.
     run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--no-deps", "--force-reinstall", str(wheel)])  # fmt: skip
