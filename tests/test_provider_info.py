@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -48,18 +49,32 @@ def test_providers_manager_knows_the_provider_and_hook() -> None:
     not AIRFLOW_V_3_0_PLUS, reason="Airflow 2 has no API server; its Flask form reads the above"
 )
 def test_the_api_server_describes_the_livepeer_connection_form() -> None:
-    """What the React UI renders: the API server's own description of each connection type's form."""
-    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+    """What the React UI renders: the API server's own description of each connection type's form.
 
-    [form] = [meta for meta in HookMetaService.hook_meta_data() if meta.connection_type == "livepeer"]
-    assert form.hook_name == "Livepeer"
-    fields = form.standard_fields
-    assert fields is not None
-    assert fields.password is not None and fields.password.title == "API key"
-    assert fields.host is not None and fields.host.title == "API host"
-    assert fields.login is not None and fields.login.hidden
-    assert fields.port is not None and fields.port.hidden
-    timeout = (form.extra_fields or {})["read_timeout"]
+    Asked in a fresh interpreter, as the API server asks it: the description depends on what the
+    process's providers manager built before (Airflow 3.0 and 3.1 build it from the hook's WTForms fields).
+    """
+    code = (
+        "import json\n"
+        "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
+        "[form] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == 'livepeer']\n"
+        "print(json.dumps(form.model_dump(mode='json')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+        timeout=120,
+    ).stdout
+    form = json.loads(out.strip().splitlines()[-1])
+    assert form["hook_name"] == "Livepeer"
+    fields = form["standard_fields"]
+    assert fields["password"]["title"] == "API key"
+    assert fields["host"]["title"] == "API host"
+    assert fields["login"]["hidden"] and fields["port"]["hidden"]
+    timeout = form["extra_fields"]["read_timeout"]
     assert timeout["schema"]["title"] == "Read timeout (seconds)"
     assert "default 30" in timeout["description"]
 
