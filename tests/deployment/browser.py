@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 
 CHROMIUM = Path(os.environ.get("LIVEPEER_CHROMIUM", "/usr/bin/chromium"))
 #: Headless, and nothing that reaches beyond this machine on its own (updates, sync, QUIC probes).
@@ -33,14 +33,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 #: The marks of every browser scenario's module.
-BROWSER_SCENARIO = [
-    pytest.mark.deployment,
-    pytest.mark.timeout(900),
-    pytest.mark.skipif(
-        not AIRFLOW_V_3_3_PLUS,
-        reason="the browser scenarios follow the React UI of Airflow 3.3, the newest (CI runs them there)",
-    ),
-]
+BROWSER_SCENARIO = [pytest.mark.deployment, pytest.mark.timeout(900)]
+#: The scenarios follow two UIs: the Flask UI of Airflow 2 and the React UI of Airflow 3.3, the newest.
+FOLLOWED_UI = AIRFLOW_V_3_3_PLUS or not AIRFLOW_V_3_0_PLUS
+SKIP_OTHER_UIS = pytest.mark.skipif(
+    not FOLLOWED_UI,
+    reason="the browser scenarios follow the React UI of Airflow 3.3 (and the Flask UI of Airflow 2); "
+    "the React UI of 3.0 to 3.2 differs in its pages",
+)
 #: How long an element may take to appear: the UI shares two cores with a whole Airflow deployment.
 UI_TIMEOUT_MS = 60_000
 expect.set_options(timeout=UI_TIMEOUT_MS)
@@ -58,6 +58,7 @@ class Screenshots:
         """Save the whole page as ``NN-<step>.png``."""
         name = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")
         path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        self.page.evaluate("window.scrollTo(0, 0)")  # a fixed header would cover the page's top otherwise
         self.page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
         return path
@@ -72,6 +73,15 @@ def screenshot_folder(name: str, fallback: Path) -> Path:
         old.unlink()
     print(f"\nScreenshots of {name}: {folder}")
     return folder
+
+
+def log_in(page: Page) -> None:
+    """Sign in to Airflow 2's Flask UI as the deployment's admin (Airflow 3 signs every visitor in)."""
+    page.goto("/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("admin")
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("link", name="DAGs", exact=True)).to_be_visible()
 
 
 @contextmanager

@@ -9,10 +9,18 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from airflow_provider_livepeer.connection_form import EXTRA_FIELDS, FIELD_BEHAVIOUR
-from tests.deployment.browser import BROWSER_SCENARIO, Screenshots, browser_page, screenshot_folder
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.deployment.browser import (
+    BROWSER_SCENARIO,
+    SKIP_OTHER_UIS,
+    Screenshots,
+    browser_page,
+    log_in,
+    screenshot_folder,
+)
 from tests.deployment.harness import API_KEY, Deployment
 
-pytestmark = BROWSER_SCENARIO
+pytestmark = [*BROWSER_SCENARIO, SKIP_OTHER_UIS]
 
 #: A plain-http host that is not loopback: the hook refuses it before sending anything.
 REMOTE_HTTP_HOST = "http://10.0.0.5"
@@ -71,46 +79,99 @@ def press_test_button(page: Page, shots: Screenshots, conn_id: str, title: str, 
     shots.take(f"test {conn_id}")
 
 
+def react_ui_scenario(airflow_deployment: Deployment, shots: Screenshots) -> None:
+    """Airflow 3's UI: the form in a dialog, the Test button in the list of connections."""
+    rest, emulator_url, page = airflow_deployment.rest, airflow_deployment.emulator_url, shots.page
+    emulator_port = urlsplit(emulator_url).port
+    open_livepeer_form(page, shots, "livepeer_ui")
+    fill_livepeer_fields(page, shots, emulator_url, API_KEY, 45)
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("row").filter(has_text="livepeer_ui")).to_contain_text(emulator_url)
+    shots.take("connection saved")
+
+    # Airflow 3.3's Test button sends a connection without a port as port 0, which the API server
+    # takes for another endpoint (HTTP 400, nothing tested). These connections carry their port, as
+    # the URI form ``livepeer://:KEY@127.0.0.1:PORT`` stores it.
+    for conn_id, host, key in [
+        ("livepeer_ui_good", "http://127.0.0.1", API_KEY),
+        ("livepeer_ui_wrong_key", "http://127.0.0.1", "wrong-key"),
+    ]:
+        rest.create_connection(conn_id, "livepeer", host, key, port=emulator_port)
+    rest.create_connection("livepeer_ui_remote_http", "livepeer", REMOTE_HTTP_HOST, API_KEY, port=80)
+    press_test_button(
+        page, shots, "livepeer_ui_good", SUCCESS, f"Connected to Livepeer Studio at {emulator_url}/api"
+    )
+    press_test_button(page, shots, "livepeer_ui_wrong_key", FAILED, "401")
+    press_test_button(
+        page,
+        shots,
+        "livepeer_ui_remote_http",
+        FAILED,
+        f"Refusing plain http:// Livepeer API host {REMOTE_HTTP_HOST!r}",
+    )
+
+
+def flask_ui_scenario(airflow_deployment: Deployment, shots: Screenshots) -> None:
+    """Airflow 2's UI: the form on a page of its own, with a Test button that tests what it holds."""
+    emulator_url, page = airflow_deployment.emulator_url, shots.page
+    relabeled, placeholders = FIELD_BEHAVIOUR["relabeling"], FIELD_BEHAVIOUR["placeholders"]
+    timeout = EXTRA_FIELDS["read_timeout"]
+    log_in(page)
+    page.goto("/connection/add")
+    page.get_by_label("Connection Id").fill("livepeer_ui")
+    page.select_option("#conn_type", "livepeer")
+    host, key = page.get_by_label(relabeled["host"]), page.get_by_label(relabeled["password"])
+    expect(host).to_have_attribute("placeholder", placeholders["host"])
+    expect(key).to_have_attribute("placeholder", placeholders["password"])
+    for hidden in FIELD_BEHAVIOUR["hidden-fields"]:
+        expect(page.locator(f'[name="{hidden}"]')).to_be_hidden()
+    field = page.get_by_label(timeout["label"])
+    expect(field).to_be_visible()
+    expect(page.get_by_role("row").filter(has=field).locator(".help-block")).to_have_text(
+        timeout["description"]
+    )
+    shots.take("form for type Livepeer")
+
+    alert = page.locator(".alert").filter(has_text="Livepeer")
+    for case, host_url, key_value, message in [
+        ("wrong key", emulator_url, "wrong-key", "401"),
+        (
+            "remote http",
+            REMOTE_HTTP_HOST,
+            API_KEY,
+            f"Refusing plain http:// Livepeer API host {REMOTE_HTTP_HOST!r}",
+        ),
+        ("good", emulator_url, API_KEY, f"Connected to Livepeer Studio at {emulator_url}/api"),
+    ]:
+        host.fill(host_url)
+        key.fill(key_value)
+        page.get_by_role("button", name="Test").click()
+        expect(alert).to_contain_text(message)
+        shots.take(f"test {case}")
+    field.fill("45")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Added Row")).to_be_visible()
+    page.goto("/connection/list/")
+    expect(page.get_by_role("row").filter(has_text="livepeer_ui")).to_contain_text(emulator_url)
+    shots.take("connection saved")
+
+
 def test_livepeer_connection_form_and_test_button(
     airflow_deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    rest, emulator_url = airflow_deployment.rest, airflow_deployment.emulator_url
     folder = screenshot_folder("ui-connection-form", tmp_path_factory.mktemp("ui-connection-form"))
-    emulator_port = urlsplit(emulator_url).port
+    airflow_deployment.forget_requests()
     with browser_page(airflow_deployment.base_url) as page:
         shots = Screenshots(page, folder)
-        open_livepeer_form(page, shots, "livepeer_ui")
-        fill_livepeer_fields(page, shots, emulator_url, API_KEY, 45)
-        dialog = page.get_by_role("dialog")
-        dialog.get_by_role("button", name="Save").click()
-        expect(dialog).to_have_count(0)
-        expect(page.get_by_role("row").filter(has_text="livepeer_ui")).to_contain_text(emulator_url)
-        shots.take("connection saved")
-        stored = rest.connection("livepeer_ui")
-        assert (stored["conn_type"], stored["host"]) == ("livepeer", emulator_url), stored
-        assert json.loads(stored["extra"]) == {"read_timeout": 45}, stored
-
-        # Airflow 3.3's Test button sends a connection without a port as port 0, which the API server
-        # takes for another endpoint (HTTP 400, nothing tested). These connections carry their port, as
-        # the URI form ``livepeer://:KEY@127.0.0.1:PORT`` stores it.
-        for conn_id, host, key in [
-            ("livepeer_ui_good", "http://127.0.0.1", API_KEY),
-            ("livepeer_ui_wrong_key", "http://127.0.0.1", "wrong-key"),
-        ]:
-            rest.create_connection(conn_id, "livepeer", host, key, port=emulator_port)
-        rest.create_connection("livepeer_ui_remote_http", "livepeer", REMOTE_HTTP_HOST, API_KEY, port=80)
-        airflow_deployment.forget_requests()
-        press_test_button(
-            page, shots, "livepeer_ui_good", SUCCESS, f"Connected to Livepeer Studio at {emulator_url}/api"
-        )
-        press_test_button(page, shots, "livepeer_ui_wrong_key", FAILED, "401")
-        press_test_button(
-            page,
-            shots,
-            "livepeer_ui_remote_http",
-            FAILED,
-            f"Refusing plain http:// Livepeer API host {REMOTE_HTTP_HOST!r}",
-        )
+        if AIRFLOW_V_3_0_PLUS:
+            react_ui_scenario(airflow_deployment, shots)
+        else:
+            flask_ui_scenario(airflow_deployment, shots)
+    stored = airflow_deployment.rest.connection("livepeer_ui")
+    assert (stored["conn_type"], stored["host"]) == ("livepeer", airflow_deployment.emulator_url), stored
+    assert json.loads(stored["extra"]) == {"read_timeout": 45}, stored
     refused = [r for r in airflow_deployment.emulator_requests() if r["status"] == 401]
     assert len(refused) == 1, refused  # the wrong key's one call
-    assert len(shots.taken) == 7
+    assert len(shots.taken) == (7 if AIRFLOW_V_3_0_PLUS else 5)
