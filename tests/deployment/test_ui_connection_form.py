@@ -125,7 +125,8 @@ def flask_ui_scenario(airflow_deployment: Deployment, shots: Screenshots) -> Non
     host, key = page.get_by_label(relabeled["host"]), page.get_by_label(relabeled["password"])
     expect(host).to_have_attribute("placeholder", placeholders["host"])
     expect(key).to_have_attribute("placeholder", placeholders["password"])
-    for hidden in FIELD_BEHAVIOUR["hidden-fields"]:
+    for hidden in FIELD_BEHAVIOUR["hidden-fields"]:  # in the page, hidden by the form's script
+        expect(page.locator(f'[name="{hidden}"]')).to_have_count(1)
         expect(page.locator(f'[name="{hidden}"]')).to_be_hidden()
     field = page.get_by_label(timeout["label"])
     expect(field).to_be_visible()
