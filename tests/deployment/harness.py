@@ -140,7 +140,11 @@ class Deployment:
                 {
                     "AIRFLOW__WEBSERVER__SECRET_KEY": secret,
                     "AIRFLOW__WEBSERVER__BASE_URL": self.base_url,
-                    "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth",
+                    # Basic auth for the scenarios' REST client, the session for the UI's own calls
+                    # (the connection form's Test button).
+                    "AIRFLOW__API__AUTH_BACKENDS": (
+                        "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session"
+                    ),
                     "AIRFLOW__API__ENABLE_XCOM_DESERIALIZE_SUPPORT": "True",
                     "AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR": "True",
                 }

@@ -141,12 +141,16 @@ class AirflowRest:
 
     # ------------------------------------------------------------------------------------ connections
 
-    def create_connection(self, conn_id: str, conn_type: str, host: str, password: str) -> None:
+    def create_connection(
+        self, conn_id: str, conn_type: str, host: str, password: str, port: int | None = None
+    ) -> None:
         """Store a connection in the metadata database."""
-        self.post(
-            "connections",
-            {"connection_id": conn_id, "conn_type": conn_type, "host": host, "password": password},
-        )
+        body = {"connection_id": conn_id, "conn_type": conn_type, "host": host, "password": password}
+        self.post("connections", {**body, **({"port": port} if port is not None else {})})
+
+    def connection(self, conn_id: str) -> dict[str, Any]:
+        """A stored connection, as the REST API shows it (its password masked)."""
+        return dict(self.get(f"connections/{conn_id}"))
 
     def test_connection(self, conn_id: str, conn_type: str, host: str, password: str) -> dict[str, Any]:
         """The api-server's connection test: ``{"status": bool, "message": str}``."""
