@@ -195,14 +195,19 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
             self._summary = publish_result(context, result, self.hook, self.airflow_asset_alias)
         return self._summary
 
-    def execute_complete(self, context: Context, event: Any = None) -> Any:
-        """Resume after the trigger fired: validate its event and publish the result."""
+    def execute_complete(
+        self, context: Context, event: Any = None, livepeer_task_id: str | None = None
+    ) -> Any:
+        """Resume after the trigger fired: validate its event and publish the result.
+
+        :param livepeer_task_id: the task this instance deferred for (``defer``'s kwargs).
+        """
         LivepeerTaskLink.stored_before_deferring(context)
-        ti = context["ti"]
-        # This instance's own push: without map_indexes, a mapped task would read every instance's.
-        livepeer_task_id = ti.xcom_pull(
-            task_ids=self.task_id, key=XCOM_LIVEPEER_TASK_ID, map_indexes=ti.map_index
-        )
+        if livepeer_task_id is None:  # deferred by a provider version that did not pass it along
+            ti = context["ti"]
+            livepeer_task_id = ti.xcom_pull(
+                task_ids=self.task_id, key=XCOM_LIVEPEER_TASK_ID, map_indexes=ti.map_index
+            )
         self._result = result_from_event(event, str(livepeer_task_id))
         return self.get_job_result(self._result.livepeer_task_id, context)
 

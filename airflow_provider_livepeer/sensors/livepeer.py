@@ -101,6 +101,8 @@ def trigger_for(
             shared_polling=shared_polling,
         ),
         "method_name": "execute_complete",
+        # Handed back to execute_complete: each (mapped) task instance resumes knowing its own Livepeer task.
+        "kwargs": {"livepeer_task_id": livepeer_task_id},
         "timeout": timedelta(seconds=timeout),
     }
 
@@ -266,8 +268,10 @@ class LivepeerTaskSensor(BaseSensorOperator):
             )
         )
 
-    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Context, event: Any = None, livepeer_task_id: str | None = None
+    ) -> dict[str, Any]:
         """Resume after the trigger fired: validate its event, then publish as a poke does."""
-        result = result_from_event(event, self.livepeer_task_id)
+        result = result_from_event(event, livepeer_task_id or self.livepeer_task_id)
         self.log.info("Livepeer task %s completed", result.livepeer_task_id)
         return publish_result(context, result, self.hook, self.airflow_asset_alias)
