@@ -23,6 +23,8 @@ with DAG(
         task_id="wait",
         livepeer_task_id="{{ ti.xcom_pull(task_ids='import_video', key='livepeer_task_id') }}",
         mode="reschedule",
-        poke_interval=2,
+        # Not shorter: when the executor's "success" of one poke reaches a loaded scheduler after the
+        # sensor was queued for its next poke, Airflow fails the sensor as "killed externally".
+        poke_interval=5,
         timeout=900,
     )
