@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -120,7 +121,8 @@ class Deployment:
                 # The REST API's connection test is off by default; the scenarios use it.
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self._database(),
-                "LIVEPEER_EXAMPLE_POLL_INTERVAL": "1",
+                # The example waits in reschedule mode: see deployment_reschedule.py for why not faster.
+                "LIVEPEER_EXAMPLE_POLL_INTERVAL": "5",
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -155,7 +157,10 @@ class Deployment:
             return f"sqlite:///{self.home / 'airflow.db'}"
         if choice:
             return choice
-        server, url = start_postgres(Path(tempfile.mkdtemp(prefix="lp-pg-")), self.logs)
+        # Not under the home: pytest's temporary folders are closed to the postgres user.
+        base = Path(tempfile.mkdtemp(prefix="lp-pg-"))
+        self.stack.callback(shutil.rmtree, base, ignore_errors=True)
+        server, url = start_postgres(base, self.logs)
         self.processes["postgres"] = server
         self.stack.callback(server.stop)
         return url
