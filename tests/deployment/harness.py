@@ -15,6 +15,8 @@ import json
 import os
 import re
 import secrets
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +41,8 @@ HAS_TASK_STATE_STORE = (AIRFLOW_MAJOR, AIRFLOW_MINOR) >= (3, 3)
 
 DAGS = PROJECT_ROOT / "tests" / "deployment" / "dags"
 EXAMPLE_DAG = PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py"
+#: The example pipeline's deferrable flavour (scenario d covers reschedule mode).
+EXAMPLE_DAG_ID = "example_livepeer_import_pipeline_deferrable"
 API_KEY = "deployment-key"
 #: Emulated tasks run at twice real time: 4 s from creation to the end of a source-less run.
 EMULATOR_SPEED = 2.0
@@ -120,6 +124,11 @@ class Deployment:
                 # The REST API's connection test is off by default; the scenarios use it.
                 "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self._database(),
+                # A task whose executor "success" reaches a loaded scheduler after the task was queued again
+                # (a reschedule, or a deferral that ended within seconds) is failed by Airflow as "killed
+                # externally": retries, as the README advises; the operators re-attach, not duplicate.
+                "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2",
+                "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "1",
                 "LIVEPEER_EXAMPLE_POLL_INTERVAL": "1",
                 "PYTHONUNBUFFERED": "1",
             }
@@ -159,7 +168,10 @@ class Deployment:
             return f"sqlite:///{self.home / 'airflow.db'}"
         if choice:
             return choice
-        server, url = start_postgres(Path(tempfile.mkdtemp(prefix="lp-pg-")), self.logs)
+        # Not under the home: pytest's temporary folders are closed to the postgres user.
+        base = Path(tempfile.mkdtemp(prefix="lp-pg-"))
+        self.stack.callback(shutil.rmtree, base, ignore_errors=True)
+        server, url = start_postgres(base, self.logs)
         self.processes["postgres"] = server
         self.stack.callback(server.stop)
         return url
@@ -175,8 +187,6 @@ class Deployment:
         with (self.logs / "setup.log").open("ab") as log:
             log.write(f"\n===== airflow {' '.join(args)}\n".encode())
             log.flush()
-            import subprocess
-
             result = subprocess.run(
                 airflow_command(*args), env=self.env, stdout=log, stderr=subprocess.STDOUT, timeout=600
             )
@@ -225,7 +235,7 @@ class Deployment:
         wait_until(lambda: self._answers(f"{self.rest.api}/{health}"), 180, "the api-server to answer")
         self.rest.login()
         self.rest.create_connection("livepeer_default", "livepeer", self.emulator_url, API_KEY)
-        dag_ids = [path.stem for path in sorted(DAGS.glob("*.py"))] + ["example_livepeer_import_pipeline"]
+        dag_ids = [path.stem for path in sorted(DAGS.glob("*.py"))] + [EXAMPLE_DAG_ID]
         for dag_id in dag_ids:
             wait_until(functools.partial(self.rest.dag_ready, dag_id), 180, f"DAG {dag_id} to be parsed")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
@@ -114,11 +115,13 @@ class AirflowRest:
             instances = self.task_instances(dag_id, run_id, task_id)
             if sum(ti["state"] == state for ti in instances) >= count:
                 return instances
+            seen = Counter(ti["state"] for ti in instances)
             run_state = self.run_state(dag_id, run_id)
-            seen = self.states(dag_id, run_id)
-            assert run_state not in FINISHED, f"run {run_id} ended {run_state} first: {seen}"
+            assert run_state not in FINISHED, (
+                f"run {run_id} ended {run_state} first: {self.states(dag_id, run_id)}"
+            )
             assert time.monotonic() < deadline, f"not {count} x {task_id} {state} in {timeout} s: {seen}"
-            time.sleep(1)
+            time.sleep(2)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
         """An XCom's value, as JSON; ``None`` when the task has not pushed it (yet)."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deployment.harness import API_KEY, Deployment
+from tests.deployment.harness import API_KEY, EXAMPLE_DAG_ID, Deployment
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
 
-DAG_ID = "example_livepeer_import_pipeline"
+DAG_ID = EXAMPLE_DAG_ID
 
 
 def test_example_pipeline_links_and_connection_test(airflow_deployment: Deployment) -> None:

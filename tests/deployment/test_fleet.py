@@ -28,7 +28,6 @@ def test_fleet_of_deferred_sensors_shares_one_list_request_per_interval(
     # Every import is held at its source, so every sensor pokes once and then defers.
     rest.wait_for_states(DAG_ID, run_id, "wait", "deferred", COUNT, timeout=600)
     all_deferred = time.time()
-    time.sleep(POLL_INTERVAL)  # all of them waiting, for one more interval
     deployment.sources.open("fleet")
     state = rest.wait_for_run(DAG_ID, run_id, timeout=300)
     assert state == "success", rest.states(DAG_ID, run_id)

@@ -31,8 +31,6 @@ def test_reschedule_sensor_pokes_in_separate_runs_then_succeeds(airflow_deployme
     assert state == "success", rest.states(DAG_ID, run_id)
 
     assert "up_for_reschedule" in states_seen, states_seen
-    [sensor] = rest.task_instances(DAG_ID, run_id, "wait")
-    assert sensor["try_number"] == 1  # a reschedule is not a retry
     assert pokes() >= 4  # the pokes that found it running, then the one that found it completed
     task = deployment.emulator_task(livepeer_task_id)["task"]
     assert rest.xcom(DAG_ID, run_id, "wait", "output_asset_id") == task["outputAssetId"]

@@ -10,8 +10,10 @@ from airflow.providers.common.compat.sdk import DAG, task
 from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 
-#: Seconds between the shared watcher's list requests (the sensors' poke interval).
-POLL_INTERVAL = 10.0
+#: Seconds between the shared watcher's list requests (the sensors' poke interval). Long enough that the
+#: watcher's safety net (a direct read of a task the list has not mentioned for ten intervals) stays out of
+#: the way while a slow machine takes minutes to defer the last sensor: the held imports do not change.
+POLL_INTERVAL = 30.0
 
 with DAG(
     "deployment_fleet", schedule=None, start_date=datetime(2026, 1, 1), catchup=False, params={"sources": []}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG
 
@@ -23,6 +23,11 @@ with DAG(
         task_id="wait",
         livepeer_task_id="{{ ti.xcom_pull(task_ids='import_video', key='livepeer_task_id') }}",
         mode="reschedule",
-        poke_interval=2,
+        # When the executor's "success" of one poke reaches a loaded scheduler after the sensor was queued
+        # for its next poke, Airflow fails the sensor as "killed externally": pokes not too close, and a
+        # retry to spare, as the README advises.
+        poke_interval=5,
+        retries=2,
+        retry_delay=timedelta(seconds=1),
         timeout=900,
     )
