@@ -91,4 +91,4 @@ def dag_bag(folder: str) -> Any:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # its home before Airflow 3.1
         from airflow.models.dagbag import DagBag
-    return DagBag(dag_folder=folder, include_examples=False)
+    return DagBag(dag_folder=folder)  # no examples: the tests set [core] load_examples = False
