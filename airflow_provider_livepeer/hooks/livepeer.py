@@ -7,6 +7,7 @@ import functools
 import itertools
 import math
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +19,7 @@ import httpx
 import requests
 from airflow.providers.common.compat.connection import get_async_connection
 from airflow.providers.common.compat.sdk import BaseHook, Connection, mask_secret
-from tenacity import AsyncRetrying, Retrying
+from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_before_delay
 from urllib3.exceptions import NewConnectionError
 
 from airflow_provider_livepeer import connection_form
@@ -28,7 +29,9 @@ from airflow_provider_livepeer.api import (
     api_base_url,
     compact,
     decode_response,
+    is_clip_rate_limited,
     list_params,
+    may_have_acted,
     next_page_params,
     request_headers,
     retry_policy,
@@ -42,6 +45,12 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerError,
 )
 from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskRef, parse
+
+#: How long :meth:`LivepeerHook.create_clip` keeps retrying Livepeer's clip rate limit by default: the
+#: limit (5 clips per requester and playback id in 5 minutes) clears within 5 minutes.
+CLIP_RATE_LIMIT_TIMEOUT = 330.0
+#: How far back an import whose answer was lost is looked for among the account's upload tasks.
+LOST_IMPORT_LOOKBACK_S = 600.0
 
 
 class ApiResponse(NamedTuple):
@@ -352,10 +361,11 @@ class LivepeerHook(BaseHook):
     ) -> CreatedWork:
         """Import a video from a URL (``POST /api/asset/upload/url``).
 
-        Livepeer answers an import of the same URL with the existing asset and task while that first
-        import is still in flight (its asset ``waiting`` or ``processing``, as its read replica sees it),
-        so this request is retried like a read: a retry seconds later usually finds the first import.
-        Once the first import is over, importing the URL again makes a new asset.
+        When the answer is a 5xx or the connection drops after the request was sent, Livepeer may have
+        started the import. Before sending it again the hook looks for the task the first request may
+        have made (one list request: the account's newest ``upload`` tasks of the last 10 minutes with
+        the same URL) and attaches to it. Livepeer's own dedupe is not enough: it only answers with the
+        first import while its asset is still ``waiting`` or ``processing``.
 
         :param url: where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
         :param name: the asset's name.
@@ -386,7 +396,35 @@ class LivepeerHook(BaseHook):
                 "targetSegmentSizeSecs": _segment_size(target_segment_size_secs),
             }
         )
-        return self._create(ApiRequest("POST", "/asset/upload/url", body=body, idempotent=True))
+        request = ApiRequest("POST", "/asset/upload/url", body=body, idempotent=False)
+        policy = retry_policy(self.retry_settings, self.log, "POST /api/asset/upload/url")
+        policy["retry"] = retry_if_exception(may_have_acted)
+        for attempt in Retrying(**policy):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    earlier = self._find_import(body["url"])
+                    if earlier is not None:
+                        return earlier
+                return self._create(request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _find_import(self, url: str) -> CreatedWork | None:
+        """The import of ``url`` an earlier request may have started, if the task list shows one."""
+        since_ms = int(((self.server_time or time.time()) - LOST_IMPORT_LOOKBACK_S) * 1000)
+        filters: list[dict[str, Any]] = [
+            {"id": "type", "value": "upload"},
+            {"id": "createdAt", "value": {"gte": since_ms}},
+        ]
+        for task in self.list_tasks(limit=100, filters=filters, order="createdAt-true", max_items=100):
+            upload = task.params.get("upload")
+            if isinstance(upload, dict) and upload.get("url") == url and task.output_asset_id:
+                self.log.warning(
+                    "Livepeer import of %s: the answer was lost, attaching to the task it started, %s",
+                    url,
+                    task.id,
+                )
+                return CreatedWork(task=TaskRef(id=task.id), asset=self.get_asset(task.output_asset_id))
+        return None
 
     def export_asset(
         self,
@@ -480,17 +518,24 @@ class LivepeerHook(BaseHook):
         *,
         name: str | None = None,
         session_id: str | None = None,
+        rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT,
     ) -> CreatedWork:
         """Clip a livestream or its recording (``POST /api/clip``).
+
+        Livepeer refuses a sixth clip of the same playback id from the same caller within 5 minutes with
+        a 403 "Too many clips are being processed."; that 403 clears by itself, so it is retried with
+        backoff for up to ``rate_limit_timeout`` seconds. Any other 403 fails at once.
 
         :param playback_id: the stream's playback id (Livepeer does not clip assets yet).
         :param start_time: the clip's start, Unix milliseconds.
         :param end_time: the clip's end, Unix milliseconds, after ``start_time``.
         :param name: the clip asset's name.
         :param session_id: the recorded session to clip, instead of the live stream.
+        :param rate_limit_timeout: seconds to keep retrying the clip rate limit (0: fail at once).
         :returns: the clip's asset and task.
         :raises ValueError: a bad playback id, or times out of order (nothing is sent).
         """
+        rate_limit_timeout = _finite(rate_limit_timeout, "clip rate_limit_timeout", 0)
         validate_livepeer_id(playback_id, "Livepeer playback id")
         start = _milliseconds(start_time, "clip start_time")
         end = None if end_time is None else _milliseconds(end_time, "clip end_time")
@@ -507,7 +552,14 @@ class LivepeerHook(BaseHook):
                 "sessionId": session_id,
             }
         )
-        return self._create(ApiRequest("POST", "/clip", body=body, idempotent=False))
+        request = ApiRequest("POST", "/clip", body=body, idempotent=False)
+        policy = retry_policy(self.retry_settings, self.log, "POST /api/clip")
+        policy["retry"] = retry_if_exception(is_clip_rate_limited)
+        policy["stop"] = stop_before_delay(rate_limit_timeout)
+        for attempt in Retrying(**policy):
+            with attempt:
+                return self._create(request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _create(self, request: ApiRequest) -> CreatedWork:
         data = self._send(request).data

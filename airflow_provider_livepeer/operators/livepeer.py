@@ -32,7 +32,7 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerNotFoundError,
     LivepeerPermissionError,
 )
-from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.hooks.livepeer import CLIP_RATE_LIMIT_TIMEOUT, LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
 from airflow_provider_livepeer.sensors.livepeer import (
@@ -388,6 +388,9 @@ class LivepeerClipOperator(LivepeerTaskOperator):
     :param end_time: the clip's end, Unix milliseconds, after ``start_time`` (templated).
     :param name: the clip asset's name (templated).
     :param session_id: the recorded session to clip instead of the live stream (templated).
+    :param rate_limit_timeout: seconds to keep retrying Livepeer's clip rate limit (a 403 "Too many
+        clips are being processed." that clears within 5 minutes), with backoff; default 330. Other 403s
+        fail at once.
     """
 
     template_fields: Sequence[str] = (
@@ -407,9 +410,11 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         end_time: float | str | None = None,
         name: str | None = None,
         session_id: str | None = None,
+        rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.rate_limit_timeout = rate_limit_timeout
         self.playback_id = playback_id
         self.start_time = start_time
         self.end_time = end_time
@@ -424,6 +429,7 @@ class LivepeerClipOperator(LivepeerTaskOperator):
             None if self.end_time is None else _number(self.end_time, "clip end_time"),
             name=self.name,
             session_id=self.session_id,
+            rate_limit_timeout=self.rate_limit_timeout,
         )
 
 
