@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from airflow_provider_livepeer.exceptions import LivepeerBadResponseError
 
@@ -38,6 +38,17 @@ _ASSET_SPEC_OUTPUT_KEYS = ("upload", "import", "clip")
 
 class _LivepeerModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+    _answered_at: float | None = PrivateAttr(default=None)
+
+    @property
+    def answered_at(self) -> float | None:
+        """The server's clock when it sent this object (its ``Date`` header, Unix seconds), if known.
+
+        Set by :func:`parse`; a change made after this moment has a later ``updatedAt`` (give or take the
+        server's clock skew).
+        """
+        return self._answered_at
 
 
 class TaskStatus(_LivepeerModel):
@@ -222,16 +233,18 @@ class CreatedWork(_LivepeerModel):
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 
-def parse(model: type[_ModelT], data: Any, what: str) -> _ModelT:
+def parse(model: type[_ModelT], data: Any, what: str, answered_at: float | None = None) -> _ModelT:
     """Validate one JSON value as ``model``.
 
     :param model: the model class.
     :param data: the decoded JSON.
     :param what: what the body was meant to be, for the error message (e.g. ``GET /api/task/x``).
+    :param answered_at: the server's clock when it answered (Unix seconds), kept as the object's
+        ``answered_at``.
     :raises LivepeerBadResponseError: the body is not of the expected shape.
     """
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}" for e in err.errors()[:5]
@@ -239,3 +252,6 @@ def parse(model: type[_ModelT], data: Any, what: str) -> _ModelT:
         raise LivepeerBadResponseError(
             f"Livepeer answered {what} with a body that is not a {model.__name__}: {problems}"
         ) from None
+    if isinstance(parsed, _LivepeerModel):
+        parsed._answered_at = answered_at
+    return parsed

@@ -12,7 +12,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import Task
-from airflow_provider_livepeer.triggers.watcher import PollingTaskWatcher, TaskWatcher, shared_watcher
+from airflow_provider_livepeer.triggers.watcher import LastSeen, PollingTaskWatcher, shared_watcher
 
 #: The statuses of the events the trigger fires; exactly one per run.
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
@@ -36,6 +36,12 @@ class LivepeerTaskTrigger(BaseTrigger):
         :class:`~airflow_provider_livepeer.triggers.watcher.SharedTaskWatcher`, one list request per
         interval for all the triggers waiting on it (the default); ``False`` reads this task directly
         every interval.
+    :param last_phase: the task's ``status.phase`` as the deferring task last saw it (``None``: only its
+        creation was seen).
+    :param last_updated_at: its ``status.updatedAt`` then, Unix milliseconds.
+    :param last_seen_at: the server's clock of that answer (its ``Date`` header), Unix seconds. With it
+        the watcher starts from that look instead of reading the task, also when the trigger is rebuilt
+        after a triggerer restart; without it the task is read first.
     """
 
     def __init__(
@@ -45,6 +51,9 @@ class LivepeerTaskTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         end_time: float | None = None,
         shared_polling: bool = True,
+        last_phase: str | None = None,
+        last_updated_at: float | None = None,
+        last_seen_at: float | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.livepeer_task_id = livepeer_task_id
@@ -52,6 +61,7 @@ class LivepeerTaskTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.end_time = end_time
         self.shared_polling = shared_polling
+        self.last_seen = None if last_seen_at is None else LastSeen(last_seen_at, last_phase, last_updated_at)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the JSON-safe arguments the triggerer rebuilds the trigger from."""
@@ -63,23 +73,27 @@ class LivepeerTaskTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "shared_polling": self.shared_polling,
+                "last_phase": self.last_seen.phase if self.last_seen else None,
+                "last_updated_at": self.last_seen.updated_at if self.last_seen else None,
+                "last_seen_at": self.last_seen.at if self.last_seen else None,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll through a watcher until the task is terminal or ``end_time`` passes; fire one event."""
-        watcher: TaskWatcher
+        polling = None
         if self.shared_polling:
             watcher = shared_watcher(self.livepeer_conn_id, self.poll_interval)
+            updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval)
         else:
-            watcher = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval)
-        updates = watcher.watch(self.livepeer_task_id)
+            polling = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval)
+            updates = polling.watch(self.livepeer_task_id, self.last_seen)
         try:
             yield TriggerEvent(await self._outcome(updates))  # type: ignore[no-untyped-call]
         finally:
             await updates.aclose()
-            if isinstance(watcher, PollingTaskWatcher):
-                await watcher.hook.aclose()
+            if polling is not None:
+                await polling.hook.aclose()
 
     async def _outcome(self, updates: AsyncGenerator[Task, None]) -> dict[str, Any]:
         while True:
