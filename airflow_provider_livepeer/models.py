@@ -39,6 +39,10 @@ _ASSET_SPEC_OUTPUT_KEYS = ("upload", "import", "clip")
 class _LivepeerModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
+
+class _Answer(_LivepeerModel):
+    """A whole answer of Livepeer's (not a part of one), which knows when the server gave it."""
+
     _answered_at: float | None = PrivateAttr(default=None)
 
     @property
@@ -61,7 +65,7 @@ class TaskStatus(_LivepeerModel):
     retries: int = 0
 
 
-class Task(_LivepeerModel):
+class Task(_Answer):
     """A Livepeer task (``GET /api/task/{id}``).
 
     ``phase`` is kept as the string Livepeer sent, so a phase this version does not know is not an error;
@@ -194,7 +198,7 @@ class AssetStatus(_LivepeerModel):
     error_message: str | None = Field(default=None, alias="errorMessage")
 
 
-class Asset(_LivepeerModel):
+class Asset(_Answer):
     """A Livepeer asset (``GET /api/asset/{id}``)."""
 
     id: str
@@ -219,7 +223,7 @@ class TaskRef(_LivepeerModel):
     id: str
 
 
-class CreatedWork(_LivepeerModel):
+class CreatedWork(_Answer):
     """What a create call answered: the task it started and, for imports and clips, the new asset.
 
     ``POST /api/asset/upload/url`` and ``POST /api/clip`` answer ``{asset, task: {id}}``;
@@ -252,6 +256,6 @@ def parse(model: type[_ModelT], data: Any, what: str, answered_at: float | None 
         raise LivepeerBadResponseError(
             f"Livepeer answered {what} with a body that is not a {model.__name__}: {problems}"
         ) from None
-    if isinstance(parsed, _LivepeerModel):
+    if isinstance(parsed, _Answer):
         parsed._answered_at = answered_at
     return parsed

@@ -68,6 +68,8 @@ class _Endpoint:
     headers: dict[str, str] = field(repr=False)  # holds the API key
     connect_timeout: float
     read_timeout: float
+    #: The proxy the environment sets for the API's URL, or ``None``: read once, used by both clients.
+    proxy: str | None = None
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -87,8 +89,9 @@ class LivepeerHook(BaseHook):
     :mod:`~airflow_provider_livepeer.exceptions` and retries 429, 5xx, timeouts and dropped connections
     with exponential backoff (honouring ``Retry-After``); 400, 401, 403, 404 and 422 are never retried.
     The synchronous methods use one keep-alive ``requests`` session per hook; the ``a``-prefixed
-    coroutines (for triggers) use one ``aiohttp`` session per hook, with the same rules, the same
-    certificate authorities, the proxies of the environment and the same timeouts.
+    coroutines (for triggers) use one ``aiohttp`` session per hook, with the same rules and one client
+    configuration: the certificate authorities (``REQUESTS_CA_BUNDLE``, else certifi's), the proxy the
+    environment sets for the API's host (read once per hook), and the timeouts.
 
     :param livepeer_conn_id: the Airflow connection id.
     :param connect_timeout: seconds to wait for a TCP/TLS connection.
@@ -149,8 +152,9 @@ class LivepeerHook(BaseHook):
                 read_timeout = _finite(
                     extra_timeout, f"read_timeout of connection {self.livepeer_conn_id!r}", 0.001
                 )
+        base_url = api_base_url(conn.host)
         return _Endpoint(
-            api_base_url(conn.host), request_headers(api_key), self.connect_timeout, read_timeout
+            base_url, request_headers(api_key), self.connect_timeout, read_timeout, _proxy_for(base_url)
         )
 
     def _get_endpoint(self) -> _Endpoint:
@@ -177,6 +181,9 @@ class LivepeerHook(BaseHook):
         """The keep-alive session of the synchronous calls."""
         session = requests.Session()
         session.verify = _ca_bundle()
+        # The environment is read once, in the endpoint (proxies) and _ca_bundle(): requests would read
+        # it again on every request (a sixth of a poke's CPU), and could swap in .netrc credentials.
+        session.trust_env = False
         return session
 
     def get_conn(self) -> requests.Session:
@@ -198,6 +205,7 @@ class LivepeerHook(BaseHook):
                         params=request.params,
                         json=request.body,
                         headers=endpoint.headers,
+                        proxies={"http": endpoint.proxy, "https": endpoint.proxy} if endpoint.proxy else None,
                         timeout=(endpoint.connect_timeout, endpoint.read_timeout),
                         allow_redirects=request.follows_redirects,
                     )
@@ -221,7 +229,6 @@ class LivepeerHook(BaseHook):
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=endpoint.connect_timeout, sock_read=endpoint.read_timeout
                 ),
-                trust_env=True,  # proxies from the environment, as requests does
             )
         async for attempt in AsyncRetrying(
             **retry_policy(self.retry_settings, self.log, label, request.idempotent)
@@ -234,6 +241,7 @@ class LivepeerHook(BaseHook):
                         params=request.params,
                         json=request.body,
                         headers=endpoint.headers,
+                        proxy=endpoint.proxy,
                         allow_redirects=request.follows_redirects,
                     ) as response:
                         body = await response.read()
@@ -554,6 +562,16 @@ def _ca_bundle() -> str:
     ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else certifi's bundle.
     """
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment sets for ``url``, by requests' rules.
+
+    ``HTTPS_PROXY`` / ``HTTP_PROXY`` (by the URL's scheme), else ``ALL_PROXY``; none when ``NO_PROXY``
+    matches the host.
+    """
+    proxies = requests.utils.get_environ_proxies(url)
+    return proxies.get(urlsplit(url).scheme) or proxies.get("all")
 
 
 @functools.cache

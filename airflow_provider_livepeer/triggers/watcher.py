@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections import Counter
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -167,6 +168,8 @@ class SharedTaskWatcher:
         self.poll_interval = poll_interval
         self.hook = LivepeerHook(livepeer_conn_id)
         self.watched: dict[str, _Watched] = {}
+        #: How many current subscribers asked for each poll interval.
+        self._intervals: Counter[float] = Counter()
         self.per_task_fallback = False
         self._since: float | None = None
         self._listing = False
@@ -212,6 +215,7 @@ class SharedTaskWatcher:
             watched = self.watched[livepeer_task_id] = _Watched()
             self._start_from(watched, last_seen)
         watched.subscribers.append(subscriber)
+        self._intervals[subscriber.poll_interval] += 1
         if watched.last is not None:
             # Another trigger already follows this task: the newcomer starts from what it last saw.
             subscriber.queue.put_nowait(watched.last)
@@ -238,6 +242,9 @@ class SharedTaskWatcher:
         watched = self.watched.get(livepeer_task_id)
         if watched is not None and subscriber in watched.subscribers:
             watched.subscribers.remove(subscriber)
+            self._intervals[subscriber.poll_interval] -= 1
+            if not self._intervals[subscriber.poll_interval]:
+                del self._intervals[subscriber.poll_interval]
             if not watched.subscribers:
                 del self.watched[livepeer_task_id]
         if not self.watched:
@@ -247,7 +254,7 @@ class SharedTaskWatcher:
 
     def _set_interval(self) -> None:
         """Poll at the shortest interval any current subscriber asked for."""
-        shortest = min(s.poll_interval for w in self.watched.values() for s in w.subscribers)
+        shortest = min(self._intervals)  # a handful of distinct intervals, however many subscribers
         if shortest != self.poll_interval:
             self.poll_interval = shortest
             self._wake.set()
@@ -261,7 +268,8 @@ class SharedTaskWatcher:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        last_list = loop.time()
+        # The first list goes out at once: triggers rebuilt after a restart learn what they missed.
+        last_list = loop.time() - self.poll_interval
         reads: set[asyncio.Task[None]] = set()
         try:
             while self.watched:
