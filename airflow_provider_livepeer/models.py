@@ -163,6 +163,48 @@ class Task(_Answer):
         return None
 
 
+class TaskState(_LivepeerModel):
+    """The part of a listed task a watcher compares: its id and ``status``.
+
+    About a third of a :class:`Task`'s parsing cost: a list page is read this way first, and only the
+    tasks that changed are parsed whole.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    status: TaskStatus
+
+
+class TaskPage:
+    """One page of ``GET /api/task``: its tasks, parsed as asked for, and the server's clock then.
+
+    :param items: the page's JSON array.
+    :param answered_at: the server's ``Date`` when it answered, Unix seconds.
+    """
+
+    what = "GET /api/task"
+
+    def __init__(self, items: list[Any], answered_at: float | None) -> None:
+        self._items = items
+        self.answered_at = answered_at
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def states(self) -> list[TaskState]:
+        """Each task's id and status, in the page's order."""
+        return [parse(TaskState, item, self.what) for item in self._items]
+
+    def task(self, index: int) -> Task:
+        """The whole task at ``index``."""
+        return parse(Task, self._items[index], self.what, self.answered_at)
+
+    def tasks(self) -> list[Task]:
+        """Every task of the page, whole."""
+        return [self.task(index) for index in range(len(self._items))]
+
+
 class TaskResult(BaseModel):
     """The part of a finished task that Airflow keeps: small, JSON-safe, never the whole API payload.
 

@@ -41,7 +41,7 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerConnectionError,
     LivepeerError,
 )
-from airflow_provider_livepeer.models import Asset, CreatedWork, Task, parse
+from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, parse
 
 
 class ApiResponse(NamedTuple):
@@ -50,13 +50,6 @@ class ApiResponse(NamedTuple):
     data: Any
     headers: Mapping[str, str]
     #: The server's ``Date`` header as Unix seconds, or ``None`` without one.
-    answered_at: float | None
-
-
-class TaskPage(NamedTuple):
-    """One page of ``GET /api/task``: its tasks and the server's clock when it answered."""
-
-    tasks: list[Task]
     answered_at: float | None
 
 
@@ -306,8 +299,8 @@ class LivepeerHook(BaseHook):
 
     def _pages(self, params: dict[str, str] | None) -> Iterator[Task]:
         while params is not None:
-            tasks, params = _page(self._send(ApiRequest("GET", "/task", params)))
-            yield from tasks
+            page, params = _page(self._send(ApiRequest("GET", "/task", params)))
+            yield from page.tasks()
 
     async def alist_tasks(
         self,
@@ -320,9 +313,9 @@ class LivepeerHook(BaseHook):
         """Iterate over the account's tasks asynchronously; see :meth:`list_tasks`."""
         left = max_items
         async for page in self.alist_task_pages(limit=limit, filters=filters, order=order):
-            for task in page.tasks[:left]:
+            for task in page.tasks()[:left]:
                 yield task
-            left = None if left is None else max(0, left - len(page.tasks))
+            left = None if left is None else max(0, left - len(page))
             if left == 0:
                 return
 
@@ -335,13 +328,14 @@ class LivepeerHook(BaseHook):
     ) -> AsyncGenerator[TaskPage, None]:
         """Iterate over the pages of the account's tasks asynchronously, each with the server's clock.
 
-        The next page is requested only when the iteration goes on; see :meth:`list_tasks`.
+        A page's tasks are parsed when asked for (:class:`~airflow_provider_livepeer.models.TaskPage`);
+        the next page is requested only when the iteration goes on; see :meth:`list_tasks`.
         """
         params: dict[str, str] | None = list_params(limit, filters, order)
         while params is not None:
-            response = await self._asend(ApiRequest("GET", "/task", params))
-            tasks, params = _page(response)
-            yield TaskPage(tasks, response.answered_at)
+            page, params = _page(await self._asend(ApiRequest("GET", "/task", params)))
+            yield page
+            del page  # not kept while the next page is awaited
 
     # -- assets -----------------------------------------------------------------------------------------
 
@@ -615,12 +609,12 @@ def _task_request(livepeer_task_id: str) -> ApiRequest:
     return ApiRequest("GET", f"/task/{validate_livepeer_id(livepeer_task_id)}")
 
 
-def _page(response: ApiResponse) -> tuple[list[Task], dict[str, str] | None]:
+def _page(response: ApiResponse) -> tuple[TaskPage, dict[str, str] | None]:
     """The tasks of one page of ``GET /api/task``, and the query of the next page (``None``: the end)."""
     if not isinstance(response.data, list):
         raise LivepeerBadResponseError(
             f"Livepeer answered GET /api/task with {type(response.data).__name__}, "
             "expected a JSON array of tasks"
         )
-    tasks = [parse(Task, item, "GET /api/task", response.answered_at) for item in response.data]
-    return tasks, next_page_params(response.headers.get("Link")) if tasks else None
+    page = TaskPage(response.data, response.answered_at)
+    return page, next_page_params(response.headers.get("Link")) if len(page) else None
