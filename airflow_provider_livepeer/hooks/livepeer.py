@@ -192,13 +192,19 @@ class LivepeerHook(BaseHook):
         for attempt in Retrying(**retry_policy(self.retry_settings, self.log, label, request.idempotent)):
             with attempt:
                 try:
-                    response = self.session.request(
+                    # Prepared alone and sent through the session (its pool, redirects), skipping the
+                    # session's merging of its own settings, which Livepeer's calls do not use: about a
+                    # sixth of a poke's CPU.
+                    prepared = requests.Request(
                         request.method,
                         endpoint.url(request.path),
                         params=request.params,
                         json=request.body,
-                        headers=endpoint.headers,
-                        proxies={"http": endpoint.proxy, "https": endpoint.proxy} if endpoint.proxy else None,
+                        headers={**_SYNC_DEFAULT_HEADERS, **endpoint.headers},
+                    ).prepare()
+                    response = self.session.send(
+                        prepared,
+                        proxies={"http": endpoint.proxy, "https": endpoint.proxy} if endpoint.proxy else {},
                         timeout=(endpoint.connect_timeout, endpoint.read_timeout),
                         allow_redirects=request.follows_redirects,
                     )
@@ -556,6 +562,10 @@ def _ca_bundle() -> str:
     ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else certifi's bundle.
     """
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+
+
+#: What a requests session adds to every request (compression, keep-alive); ours override the rest.
+_SYNC_DEFAULT_HEADERS = dict(requests.utils.default_headers())
 
 
 def _proxy_for(url: str) -> str | None:

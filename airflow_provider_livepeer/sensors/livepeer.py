@@ -207,7 +207,8 @@ class LivepeerTaskSensor(BaseSensorOperator):
 
     Modes: ``poke`` and ``reschedule`` as any sensor; ``deferrable=True`` pokes once and then waits in the
     triggerer (:class:`LivepeerTaskTrigger`) with the sensor's own ``timeout``, so ``timeout`` and
-    ``soft_fail`` behave as in the other modes.
+    ``soft_fail`` behave as in the other modes; the trigger starts from that poke's answer, without
+    reading the task again.
 
     :param livepeer_task_id: the Livepeer task id (templated), e.g. another operator's
         ``.output["livepeer_task_id"]``.
