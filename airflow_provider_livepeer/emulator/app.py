@@ -20,7 +20,8 @@ Admin endpoints (no key: the emulator is meant to listen on loopback only, for t
 * ``POST /_emulator/streams/{id}/sessions``: ``{"recordingUrl"}`` gives a stream a recording session
   (the media file stands for what was recorded); answers 201 ``{"id", "streamId", "createdAt",
   "recordingUrl"}``
-* ``GET|POST /_emulator/accounts``: accounts with masked keys; POST ``{"apiKey"}`` adds one
+* ``GET|POST /_emulator/accounts``: accounts with masked keys; POST ``{"apiKey"}`` adds one, and
+  ``{"apiKey", "projectOf": KEY}`` a key of a non-default project of that key's user
 * ``POST /_emulator/reset``: forget tasks, assets, outcomes, faults and logged requests
 * ``/_emulator/docs``: the emulator's own OpenAPI UI
 """
@@ -290,11 +291,15 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.post("/_emulator/accounts")
     async def add_account(request: Request) -> Response:
         data = await _json_object(request)
-        key = data.get("apiKey")
+        key, project_of = data.get("apiKey"), data.get("projectOf")
         if not isinstance(key, str):
             raise ApiError(422, "apiKey (a string) is required")
+        if project_of is not None and not isinstance(project_of, str):
+            raise ApiError(422, "projectOf must be a known API key")
         try:
-            return JSONResponse(state.add_account(key).to_json(), status_code=201)
+            return JSONResponse(state.add_account(key, project_of).to_json(), status_code=201)
+        except KeyError:
+            raise ApiError(422, "projectOf must be a known API key") from None
         except ValueError as err:
             raise ApiError(422, str(err)) from None
 

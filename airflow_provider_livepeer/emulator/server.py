@@ -180,9 +180,12 @@ class EmulatorHandle:
         """All accepted API keys (one account each), the main one first."""
         return self.state.api_keys
 
-    def add_account(self, api_key: str) -> str:
-        """Accept another API key as a separate account; returns its user id."""
-        return self.state.add_account(api_key).user_id
+    def add_account(self, api_key: str, project_of: str | None = None) -> str:
+        """Accept another API key; returns its user id.
+
+        :param project_of: a known key: the new key is then one of a non-default project of its user.
+        """
+        return self.state.add_account(api_key, project_of).user_id
 
     def user_id(self, api_key: str | None = None) -> str:
         """The user id of a key's account (the main one by default)."""

@@ -170,11 +170,24 @@ class EmulatorState:
         with self._lock:
             return list(self._accounts.values())
 
-    def add_account(self, api_key: str) -> Account:
-        """Accept another API key (a separate account); adding a known key returns its account."""
-        account = Account.for_key(api_key)
+    def add_account(self, api_key: str, project_of: str | None = None) -> Account:
+        """Accept another API key; adding a known key returns its account.
+
+        :param project_of: make the key one of a non-default project of this key's user (Livepeer's
+            projects: the user's tasks without an asset belong to its default project, so such a key's
+            task list never shows its ``transcode-file`` tasks). Without it, a separate user.
+        :raises KeyError: ``project_of`` is not a known key.
+        """
         with self._lock:
+            if project_of is None:
+                account = Account.for_key(api_key)
+            else:
+                account = Account.for_project_key(api_key, self._accounts[project_of])
             return self._accounts.setdefault(api_key, account)
+
+    def _default_project(self, user_id: str) -> str:
+        """A user's default project: that of its first key (a key made with ``project_of`` never is)."""
+        return next(a.project_id for a in self._accounts.values() if a.user_id == user_id)
 
     def account(self, api_key: str | None = None) -> Account:
         """The account of a key (the main one by default).
@@ -645,12 +658,14 @@ class EmulatorState:
         output: dict[str, Any] | None = None,
         export_target: dict[str, Any] | None = None,
     ) -> TaskRecord:
+        # Livepeer: a task's project is its input or output asset's, else the user's default project.
+        asset = self._assets.get(input_asset_id or output_asset_id or "")
         task = TaskRecord(
             id=new_id(),
             seq=self._next_seq(),
             type=task_type,
             user_id=account.user_id,
-            project_id=account.project_id,
+            project_id=asset.project_id if asset is not None else self._default_project(account.user_id),
             created_ms=now,
             params=params,
             times=self.durations.scaled(self.speed),

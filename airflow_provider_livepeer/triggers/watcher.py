@@ -142,6 +142,12 @@ class _Watched:
     needs_read: bool = False
     reading: bool = False
     unmentioned_polls: int = 0
+    #: The task's ``status.updatedAt`` as last known, Unix seconds.
+    updated_at: float | None = None
+    #: Whether the list has left the task out of a window it should have shown it in: such a task is
+    #: read directly every interval (Livepeer's list only holds the tasks of the key's project, and a
+    #: ``transcode-file`` task made with a key of another project belongs to the default one).
+    unlisted: bool = False
 
 
 class SharedTaskWatcher:
@@ -160,6 +166,10 @@ class SharedTaskWatcher:
     * a task last seen before the list's window (triggers rebuilt after a triggerer restart, say) widens the
       next list back to that moment, paging as needed, up to ``catch_up_pages`` pages beyond what the
       regular window needs; a task the list could not reach back to gets a direct read;
+    * a task whose last known ``updatedAt`` falls inside a window the list answered for, yet which the
+      list left out, is one the list does not show (Livepeer lists only the tasks of the key's project:
+      ``transcode-file`` tasks made with a key of a non-default project never appear); it is read
+      directly every interval, at most ``unlisted_batch`` per interval, until the list shows it;
     * a task the list has not mentioned for ``safety_net_polls`` intervals gets a direct read, at most
       ``safety_net_batch`` per interval, in case the list ever misses a change;
     * if Livepeer refuses the filtered list (400), the watcher reads each task directly instead, and says
@@ -179,6 +189,8 @@ class SharedTaskWatcher:
     safety_net_polls: int = 10
     #: The most direct safety-net reads per interval.
     safety_net_batch: int = 10
+    #: The most direct reads per interval of tasks the list does not show.
+    unlisted_batch: int = 50
     #: List pages (1000 tasks each) one poll may read to reach back to tasks last seen before its window.
     catch_up_pages: int = 5
     #: The most direct reads (first looks, safety net, fallback) under way at once.
@@ -200,6 +212,8 @@ class SharedTaskWatcher:
         self._reads = asyncio.Semaphore(self.reads_in_flight)
         self._loop_task: asyncio.Task[None] | None = None
         self._stopped = False
+        #: The watched tasks the list round under way has shown.
+        self._mentioned: set[str] = set()
 
     async def watch(
         self, livepeer_task_id: str, last_seen: LastSeen | None = None, poll_interval: float | None = None
@@ -253,6 +267,8 @@ class SharedTaskWatcher:
             watched.needs_read = True  # nothing to start from (a finished task is read for its result)
             return
         watched.seen_phase = last_seen.phase
+        if last_seen.updated_at is not None:
+            watched.updated_at = last_seen.updated_at / 1000
         self._seen(watched, last_seen.at)
 
     def _seen(self, watched: _Watched, at: float) -> None:
@@ -374,15 +390,16 @@ class SharedTaskWatcher:
             return
         if not listed:
             return
+        unlisted = [task_id for task_id, w in self.watched.items() if w.unlisted and not w.needs_read]
         stale = sorted(
             (
                 task_id
                 for task_id, w in self.watched.items()
-                if w.unmentioned_polls >= self.safety_net_polls and not w.needs_read
+                if w.unmentioned_polls >= self.safety_net_polls and not w.needs_read and not w.unlisted
             ),
             key=lambda task_id: -self.watched[task_id].unmentioned_polls,
         )[: self.safety_net_batch]
-        await self._read_all(stale)
+        await self._read_all(unlisted[: self.unlisted_batch] + stale)
 
     async def _list_changes(self) -> bool:
         """One list round: every task changed since the window's start, and since older last looks.
@@ -399,6 +416,7 @@ class SharedTaskWatcher:
         )
         filters = [{"id": "updatedAt", "value": {"gt": int(since * 1000)}}]
         answered_at, pages, reached = None, 0, since
+        self._mentioned = set()
         # Ties in updatedAt broken by id: pages are cut by offset.
         listing = self.hook.alist_task_pages(
             limit=self.page_size, filters=filters, order="updatedAt-true,id-true"
@@ -424,6 +442,7 @@ class SharedTaskWatcher:
         finally:
             self._listing = False
             await listing.aclose()
+        self._note_unlisted(since, answered_at if reached == since else None)
         for watched in behind:
             mentioned = watched.unmentioned_polls == 0  # the list showed it as it is now
             if mentioned or (watched.seen_at is not None and watched.seen_at - self.overlap >= reached):
@@ -435,12 +454,35 @@ class SharedTaskWatcher:
         self._since = max(self._since or since, now - self.overlap)
         return True
 
+    def _note_unlisted(self, since: float, answered_at: float | None) -> None:
+        """Mark the tasks the list should have shown and did not (see the class docs).
+
+        :param since: the start of the window the list was asked for.
+        :param answered_at: the server's clock when the list answered (whole seconds, so no later than the
+            moment it looked), or ``None`` when the list was not read back to the window's start.
+        """
+        if answered_at is None:
+            return
+        for task_id, watched in self.watched.items():
+            known = watched.updated_at
+            if task_id in self._mentioned or known is None or not since < known < answered_at:
+                continue
+            if not watched.unlisted:
+                log.info(
+                    "Livepeer task %s is not in this key's task list (a task of another project?): "
+                    "reading it directly every interval",
+                    task_id,
+                )
+            watched.unlisted = True
+
     def _take(self, page: TaskPage) -> float | None:
         """Hand the page's changes to the watched tasks; returns its oldest ``updatedAt``, in seconds."""
         states = page.states()
         for index, state in enumerate(states):
             watched = self.watched.get(state.id)
             if watched is not None:
+                self._mentioned.add(state.id)
+                watched.unlisted = False
                 # Only a task that changed is parsed whole, to be handed on.
                 self._see(watched, state.status, functools.partial(page.task, index))
         updated = states[-1].status.updated_at if states else None
@@ -454,6 +496,8 @@ class SharedTaskWatcher:
     def _see(self, watched: _Watched, status: TaskStatus, whole: Callable[[], Task]) -> None:
         """The task is seen with ``status``: hand it (``whole()``) to its subscribers if it changed."""
         watched.unmentioned_polls = 0
+        if status.updated_at is not None:
+            watched.updated_at = status.updated_at / 1000
         state = _state(status)
         if watched.state is not None:
             changed = state != watched.state
