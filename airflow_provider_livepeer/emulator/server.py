@@ -411,6 +411,8 @@ def run_emulator(
     allow_remote_sources: bool = False,
     max_queued_tasks: int = 100,
     clip_rate_window: float = 300.0,
+    list_lag: float = 0.0,
+    clock_offset: float = 0.0,
     state: EmulatorState | None = None,
     startup_timeout: float = 10.0,
     log_level: str = "warning",
@@ -431,6 +433,8 @@ def run_emulator(
     :param allow_remote_sources: also fetch non-loopback URLs.
     :param max_queued_tasks: queued tasks per account before 429.
     :param clip_rate_window: seconds in which one requester may schedule 5 clips of a playback id.
+    :param list_lag: seconds the task list lags behind single-task reads (a read replica).
+    :param clock_offset: seconds added to the tasks' time stamps (an API process's clock skew).
     :param state: serve this state instead of building one (then pass no other state option).
     :param startup_timeout: seconds to wait for the server to answer.
     :param log_level: uvicorn's log level.
@@ -450,6 +454,8 @@ def run_emulator(
             "allow_remote_sources": allow_remote_sources,
             "max_queued_tasks": max_queued_tasks,
             "clip_rate_window": clip_rate_window,
+            "list_lag": list_lag,
+            "clock_offset": clock_offset,
         }
     handle = start_emulator(
         api_keys,

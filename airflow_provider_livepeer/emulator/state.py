@@ -56,6 +56,7 @@ from airflow_provider_livepeer.emulator.views import (
     asset_json,
     asset_spec,
     asset_status,
+    skewed,
     task_json,
 )
 
@@ -101,6 +102,10 @@ class EmulatorState:
     :param max_queued_tasks: an account with this many pending/waiting/running tasks gets 429 on new ones.
     :param clip_rate_window: seconds within which one requester may schedule 5 clips of a playback id
         (Livepeer: 300).
+    :param list_lag: seconds the task list is served behind single-task reads, as from Livepeer's read
+        replica: the list shows tasks as they were that long ago.
+    :param clock_offset: seconds added to every ``updatedAt`` and ``createdAt`` stamp, as from an API
+        process whose clock is off (the ``Date`` header stays right).
     :param job_workers: threads for fetching and exporting.
     """
 
@@ -118,6 +123,8 @@ class EmulatorState:
         allow_remote_sources: bool = False,
         max_queued_tasks: int = 100,
         clip_rate_window: float = CLIP_RATE_WINDOW_S,
+        list_lag: float = 0.0,
+        clock_offset: float = 0.0,
         job_workers: int = 4,
     ) -> None:
         keys = [api_keys] if isinstance(api_keys, str) else list(api_keys or default_api_keys())
@@ -130,6 +137,8 @@ class EmulatorState:
         self.limits = FetchLimits(max_source_bytes, fetch_timeout, allow_remote_sources)
         self.max_queued_tasks = max_queued_tasks
         self.clip_rate_window = clip_rate_window
+        self.list_lag = list_lag
+        self.clock_offset = clock_offset
         self.streams = Streams()
         self.state_file = Path(state_file) if state_file is not None else None
         self.faults = FaultInjector(faults)
@@ -247,7 +256,7 @@ class EmulatorState:
 
     def _task_view(self, task: TaskRecord, now: int) -> dict[str, Any]:
         snapshots = task.timeline()
-        return task_json(task, snapshots, reached(snapshots, now))
+        return skewed(task_json(task, snapshots, reached(snapshots, now)), round(self.clock_offset * 1000))
 
     def _phase(self, task: TaskRecord, now: int) -> str:
         snapshots = task.timeline()
@@ -282,11 +291,14 @@ class EmulatorState:
     def list_tasks(self, account: Account) -> list[dict[str, Any]]:
         """``GET /api/task`` before filtering and paging: the account's tasks, newest first."""
         with self._lock:
-            now = self._read_ms()
+            # Served from a replica: as things were list_lag ago.
+            then = self._read_ms() - round(self.list_lag * 1000)
             return [
-                self._task_view(task, now)
+                self._task_view(task, then)
                 for task in reversed(self._tasks.values())
-                if task.user_id == account.user_id and task.project_id == account.project_id
+                if task.user_id == account.user_id
+                and task.project_id == account.project_id
+                and task.created_ms <= then
             ]
 
     def get_task(self, account: Account, task_id: str) -> dict[str, Any]:

@@ -48,6 +48,15 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     return body
 
 
+def skewed(task: dict[str, Any], offset_ms: int) -> dict[str, Any]:
+    """A task view with its time stamps shifted by ``offset_ms``, as an off clock would write them."""
+    if offset_ms:
+        for section, key in ((task, "createdAt"), (task, "scheduledAt"), (task["status"], "updatedAt")):
+            if key in section:
+                section[key] += offset_ms
+    return task
+
+
 def asset_status(
     asset: AssetRecord, snapshots: Sequence[Snapshot] | None, index: int, now_ms: int
 ) -> dict[str, Any]:
