@@ -269,6 +269,9 @@ class SharedTaskWatcher:
         watched.seen_phase = last_seen.phase
         if last_seen.updated_at is not None:
             watched.updated_at = last_seen.updated_at / 1000
+        elif last_seen.phase is None:
+            # Only its creation was seen, in that answer: it was stamped then (to the Date's second).
+            watched.updated_at = last_seen.at
         self._seen(watched, last_seen.at)
 
     def _seen(self, watched: _Watched, at: float) -> None:

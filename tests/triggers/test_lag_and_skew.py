@@ -45,9 +45,11 @@ async def test_the_overlap_covers_lag_and_skew_below_it(
     assert list_lag < SharedTaskWatcher.overlap and -clock_offset < SharedTaskWatcher.overlap
     emulator = livepeer_emulator_factory(durations=DURATIONS, list_lag=list_lag, clock_offset=clock_offset)
     delay = await asyncio.wait_for(_detection_delay(emulator, monkeypatch), 40)
-    # The list reported it, as soon as the replica had it: no direct read was needed.
-    assert delay < list_lag + INTERVAL + 1.0, delay
-    assert emulator.request_count("GET", "/api/task/*") == 0
+    # The list reported the change as soon as the replica had it (a direct read would have been sooner).
+    assert list_lag - INTERVAL <= delay < list_lag + INTERVAL + 1.0, delay
+    # The only direct reads: while the lagging list did not show the new task yet (the watcher takes a
+    # task the list leaves out of its window for one it does not show, until the list shows it).
+    assert emulator.request_count("GET", "/api/task/*") <= list_lag / INTERVAL + 2
 
 
 @pytest.mark.parametrize(("list_lag", "clock_offset"), [(8.0, 0.0), (0.0, -8.0)], ids=["lag-8s", "skew-8s"])

@@ -48,14 +48,18 @@ def test_a_project_keys_list_leaves_out_its_transcodes(
 
 
 @pytest.mark.livepeer_emulator(speed=4)  # a transcode takes 2 s: pending 0.25, waiting 0.25, running 1.5
+@pytest.mark.parametrize("start", ["first read", "as the transcode operator defers"])
 async def test_the_watcher_reads_what_the_list_does_not_show(
-    livepeer_emulator: Any, project_conn: str
+    livepeer_emulator: Any, project_conn: str, start: str
 ) -> None:
     interval = 0.5
-    task_id = LivepeerHook().transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/o"}}).task.id
-    [event] = await asyncio.wait_for(
-        asyncio.gather(_first_event(LivepeerTaskTrigger(task_id, poll_interval=interval))), 30
-    )
+    created = LivepeerHook().transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/o"}})
+    task_id = created.task.id
+    # The operator hands the trigger only what its create call showed: the task exists, as of then.
+    assert created.answered_at is not None
+    last_look = {} if start == "first read" else {"last_seen_at": created.answered_at}
+    trigger = LivepeerTaskTrigger(task_id, poll_interval=interval, **last_look)
+    [event] = await asyncio.wait_for(asyncio.gather(_first_event(trigger)), 30)
     seen_at = time.time()
     assert event["status"] == "success"
     completed_at = livepeer_emulator.task(task_id)["status"]["updatedAt"] / 1000
