@@ -285,6 +285,25 @@ def is_retryable(error: BaseException, idempotent: bool = True) -> bool:
     return idempotent and isinstance(error, LivepeerServerError)
 
 
+#: Livepeer's 403 when a requester has scheduled 5 clips of a playback id in the last 5 minutes.
+CLIP_RATE_LIMITED = "Too many clips are being processed."
+
+
+def is_clip_rate_limited(error: BaseException) -> bool:
+    """Whether ``error`` is Livepeer's clip rate limit: a 403 that clears by itself within 5 minutes."""
+    return isinstance(error, LivepeerPermissionError) and CLIP_RATE_LIMITED in str(error)
+
+
+def may_have_acted(error: BaseException) -> bool:
+    """Whether Livepeer may have processed a request although its answer is an error or was lost.
+
+    A 5xx can come after the work was started, and a dropped connection after the request arrived.
+    """
+    if isinstance(error, LivepeerConnectionError):
+        return error.request_sent
+    return isinstance(error, LivepeerServerError)
+
+
 class _WaitRetryAfterOrBackoff:
     """Exponential backoff with jitter, unless Livepeer said how long to wait (``Retry-After``)."""
 

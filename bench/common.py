@@ -37,15 +37,21 @@ class Settings:
 
     mode: str
     poll_interval: float
-    task_counts: tuple[int, ...]
+    #: Per N, the deferred variants run at that N.
+    deferred_plan: tuple[tuple[int, tuple[str, ...]], ...]
     #: Tasks complete uniformly at random between these many seconds after the triggers start.
     complete_min_s: float
     complete_max_s: float
     #: How long a timing pass may go on after the last planned completion before it is cut short.
     grace_s: float
-    #: How long the tracemalloc pass lets the triggers wait.
+    #: How long the memory pass lets the triggers wait.
     memory_window_s: float
-    deferred_variants: tuple[str, ...]
+    #: The restart run: N, how long no triggerer runs, and the variants.
+    restart_n: int
+    restart_downtime_s: float
+    restart_variants: tuple[str, ...]
+    #: Requests per series in the async client comparison.
+    client_requests: int
     pokes: int
     parse_repetitions: int
     #: One uncounted parse per kind first (file cache, bytecode).
@@ -55,15 +61,23 @@ class Settings:
 
     @classmethod
     def full(cls) -> Settings:
+        ours_and_baseline = ("shared", "http_sensor_trigger")
         return cls(
             mode="full",
             poll_interval=1.0,
-            task_counts=(10, 100, 1000),
+            deferred_plan=(
+                (100, ours_and_baseline),
+                (1000, ("shared", "per_task", "http_sensor_trigger", "http_event_trigger")),
+                (5000, ours_and_baseline),
+            ),
             complete_min_s=2.0,
             complete_max_s=8.0,
             grace_s=12.0,
             memory_window_s=3.0,
-            deferred_variants=("shared", "per_task", "http_sensor_trigger", "http_event_trigger"),
+            restart_n=1000,
+            restart_downtime_s=3.0,
+            restart_variants=ours_and_baseline,
+            client_requests=400,
             pokes=200,
             parse_repetitions=4,
             parse_warm_up=True,
@@ -74,12 +88,18 @@ class Settings:
         return cls(
             mode="quick",
             poll_interval=0.5,
-            task_counts=(10, 100),
+            deferred_plan=(
+                (10, ("shared", "per_task", "http_sensor_trigger")),
+                (100, ("shared", "http_sensor_trigger")),
+            ),
             complete_min_s=1.0,
             complete_max_s=3.0,
             grace_s=5.0,
             memory_window_s=1.5,
-            deferred_variants=("shared", "per_task", "http_sensor_trigger"),
+            restart_n=100,
+            restart_downtime_s=1.5,
+            restart_variants=("shared", "http_sensor_trigger"),
+            client_requests=100,
             pokes=40,
             parse_repetitions=1,
             parse_warm_up=False,
@@ -137,6 +157,9 @@ class EmulatorProcess:
 
     def reset(self) -> None:
         self.call("reset")
+
+    def reset_requests(self) -> None:
+        self.call("reset_requests")
 
     def requests(self, since: float = 0.0, until: float | None = None) -> dict[str, Any]:
         return self.call("requests", since=since, until=until)

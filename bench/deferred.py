@@ -4,7 +4,8 @@ Variants (all poll every ``poll_interval`` seconds against the emulator, which r
 that ``time.process_time()`` here is the triggerer's CPU only):
 
 * ``shared``: ``LivepeerTaskTrigger`` with shared polling (the default): one ``SharedTaskWatcher`` per
-  connection, one list request per interval for every waiting trigger plus one first read per task.
+  connection, one list request per interval for every waiting trigger; each trigger starts from what the
+  deferring sensor last saw (its kwargs ``last_phase``, ``last_updated_at``, ``last_seen_at``).
 * ``per_task``: ``LivepeerTaskTrigger(shared_polling=False)``: ``GET /api/task/{id}`` per task per interval.
 * ``http_sensor_trigger``: the HTTP provider's ``HttpSensorTrigger`` polling ``GET /api/task/{id}``. As
   shipped it fires on the first non-404 answer (it checks the HTTP status only, and ``HttpSensor`` does not
@@ -16,17 +17,17 @@ that ``time.process_time()`` here is the triggerer's CPU only):
   (``response_check_path``), as shipped; it re-imports the check's module on every poll.
 
 Two passes per variant and N: a timing pass (requests, CPU, latency; tasks complete at random times) and a
-tracemalloc pass (tasks that never complete, a short window), because tracemalloc slows allocation-heavy
-code several times over and would distort the CPU figures.
+memory pass (RSS growth over a short window of N waits on tasks that never complete). A restart run is a
+timing pass whose triggers are rebuilt from their kwargs after a downtime during which the tasks went on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 import time
-import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +51,9 @@ from common import (
 )
 from http_checks import TERMINAL_PHASES
 
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.triggers.watcher import LastSeen
 
 VARIANT_LABELS = {
     "shared": "LivepeerTaskTrigger, shared polling (default)",
@@ -95,16 +98,26 @@ class HttpSensorTriggerWithCheck(HttpSensorTrigger):
             await asyncio.sleep(self.poke_interval)
 
 
-def trigger_factory(variant: str, interval: float, timeout: float) -> Callable[[str], BaseTrigger]:
+def trigger_factory(
+    variant: str, interval: float, timeout: float, seeds: dict[str, LastSeen] | None = None
+) -> Callable[[str], BaseTrigger]:
+    """How each variant's trigger is made. ``seeds``: what the deferring sensor last saw of each task,
+    as ``LivepeerTaskSensor`` puts it in the trigger's kwargs (the HTTP provider's triggers have no such
+    thing)."""
     end_time = time.time() + timeout
+    seeds = seeds or {}
 
     def livepeer(task_id: str, shared: bool) -> BaseTrigger:
+        seen = seeds.get(task_id)
         return LivepeerTaskTrigger(
             livepeer_task_id=task_id,
             livepeer_conn_id=LIVEPEER_CONN_ID,
             poll_interval=interval,
             end_time=end_time,
             shared_polling=shared,
+            last_phase=seen.phase if seen else None,
+            last_updated_at=seen.updated_at if seen else None,
+            last_seen_at=seen.at if seen else None,
         )
 
     factories: dict[str, Callable[[str], BaseTrigger]] = {
@@ -143,6 +156,20 @@ def _timing_pass(
 ) -> dict[str, Any]:
     """In the forked child: wait for every task; the result as soon as all fired, or at ``limit``."""
     fired: dict[str, tuple[float, bool]] = {}
+    # CPU spent in Python's cyclic garbage collector, which runs in whichever code allocates.
+    collector = {"cpu_s": 0.0, "began": 0.0, "full": 0, "full_cpu_s": 0.0}
+
+    def on_collect(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            collector["began"] = time.process_time()
+        else:
+            spent = time.process_time() - collector["began"]
+            collector["cpu_s"] += spent
+            if info["generation"] == 2:
+                collector["full"] += 1
+                collector["full_cpu_s"] += spent
+
+    gc.callbacks.append(on_collect)
     reset_peak_rss()
     rss_start = memory_status().get("VmRSS", 0)
     started, cpu_started = time.time(), time.process_time()
@@ -161,6 +188,9 @@ def _timing_pass(
             "started": started,
             "ended": time.time(),
             "cpu_s": time.process_time() - cpu_started,
+            "gc_cpu_s": collector["cpu_s"],
+            "gc_full_collections": collector["full"],
+            "gc_full_cpu_s": collector["full_cpu_s"],
             "cpu_samples": list(samples),
             "fired": dict(fired),
             "rss_start_b": rss_start,
@@ -183,17 +213,16 @@ def _timing_pass(
 def _memory_pass(
     make: Callable[[str], BaseTrigger], ids: list[str], window: float, reporter: Reporter
 ) -> dict[str, Any]:
-    """In the forked child: tracemalloc's peak over the first ``window`` seconds of N waits."""
-    tracemalloc.start()
-    baseline = tracemalloc.get_traced_memory()[0]
-    tracemalloc.reset_peak()
+    """In the forked child: RSS growth over the first ``window`` s of N waits on tasks that never end."""
+    reset_peak_rss()
+    rss_start = memory_status().get("VmRSS", 0)
     waits: list[asyncio.Future[Any]] = []
 
     def result() -> dict[str, Any]:
-        current, peak = tracemalloc.get_traced_memory()
+        status = memory_status()
         return {
-            "peak_b": peak - baseline,
-            "held_b": current - baseline,
+            "rss_held_b": status.get("VmRSS", 0) - rss_start,
+            "rss_peak_b": status.get("VmHWM", 0) - rss_start,
             "finished_early": sum(wait.done() for wait in list(waits)),
         }
 
@@ -226,14 +255,42 @@ def start_tasks(
     return tasks
 
 
-def run_one(emulator: EmulatorProcess, settings: Settings, variant: str, n: int) -> dict[str, Any]:
+def last_looks(emulator: EmulatorProcess) -> dict[str, LastSeen]:
+    """What each deferring sensor saw of its task just before it deferred (its poke's answer).
+
+    Read here with the list (1000 tasks a request) rather than one read per task: the worker's pokes are
+    not the triggerer's cost, and the answer (phase, ``updatedAt``, the server's clock) is the same. The
+    requests are left out of the counts (the emulator's request log is reset after).
+    """
+    hook = LivepeerHook(LIVEPEER_CONN_ID)
+    seeds = {}
+    for task in hook.list_tasks(limit=1000, order=None):
+        seen = LastSeen.of(task)
+        if seen is not None:
+            seeds[task.id] = seen
+    return seeds
+
+
+def run_one(
+    emulator: EmulatorProcess, settings: Settings, variant: str, n: int, downtime: float | None = None
+) -> dict[str, Any]:
+    """One variant at N: the wait from deferral to completion, or (``downtime``) a triggerer restart.
+
+    With ``downtime``, the sensors deferred when the tasks started, then no triggerer ran for ``downtime``
+    seconds (tasks went on running, some completed) and the triggers are rebuilt from their kwargs.
+    """
     interval = settings.poll_interval
-    limit = settings.complete_max_s + settings.grace_s
-    make = trigger_factory(variant, interval, limit + 60)
+    limit = settings.complete_max_s + settings.grace_s - (downtime or 0.0)
+    livepeer = variant in ("shared", "per_task")
 
     # ---- timing pass
-    tasks = start_tasks(emulator, settings, n, settings.seed + n, stall=False)
+    within = (settings.complete_min_s, settings.complete_max_s)
+    tasks = start_tasks(emulator, settings, n, settings.seed + n, stall=False, within=within)
     ids = [task["id"] for task in tasks]
+    make = trigger_factory(variant, interval, limit + 60, last_looks(emulator) if livepeer else None)
+    if downtime:
+        time.sleep(downtime)
+    emulator.reset_requests()
     load = BackgroundLoad()
     emulator_cpu = emulator.cpu()
     timing = run_forked(lambda reporter: _timing_pass(make, ids, interval, limit, reporter), limit + 30)
@@ -247,12 +304,11 @@ def run_one(emulator: EmulatorProcess, settings: Settings, variant: str, n: int)
     elapsed = ended - started
     intervals = elapsed / interval
     kinds = traffic["by_kind"]
-    after_first_reads = kinds["list"] + kinds["repeat_get"] + kinds["other"]
-    # Requests other than first reads, per poll interval of the wait.
     buckets = [0] * (int(intervals) + 1)
-    for at in traffic["later_at"]:
+    for at in traffic["all_at"]:
         buckets[min(len(buckets) - 1, max(0, int((at - started) / interval)))] += 1
     latencies, undetected, wrong_event, mismatched = [], [], 0, 0
+    downtime_latencies = []
     for task in tasks:
         completes_at = task["completes_ms"] / 1000
         status = views[task["id"]]
@@ -263,30 +319,11 @@ def run_one(emulator: EmulatorProcess, settings: Settings, variant: str, n: int)
             continue
         fired_at, ok = timing["fired"][task["id"]]
         wrong_event += not ok
-        latencies.append(fired_at - completes_at)
+        latencies.append(fired_at - max(completes_at, started))
+        if completes_at < started:
+            downtime_latencies.append(fired_at - started)
     completes = [task["completes_ms"] / 1000 - started for task in tasks]
-    # Split the wait where the last task's first read was answered: before, every trigger starts and
-    # reads its task once; after, the steady state (if there is one: all read, two intervals left).
-    # (A watcher may skip the first read of a task whose trigger already fired: a pass that ended on its
-    # own has its first-read phase over at its last first read.)
-    all_read = traffic["by_kind"]["first_get"] >= n or (not timing["deadline_hit"] and len(latencies) == n)
-    first_reads_done = (traffic["first_get_last_at"] or started) if all_read else ended
-    after = [sample for sample in timing["cpu_samples"] if sample[0] >= first_reads_done]
-    if all_read and after and ended - after[0][0] >= 2 * interval:
-        first_phase_cpu = after[0][1]
-        steady_cpu = (timing["cpu_s"] - after[0][1]) / ((ended - after[0][0]) / interval)
-    else:
-        first_phase_cpu, steady_cpu = timing["cpu_s"], None
-
-    # ---- memory pass
-    tasks = start_tasks(emulator, settings, n, settings.seed + n + 1, stall=True)
-    ids = [task["id"] for task in tasks]
-    window = settings.memory_window_s
-    memory = run_forked(lambda reporter: _memory_pass(make, ids, window, reporter), window + 30)
-    if "error" in memory:
-        raise RuntimeError(f"{variant}, N={n}, memory: {memory['error']}")
-
-    return {
+    result: dict[str, Any] = {
         "variant": variant,
         "n": n,
         "interval_s": interval,
@@ -299,16 +336,16 @@ def run_one(emulator: EmulatorProcess, settings: Settings, variant: str, n: int)
         "mismatched_completions": mismatched,
         "requests_total": traffic["total"],
         "requests_by_kind": kinds,
-        "req_per_interval_all": traffic["total"] / intervals,
-        "req_per_interval_steady": after_first_reads / intervals,
+        "direct_reads": kinds["first_get"] + kinds["repeat_get"],
+        "req_per_interval": traffic["total"] / intervals,
         "req_max_interval": max(buckets),
         "lists_max_per_round": _max_per_round(traffic["list_at"], interval),
+        "list_at_s": [at - started for at in sorted(traffic["list_at"])],
         "cpu_s": timing["cpu_s"],
         "cpu_per_interval_s": timing["cpu_s"] / intervals,
-        "first_reads_s": first_reads_done - started,
-        "first_list_s": traffic["first_list_at"] - started if traffic["first_list_at"] else None,
-        "cpu_first_reads_s": first_phase_cpu,
-        "cpu_per_interval_steady_s": steady_cpu,
+        "gc_cpu_s": timing["gc_cpu_s"],
+        "gc_full_collections": timing["gc_full_collections"],
+        "gc_full_cpu_s": timing["gc_full_cpu_s"],
         "emulator_cpu_per_interval_s": emulator_cpu / intervals,
         "cpu_per_request_s": timing["cpu_s"] / traffic["total"] if traffic["total"] else None,
         "other_processes_cores": background["others_cores"],
@@ -318,10 +355,37 @@ def run_one(emulator: EmulatorProcess, settings: Settings, variant: str, n: int)
         "completions_from_s": min(completes),
         "completions_to_s": max(completes),
         "rss_growth_per_task_b": (timing["rss_peak_b"] - timing["rss_start_b"]) / n,
-        "mem_peak_per_task_b": memory["peak_b"] / n,
-        "mem_held_per_task_b": memory["held_b"] / n,
-        "mem_finished_early": memory["finished_early"],
     }
+    if downtime:
+        # The resume: what the first interval (and a second of slack) after the restart cost.
+        window_end = started + interval + 1.0
+        resume = emulator.requests(since=started, until=window_end)
+        cpu_at_window = [cpu for at, cpu in timing["cpu_samples"] if at <= window_end]
+        result.update(
+            downtime_s=downtime,
+            changed_in_downtime=len(downtime_latencies),
+            resume_requests=resume["total"],
+            resume_by_kind=resume["by_kind"],
+            resume_cpu_s=cpu_at_window[-1] if cpu_at_window else timing["cpu_s"],
+            downtime_latency_max_s=max(downtime_latencies, default=float("nan")),
+            downtime_latency_p50_s=median(downtime_latencies),
+        )
+        return result
+
+    # ---- memory pass
+    tasks = start_tasks(emulator, settings, n, settings.seed + n + 1, stall=True)
+    ids = [task["id"] for task in tasks]
+    make = trigger_factory(variant, interval, limit + 60, last_looks(emulator) if livepeer else None)
+    window = settings.memory_window_s
+    memory = run_forked(lambda reporter: _memory_pass(make, ids, window, reporter), window + 30)
+    if "error" in memory:
+        raise RuntimeError(f"{variant}, N={n}, memory: {memory['error']}")
+    result.update(
+        mem_rss_per_task_b=memory["rss_held_b"] / n,
+        mem_rss_peak_per_task_b=memory["rss_peak_b"] / n,
+        mem_finished_early=memory["finished_early"],
+    )
+    return result
 
 
 def _max_per_round(times: list[float], interval: float) -> int:
@@ -333,30 +397,43 @@ def _max_per_round(times: list[float], interval: float) -> int:
     return most
 
 
-def run(emulator: EmulatorProcess, settings: Settings) -> list[dict[str, Any]]:
-    results = []
-    for n in settings.task_counts:
-        for variant in settings.deferred_variants:
+def run(emulator: EmulatorProcess, settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    waits, restarts = [], []
+    for n, variants in settings.deferred_plan:
+        for variant in variants:
             progress(f"deferred: {VARIANT_LABELS[variant]}, N={n}")
             result = run_one(emulator, settings, variant, n)
             progress(
                 f"  {result['elapsed_s']:.1f} s, detected {result['detected']}/{n}, "
-                f"{result['req_per_interval_steady']:.1f} req/interval after first reads, "
+                f"{result['req_per_interval']:.1f} req/interval, {result['direct_reads']} direct reads, "
                 f"CPU {result['cpu_per_interval_s'] * 1000:.1f} ms/interval, "
                 f"latency max {result['latency_max_s']:.2f} s, "
-                f"{result['mem_peak_per_task_b'] / 1024:.1f} KiB/task"
+                f"{result['mem_rss_per_task_b'] / 1024:.1f} KiB RSS/task"
             )
-            results.append(result)
-    return results
+            waits.append(result)
+    for variant in settings.restart_variants:
+        n = settings.restart_n
+        progress(f"restart: {VARIANT_LABELS[variant]}, N={n}, {settings.restart_downtime_s:g} s down")
+        result = run_one(emulator, settings, variant, n, downtime=settings.restart_downtime_s)
+        progress(
+            f"  resume: {result['resume_requests']} requests, CPU {result['resume_cpu_s'] * 1000:.0f} ms in "
+            f"the first interval + 1 s; {result['changed_in_downtime']} completed while down, detected "
+            f"within {result['downtime_latency_max_s']:.2f} s"
+        )
+        restarts.append(result)
+    return {"waits": waits, "restarts": restarts}
 
 
 def warm_up(emulator: EmulatorProcess, settings: Settings) -> None:
     """Run every variant once on two tasks in this process, so the measured (forked) passes do not pay
     for lazy imports and first-use caches."""
     quick = Settings.quick()
-    for variant in settings.deferred_variants:
+    variants = {v for _, vs in settings.deferred_plan for v in vs} | set(settings.restart_variants)
+    for variant in sorted(variants):
         tasks = start_tasks(emulator, quick, 2, 1, stall=False, within=(0.3, 0.6))
-        asyncio.run(_wait_all(trigger_factory(variant, 0.2, 60), [task["id"] for task in tasks], 30))
+        seeds = last_looks(emulator) if variant in ("shared", "per_task") else None
+        make = trigger_factory(variant, 0.2, 60, seeds)
+        asyncio.run(_wait_all(make, [task["id"] for task in tasks], 30))
 
 
 async def _wait_all(make: Callable[[str], BaseTrigger], ids: list[str], limit: float) -> None:

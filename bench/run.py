@@ -3,17 +3,20 @@
 
 Run from the project root::
 
-    .venv/bin/python bench/run.py            # full run, about 4-5 minutes; writes bench/results/latest.md
+    .venv/bin/python bench/run.py            # full run, about 8-10 minutes; writes bench/results/latest.md
     .venv/bin/python bench/run.py --quick    # smoke check, under a minute; writes bench/results/quick.md
 
 1. Deferred waiting: N tasks completing at random times, all triggers in one asyncio event loop (as in the
-   triggerer): API requests per poll interval, triggerer CPU per interval, peak memory per waiting task,
-   detection latency. ``LivepeerTaskTrigger`` (shared polling, and ``shared_polling=False``) against the
-   HTTP provider's triggers (see ``bench/deferred.py`` for how they are made to check the task's phase).
+   triggerer): API requests per poll interval, direct reads, triggerer CPU per interval, RSS per waiting
+   task, detection latency; and a triggerer restart (triggers rebuilt from their kwargs after a downtime).
+   ``LivepeerTaskTrigger`` (shared polling, and ``shared_polling=False``) against the HTTP provider's
+   triggers (see ``bench/deferred.py`` for how they are made to check the task's phase).
 2. Poke mode: CPU and wall time per poke, ``LivepeerTaskSensor.poke`` against ``HttpSensor.poke`` with a
    ``response_check`` (``bench/poke.py``).
 3. DAG parsing: importing the provider and building a DAG of 100 sensors, in fresh processes, and that no
    network call happens meanwhile (``bench/parse.py``).
+4. The async client: CPU per request of httpx and aiohttp in the trigger path, and of list parsing per
+   task (``bench/client.py``).
 
 The emulator runs in a subprocess (``bench/emulator_proc.py``) so that the CPU measured here is the
 client's only. Airflow's logs (INFO, formatted as usual) go to ``bench/.work/airflow.log``.
@@ -36,7 +39,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
-STAGES = ("deferred", "poke", "parse")
+STAGES = ("deferred", "client", "poke", "parse")
 
 
 def prepare_environment() -> None:
@@ -106,6 +109,7 @@ def _main(argv: list[str] | None) -> int:
         emulator = common.EmulatorProcess(emulator_log)
         try:
             os.environ.update(emulator.connection_env())
+            import client
             import deferred
             import parse
             import poke
@@ -114,6 +118,8 @@ def _main(argv: list[str] | None) -> int:
                 if "deferred" in stages:
                     deferred.warm_up(emulator, settings)
                     results["deferred"] = deferred.run(emulator, settings)
+                if "client" in stages:
+                    results["client"] = client.run(emulator, settings)
                 if "poke" in stages:
                     results["poke"] = poke.run(emulator, settings)
                 if "parse" in stages:

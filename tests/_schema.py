@@ -2,7 +2,9 @@
 
 ``assert_valid(body, "task")`` checks a body against a component schema; ``assert_response_valid(body,
 "GET", "/task/{taskId}", 200)`` against the schema an operation documents for a status. The OpenAPI 3.1
-schemas are JSON Schema 2020-12; ``readOnly``/``writeOnly`` are annotations only.
+schemas are JSON Schema 2020-12. ``writeOnly`` is enforced: a property the document marks write-only
+(``output.upload.videoFilePath``, Piñata credentials, ...) must never appear in an answer, as the server
+strips them; ``readOnly`` is an annotation only.
 
 Two documented deviations of the real server are allowed on ``task``, and only there:
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +65,20 @@ def _registry() -> Any:
     return referencing.Registry().with_resource(_BASE_URI, resource)
 
 
-def _validate(instance: Any, schema: dict[str, Any], what: str) -> None:
+@functools.cache
+def _answer_validator_class() -> Any:
+    """Draft 2020-12 with ``writeOnly: true`` failing wherever such a property is present."""
     jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft202012Validator({"$id": _BASE_URI + "#check", **schema}, registry=_registry())
+
+    def write_only(_validator: Any, value: Any, _instance: Any, _schema: Any) -> Iterator[Any]:
+        if value is True:
+            yield jsonschema.ValidationError("a writeOnly property must not appear in an answer")
+
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"writeOnly": write_only})
+
+
+def _validate(instance: Any, schema: dict[str, Any], what: str) -> None:
+    validator = _answer_validator_class()({"$id": _BASE_URI + "#check", **schema}, registry=_registry())
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
         details = "\n".join(

@@ -122,3 +122,24 @@ def emulator_conn(livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> st
     for name, value in livepeer_emulator.airflow_env("livepeer_default").items():
         monkeypatch.setenv(name, value)
     return "livepeer_default"
+
+
+def recorded_stream(emulator: Any, recording_url: str, api_key: str | None = None) -> str:
+    """Make a stream in ``emulator`` (``POST /api/stream``) with a recording session of ``recording_url``
+    (a real media file); returns its playback id, which can be clipped."""
+    import requests
+
+    headers = {"Authorization": f"Bearer {api_key or emulator.api_key}"}
+    response = requests.post(
+        f"{emulator.api_url}/stream", json={"name": "live", "record": True}, headers=headers, timeout=10
+    )
+    response.raise_for_status()
+    stream = response.json()
+    emulator.add_recording_session(stream["id"], recording_url)
+    return str(stream["playbackId"])
+
+
+@pytest.fixture
+def stream_playback_id(livepeer_emulator: Any, sample_video_url: str) -> str:
+    """The playback id of a stream of the test emulator's main account, recorded as the sample video."""
+    return recorded_stream(livepeer_emulator, sample_video_url)

@@ -5,7 +5,8 @@ is Livepeer's ``{"errors": [...]}``.
 
 Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET /api/task/{id}``,
 ``GET /api/asset``, ``GET|DELETE /api/asset/{id}``, ``POST /api/asset/upload/url``,
-``POST /api/asset/{id}/export``, ``POST /api/transcode``, ``POST /api/clip``. A task-creating call may
+``POST /api/asset/{id}/export``, ``POST /api/transcode``, ``POST /api/clip``, ``POST|GET /api/stream``,
+``GET /api/stream/{id}``. A task-creating call may
 carry ``X-Emulator-Outcome`` (see :meth:`.outcomes.Outcome.parse`).
 
 Admin endpoints (no key: the emulator is meant to listen on loopback only, for tests and demos):
@@ -15,8 +16,12 @@ Admin endpoints (no key: the emulator is meant to listen on loopback only, for t
 * ``GET|DELETE /_emulator/requests``: ``{"total", "counts": {"GET /api/task": n}, "requests": [...]}``
 * ``GET|POST|DELETE /_emulator/outcomes``, ``DELETE /_emulator/outcomes/{id}``: scripted outcome rules
   (:class:`.outcomes.OutcomeRule` JSON; POST adds one)
-* ``GET /_emulator/tasks/{id}``: a task with its outcome, job (fetch result, ``videoSpecSource``) and timeline
-* ``GET|POST /_emulator/accounts``: accounts with masked keys; POST ``{"apiKey"}`` adds one
+* ``GET /_emulator/tasks/{id}``: a task with its outcome, job (fetch and probe result) and timeline
+* ``POST /_emulator/streams/{id}/sessions``: ``{"recordingUrl"}`` gives a stream a recording session
+  (the media file stands for what was recorded); answers 201 ``{"id", "streamId", "createdAt",
+  "recordingUrl"}``
+* ``GET|POST /_emulator/accounts``: accounts with masked keys; POST ``{"apiKey"}`` adds one, and
+  ``{"apiKey", "projectOf": KEY}`` a key of a non-default project of that key's user
 * ``POST /_emulator/reset``: forget tasks, assets, outcomes, faults and logged requests
 * ``/_emulator/docs``: the emulator's own OpenAPI UI
 """
@@ -172,6 +177,20 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
         client = request.client.host if request.client else "127.0.0.1"
         return JSONResponse(state.create_clip(caller, payload, _outcome(request), client))
 
+    @app.post("/api/stream")
+    async def create_stream(request: Request) -> Response:
+        caller = account(request)
+        payload = payloads.parse_body(await request.body(), payloads.NewStreamPayload)
+        return JSONResponse(state.create_stream(caller, payload), status_code=201)
+
+    @app.get("/api/stream")
+    async def list_streams(request: Request) -> Response:
+        return JSONResponse(state.list_streams(account(request)))
+
+    @app.get("/api/stream/{stream_id}")
+    async def get_stream(request: Request, stream_id: str) -> Response:
+        return JSONResponse(state.get_stream(account(request), stream_id))
+
 
 async def _json_object(request: Request) -> dict[str, Any]:
     try:
@@ -254,6 +273,17 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
         except KeyError:
             raise ApiError(404, "not found") from None
 
+    @app.post("/_emulator/streams/{stream_id}/sessions")
+    async def add_recording_session(request: Request, stream_id: str) -> Response:
+        data = await _json_object(request)
+        url = data.get("recordingUrl")
+        if not isinstance(url, str) or not url:
+            raise ApiError(422, "recordingUrl (the URL of a media file) is required")
+        try:
+            return JSONResponse(state.add_recording_session(stream_id, url), status_code=201)
+        except KeyError:
+            raise ApiError(404, "stream not found") from None
+
     @app.get("/_emulator/accounts")
     async def get_accounts() -> Response:
         return JSONResponse({"accounts": [account.to_json() for account in state.accounts]})
@@ -261,11 +291,15 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.post("/_emulator/accounts")
     async def add_account(request: Request) -> Response:
         data = await _json_object(request)
-        key = data.get("apiKey")
+        key, project_of = data.get("apiKey"), data.get("projectOf")
         if not isinstance(key, str):
             raise ApiError(422, "apiKey (a string) is required")
+        if project_of is not None and not isinstance(project_of, str):
+            raise ApiError(422, "projectOf must be a known API key")
         try:
-            return JSONResponse(state.add_account(key).to_json(), status_code=201)
+            return JSONResponse(state.add_account(key, project_of).to_json(), status_code=201)
+        except KeyError:
+            raise ApiError(422, "projectOf must be a known API key") from None
         except ValueError as err:
             raise ApiError(422, str(err)) from None
 

@@ -12,11 +12,18 @@ This mirrors the server's shared list helpers (``parseFilters``, ``parseOrder``,
   nothing usable means ``id`` ascending. The endpoints default to ``updatedAt-true,createdAt-true``.
 * ``count``: any non-empty value adds ``X-Total-Count`` (the server sets it per returned row, so an empty
   page has none).
+
+Pages are cut by offset, and rows that tie on every ``order`` field come in no defined order, as from
+PostgreSQL, whose top-N sort for ``LIMIT``/``OFFSET`` orders ties differently for different page windows:
+here ties are ordered by a hash of the row's id and the page's end, so a client paging through many tasks
+sharing one ``updatedAt`` skips some and sees others twice unless its order ends with a unique field
+(``updatedAt-true,id-true``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -238,7 +245,7 @@ def paginate(
     fields: Mapping[str, ListField],
     extra: Sequence[Predicate] = (),
 ) -> Page:
-    """Filter, order and cut one page out of ``items`` (given newest first, which breaks ties).
+    """Filter, order and cut one page out of ``items``; ties in the order come as the module says.
 
     :param extra: more predicates (e.g. the asset list's ``phase=...`` shortcuts).
     """
@@ -249,14 +256,18 @@ def paginate(
         offset = int(query.cursor.replace("skip", "", 1))
     elif query.cursor:
         rows = [item for item in rows if str(item.get("id", "")) > query.cursor]
-    rank = {id(item): position for position, item in enumerate(items)}
+    window = offset + query.limit
+
+    def tie_key(item: dict[str, Any]) -> bytes:
+        return hashlib.blake2b(f"{window}:{item.get('id')}".encode(), digest_size=8).digest()
 
     def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
         for name, descending in query.order:
             result = _compare_values(fields[name], fields[name].get(a), fields[name].get(b), descending)
             if result:
                 return result
-        return rank[id(a)] - rank[id(b)]
+        key_a, key_b = tie_key(a), tie_key(b)
+        return int(key_a > key_b) - int(key_a < key_b)
 
     rows.sort(key=functools.cmp_to_key(compare))
     page = rows[offset : offset + query.limit]

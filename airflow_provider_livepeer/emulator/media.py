@@ -5,15 +5,14 @@ emulator runs without internet access, and a test's source server listens on 127
 is blocking and runs in the emulator's worker threads, never on the event loop, so a source served by
 the same process does not deadlock.
 
-If PyAV (the ``probe`` extra) is importable the container format, duration and tracks are read from the
-file; otherwise, or when PyAV cannot read it, a plausible ``videoSpec`` is estimated from the size and the
-first bytes, and :attr:`MediaInfo.video_spec_source` says ``estimated``.
+Every source is probed with PyAV (part of the ``emulator`` extra): its container format, duration and
+tracks become the ``videoSpec``. A source PyAV cannot read as audio/video fails its task with an
+``errorMessage``, as Livepeer fails an import it cannot probe; nothing is ever guessed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import ipaddress
 import os
 import tempfile
@@ -23,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -33,12 +32,6 @@ DEFAULT_MAX_SOURCE_BYTES = 512 * 1024 * 1024
 DEFAULT_FETCH_TIMEOUT = 60.0
 _CHUNK = 1024 * 1024
 _MAX_REDIRECTS = 5
-_HEAD_BYTES = 4096
-# A plausible 720p H.264 + AAC encode, used to turn a size into a duration when nothing can be probed.
-_ESTIMATED_VIDEO_BITRATE = 2_372_000
-_ESTIMATED_AUDIO_BITRATE = 128_000
-
-VideoSpecSource = Literal["probed", "estimated"]
 
 
 class SourceError(Exception):
@@ -71,8 +64,6 @@ class MediaInfo:
     md5: str
     sha256: str
     video_spec: dict[str, Any]
-    video_spec_source: VideoSpecSource
-    probe_error: str | None = None
 
     def hashes(self) -> list[dict[str, str]]:
         """The asset's ``hash`` list, as Livepeer writes it."""
@@ -85,8 +76,6 @@ class MediaInfo:
             "md5": self.md5,
             "sha256": self.sha256,
             "videoSpec": self.video_spec,
-            "videoSpecSource": self.video_spec_source,
-            "probeError": self.probe_error,
         }
 
     @classmethod
@@ -97,8 +86,6 @@ class MediaInfo:
             md5=str(data["md5"]),
             sha256=str(data["sha256"]),
             video_spec=dict(data["videoSpec"]),
-            video_spec_source=data["videoSpecSource"],
-            probe_error=data.get("probeError"),
         )
 
 
@@ -230,57 +217,38 @@ def open_source(
 
 
 def measure(url: str, limits: FetchLimits, cancel: threading.Event | None = None) -> MediaInfo:
-    """Fetch a source whole and measure it: size, md5, sha256 and a ``videoSpec``.
+    """Fetch a source whole and measure it: size, md5, sha256 and its ``videoSpec`` (probed).
 
-    :raises SourceError: it cannot be read.
+    :raises SourceError: it cannot be read, or it is not audio/video PyAV can read.
     """
     md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     size = 0
-    head = b""
-    probe_path: str | None = None
     spool = None
-    can_probe = probe_available()
-    if can_probe:
-        if urlsplit(url).scheme == "file":
-            probe_path = str(_file_path(url))
-        else:
-            # PyAV wants a seekable file; a fetched source is spooled while it is hashed.
-            spool = tempfile.NamedTemporaryFile(prefix="livepeer-emulator-", suffix=".media", delete=False)  # noqa: SIM115
-            probe_path = spool.name
+    if urlsplit(url).scheme == "file":
+        probe_path = str(_file_path(url))
+    else:
+        # PyAV wants a seekable file; a fetched source is spooled while it is hashed.
+        spool = tempfile.NamedTemporaryFile(prefix="livepeer-emulator-", suffix=".media", delete=False)  # noqa: SIM115
+        probe_path = spool.name
     try:
         with open_source(url, limits, cancel) as chunks:
             for chunk in chunks:
                 md5.update(chunk)
                 sha256.update(chunk)
                 size += len(chunk)
-                if len(head) < _HEAD_BYTES:
-                    head += chunk[: _HEAD_BYTES - len(head)]
                 if spool is not None:
                     spool.write(chunk)
         if spool is not None:
             spool.close()
-        spec: dict[str, Any]
-        source: VideoSpecSource
-        probe_error: str | None = None
         try:
-            if probe_path is None:
-                raise ProbeError("PyAV is not installed (install the 'probe' extra to read real media specs)")
-            spec, source = probe_file(probe_path), "probed"
+            spec = probe_file(probe_path)
         except ProbeError as err:
-            spec, source = estimate_video_spec(size, head, url), "estimated"
-            probe_error = str(err)
+            raise SourceError(f"failed to probe {redact_url(url)}: {err}") from None
     finally:
         if spool is not None:
             spool.close()
             os.unlink(spool.name)
-    return MediaInfo(
-        size=size,
-        md5=md5.hexdigest(),
-        sha256=sha256.hexdigest(),
-        video_spec=spec,
-        video_spec_source=source,
-        probe_error=probe_error,
-    )
+    return MediaInfo(size=size, md5=md5.hexdigest(), sha256=sha256.hexdigest(), video_spec=spec)
 
 
 def send_export(
@@ -312,24 +280,13 @@ def send_export(
         )
 
 
-def probe_available() -> bool:
-    """Whether PyAV can be imported (the ``probe`` extra)."""
-    try:
-        importlib.import_module("av")
-    except ImportError:
-        return False
-    return True
-
-
 def probe_file(path: str) -> dict[str, Any]:
     """Read a media file's container format, duration and tracks with PyAV, as a Livepeer ``videoSpec``.
 
-    :raises ProbeError: PyAV is missing or cannot read the file as audio/video.
+    :raises ProbeError: PyAV cannot read the file as audio/video.
     """
-    try:
-        av = importlib.import_module("av")
-    except ImportError:
-        raise ProbeError("PyAV is not installed") from None
+    import av
+
     try:
         container = av.open(path)
     except Exception as err:  # PyAV raises its own error classes, which vary by version
@@ -383,64 +340,6 @@ def _probe_track(stream: Any) -> dict[str, Any] | None:
         if getattr(ctx, "sample_rate", None):
             track["sampleRate"] = int(ctx.sample_rate)
     return track
-
-
-_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
-    (4, b"ftypqt", "mov"),
-    (4, b"ftyp", "mp4"),
-    (0, b"\x1a\x45\xdf\xa3", "matroska"),
-    (0, b"FLV", "flv"),
-    (8, b"AVI ", "avi"),
-)
-_EXTENSIONS = {
-    ".mp4": "mp4",
-    ".m4v": "mp4",
-    ".mov": "mov",
-    ".mkv": "matroska",
-    ".webm": "matroska",
-    ".ts": "mpegts",
-}
-
-
-def estimate_video_spec(size: int, head: bytes, url: str) -> dict[str, Any]:
-    """A plausible ``videoSpec`` for bytes that could not be probed: 720p H.264 + AAC, duration from size.
-
-    The container format is sniffed from the first bytes, else taken from the URL's extension, else mp4.
-    """
-    fmt = next(
-        (name for offset, magic, name in _SIGNATURES if head[offset : offset + len(magic)] == magic), None
-    )
-    if fmt is None and head[:1] == b"G" and head[188:189] == b"G":
-        fmt = "mpegts"
-    if fmt is None:
-        fmt = _EXTENSIONS.get(Path(urlsplit(url).path).suffix.lower(), "mp4")
-    total_bitrate = _ESTIMATED_VIDEO_BITRATE + _ESTIMATED_AUDIO_BITRATE
-    duration = round(max(1.0, size * 8 / total_bitrate), 3)
-    return {
-        "format": fmt,
-        "duration": duration,
-        "bitrate": total_bitrate,
-        "tracks": [
-            {
-                "type": "video",
-                "codec": "h264",
-                "duration": duration,
-                "bitrate": _ESTIMATED_VIDEO_BITRATE,
-                "width": 1280,
-                "height": 720,
-                "pixelFormat": "yuv420p",
-                "fps": 30,
-            },
-            {
-                "type": "audio",
-                "codec": "aac",
-                "duration": duration,
-                "bitrate": _ESTIMATED_AUDIO_BITRATE,
-                "channels": 2,
-                "sampleRate": 44100,
-            },
-        ],
-    }
 
 
 def _mib(size: int) -> str:

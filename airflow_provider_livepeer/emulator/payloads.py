@@ -12,12 +12,32 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from airflow_provider_livepeer.emulator.errors import ApiError
 
 SourceUrl = Annotated[str, StringConstraints(pattern=r"^(https?|ipfs|ar|file)://")]
 HttpUrl = Annotated[str, StringConstraints(pattern=r"^http(s)?://")]
+
+
+def _whole_number(value: Any) -> Any:
+    # Livepeer's JSON-schema validator takes 3000000.0 where the schema says integer (JSON has one
+    # number type); a fraction still fails as not an integer.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An integer field: whole-number floats are accepted, as Livepeer's validator does.
+Integer = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class _Payload(BaseModel):
@@ -28,13 +48,13 @@ class _Payload(BaseModel):
 class TranscodeProfile(_Payload):
     """``transcode-profile``."""
 
-    bitrate: Annotated[int, Field(ge=400)]
-    width: Annotated[int, Field(ge=128)] | None = None
-    height: Annotated[int, Field(ge=128)] | None = None
+    bitrate: Annotated[Integer, Field(ge=400)]
+    width: Annotated[Integer, Field(ge=128)] | None = None
+    height: Annotated[Integer, Field(ge=128)] | None = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
-    quality: Annotated[int, Field(ge=0, le=44)] | None = None
-    fps: Annotated[int, Field(ge=0)] | None = None
-    fpsDen: Annotated[int, Field(ge=1)] | None = None
+    quality: Annotated[Integer, Field(ge=0, le=44)] | None = None
+    fps: Annotated[Integer, Field(ge=0)] | None = None
+    fpsDen: Annotated[Integer, Field(ge=1)] | None = None
     gop: str | None = None
     profile: Literal["H264Baseline", "H264Main", "H264High", "H264ConstrainedHigh"] | None = None
     encoder: Literal["H.264", "HEVC", "VP8", "VP9"] | None = None
@@ -212,6 +232,20 @@ class TranscodePayload(_Payload):
     c2pa: bool | None = None
 
 
+class NewStreamPayload(_Payload):
+    """``new-stream-payload`` (``POST /api/stream``); the emulator echoes what it does not model."""
+
+    name: str
+    pull: dict[str, Any] | None = None
+    creatorId: UnverifiedCreatorId | str | None = None
+    playbackPolicy: PlaybackPolicy | None = None
+    profiles: list[dict[str, Any]] | None = None
+    record: bool | None = None
+    recordingSpec: dict[str, Any] | None = None
+    multistream: dict[str, Any] | None = None
+    userTags: dict[str, Any] | None = None
+
+
 class ClipPayload(_Payload):
     """``clip-payload`` (``POST /api/clip``)."""
 
@@ -228,6 +262,24 @@ _UNION_TAG = re.compile(
     r"^([A-Z][A-Za-z0-9]*|str|int|float|bool|none|(dict|list|constrained-\w+|function-\w+)\[?.*)$"
 )
 _MAX_MESSAGES = 10
+# pydantic's error types as the JSON-schema keywords (and JSON types) Livepeer's validator reports.
+_TYPE_NAMES = {
+    "string_type": "string",
+    "int_type": "integer",
+    "int_from_float": "integer",
+    "float_type": "number",
+    "bool_type": "boolean",
+    "dict_type": "object",
+    "model_type": "object",
+    "model_attributes_type": "object",
+    "list_type": "array",
+}
+_BOUNDS = {
+    "greater_than_equal": ("minimum", ">=", "ge"),
+    "greater_than": ("exclusiveMinimum", ">", "gt"),
+    "less_than_equal": ("maximum", "<=", "le"),
+    "less_than": ("exclusiveMaximum", "<", "lt"),
+}
 
 
 def parse_body(raw: bytes, model: Any) -> Any:
@@ -235,7 +287,8 @@ def parse_body(raw: bytes, model: Any) -> Any:
 
     :param raw: the request body.
     :param model: a payload model, or a union of them (``ExportParams``).
-    :raises ApiError: 422 with one message per problem, naming the field.
+    :raises ApiError: 422 whose messages are the validator's error objects, each as a JSON string
+        (``keyword``, ``dataPath``, ``schemaPath``, ``params``, ``message``), as Livepeer sends them.
     """
     try:
         data = json.loads(raw or b"null")
@@ -250,14 +303,49 @@ def parse_body(raw: bytes, model: Any) -> Any:
 
 
 def validation_messages(err: ValidationError) -> list[str]:
-    """Readable messages for a validation error: ``body.<field>: <problem>``."""
+    """The validator's error objects for a validation error, each as a JSON string."""
     messages: list[str] = []
     for error in err.errors():
-        path = ".".join(str(part) for part in error["loc"] if not _UNION_TAG.match(str(part)))
-        message = f"body.{path}: {error['msg']}" if path else f"body: {error['msg']}"
+        message = json.dumps(_validator_error(error), separators=(",", ":"))
         if message not in messages:
             messages.append(message)
     return messages[:_MAX_MESSAGES]
+
+
+def _validator_error(error: Any) -> dict[str, Any]:
+    path = [part for part in error["loc"] if not _UNION_TAG.match(str(part))]
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("missing", "extra_forbidden"):
+        name, path = str(path[-1]), path[:-1]
+    data_path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    schema_path = "#/properties/" + "/properties/".join(str(p) for p in path if not isinstance(p, int))
+    body: tuple[str, dict[str, Any], str]
+    if kind == "missing":
+        body = ("required", {"missingProperty": name}, f"should have required property '{name}'")
+    elif kind == "extra_forbidden":
+        body = ("additionalProperties", {"additionalProperty": name}, "should NOT have additional properties")
+    elif kind in _TYPE_NAMES:
+        body = ("type", {"type": _TYPE_NAMES[kind]}, f"should be {_TYPE_NAMES[kind]}")
+    elif kind in _BOUNDS:
+        keyword, comparison, key = _BOUNDS[kind]
+        limit = ctx.get(key)
+        body = (keyword, {"comparison": comparison, "limit": limit}, f"should be {comparison} {limit}")
+    elif kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern")
+        body = ("pattern", {"pattern": pattern}, f'should match pattern "{pattern}"')
+    elif kind == "literal_error":
+        allowed = {"allowedValues": ctx.get("expected")}
+        body = ("enum", allowed, "should be equal to one of the allowed values")
+    else:
+        body = (kind, {}, str(error["msg"]))
+    keyword, params, message = body
+    return {
+        "keyword": keyword,
+        "dataPath": data_path,
+        "schemaPath": f"{schema_path.rstrip('/')}/{keyword}" if path else f"#/{keyword}",
+        "params": params,
+        "message": message,
+    }
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -58,6 +58,12 @@ class Account:
             project_id=str(uuid.uuid5(_ID_NAMESPACE, f"project:{api_key}")),
         )
 
+    @classmethod
+    def for_project_key(cls, api_key: str, user: Account) -> Account:
+        """A key of another project of ``user``: same user, a project of its own (not the default)."""
+        own = cls.for_key(api_key)
+        return cls(api_key=api_key, user_id=user.user_id, project_id=own.project_id)
+
     def to_json(self) -> dict[str, str]:
         """For the admin API: the ids and a masked key."""
         return {"userId": self.user_id, "projectId": self.project_id, "apiKey": mask_key(self.api_key)}

@@ -1,7 +1,7 @@
 """Real sample videos, made on the spot, to import into the emulator.
 
-Needs PyAV (the ``probe`` extra: ``pip install airflow-provider-livepeer[probe]``), which ships FFmpeg's
-encoders: the file is a genuine H.264/AAC MP4 that any player, and the emulator's probe, can read.
+Needs PyAV (part of the ``emulator`` extra), which ships FFmpeg's encoders: the file is a genuine
+H.264/AAC MP4 that any player, and the emulator's probe, can read.
 """
 
 from __future__ import annotations

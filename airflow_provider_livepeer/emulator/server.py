@@ -180,9 +180,12 @@ class EmulatorHandle:
         """All accepted API keys (one account each), the main one first."""
         return self.state.api_keys
 
-    def add_account(self, api_key: str) -> str:
-        """Accept another API key as a separate account; returns its user id."""
-        return self.state.add_account(api_key).user_id
+    def add_account(self, api_key: str, project_of: str | None = None) -> str:
+        """Accept another API key; returns its user id.
+
+        :param project_of: a known key: the new key is then one of a non-default project of its user.
+        """
+        return self.state.add_account(api_key, project_of).user_id
 
     def user_id(self, api_key: str | None = None) -> str:
         """The user id of a key's account (the main one by default)."""
@@ -307,6 +310,14 @@ class EmulatorHandle:
         """An asset as its owner sees it now (with tracks, deleted or not), without an HTTP call."""
         return self.state.asset_view(asset_id)
 
+    def add_recording_session(self, stream_id: str, recording_url: str) -> str:
+        """Give a stream a recording session, recorded as the media file at ``recording_url``.
+
+        :returns: the session id (a clip's ``sessionId``).
+        :raises KeyError: unknown stream.
+        """
+        return str(self.state.add_recording_session(stream_id, recording_url)["id"])
+
     def wait_for_jobs(self, timeout: float = 10.0) -> bool:
         """Wait until no import fetch or export is running; ``False`` on timeout."""
         return self.state.wait_for_jobs(timeout)
@@ -399,7 +410,9 @@ def run_emulator(
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
     allow_remote_sources: bool = False,
     max_queued_tasks: int = 100,
-    max_processing_clips: int = 5,
+    clip_rate_window: float = 300.0,
+    list_lag: float = 0.0,
+    clock_offset: float = 0.0,
     state: EmulatorState | None = None,
     startup_timeout: float = 10.0,
     log_level: str = "warning",
@@ -419,7 +432,9 @@ def run_emulator(
     :param fetch_timeout: seconds allowed per source fetch.
     :param allow_remote_sources: also fetch non-loopback URLs.
     :param max_queued_tasks: queued tasks per account before 429.
-    :param max_processing_clips: clips in progress per account before 403.
+    :param clip_rate_window: seconds in which one requester may schedule 5 clips of a playback id.
+    :param list_lag: seconds the task list lags behind single-task reads (a read replica).
+    :param clock_offset: seconds added to the tasks' time stamps (an API process's clock skew).
     :param state: serve this state instead of building one (then pass no other state option).
     :param startup_timeout: seconds to wait for the server to answer.
     :param log_level: uvicorn's log level.
@@ -438,7 +453,9 @@ def run_emulator(
             "fetch_timeout": fetch_timeout,
             "allow_remote_sources": allow_remote_sources,
             "max_queued_tasks": max_queued_tasks,
-            "max_processing_clips": max_processing_clips,
+            "clip_rate_window": clip_rate_window,
+            "list_lag": list_lag,
+            "clock_offset": clock_offset,
         }
     handle = start_emulator(
         api_keys,

@@ -19,7 +19,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +36,6 @@ from airflow_provider_livepeer.emulator.media import (
     FetchLimits,
     MediaInfo,
     SourceError,
-    estimate_video_spec,
     is_loopback_host,
     measure,
     send_export,
@@ -51,13 +49,14 @@ from airflow_provider_livepeer.emulator.records import (
     new_id,
     new_playback_id,
 )
-from airflow_provider_livepeer.emulator.timeline import QUEUED_PHASES, Durations, reached
+from airflow_provider_livepeer.emulator.streams import CLIP_RATE_WINDOW_S, Streams, requester_id
+from airflow_provider_livepeer.emulator.timeline import Durations, reached
 from airflow_provider_livepeer.emulator.views import (
     IPFS_GATEWAY,
     asset_json,
     asset_spec,
     asset_status,
-    storage_paths,
+    skewed,
     task_json,
 )
 
@@ -71,9 +70,9 @@ STATE_FORMAT = "livepeer-emulator-state"
 STATE_VERSION = 1
 #: An import of a URL still in progress for the same account within this window is answered with it.
 DUPLICATE_WINDOW_MS = 15 * 60 * 1000
+#: Running and waiting tasks written within this window count towards the queue limit.
+QUEUE_WINDOW_MS = 5 * 60 * 1000
 REQUEST_LOG_SIZE = 10_000
-_NAMESPACE = uuid.UUID("0b7c56a1-2f0e-4c57-a1d6-6c6976657075")
-_CLIP_BYTES_PER_SECOND = 2_500_000 // 8
 # How long an event waits for the clock to pass the last read (see _event_ms).
 _EVENT_WAIT_S = 0.005
 
@@ -101,7 +100,12 @@ class EmulatorState:
     :param fetch_timeout: seconds allowed to fetch a source.
     :param allow_remote_sources: also fetch sources off this machine (the emulator normally has no internet).
     :param max_queued_tasks: an account with this many pending/waiting/running tasks gets 429 on new ones.
-    :param max_processing_clips: an account with this many clips in progress gets 403 on a new one.
+    :param clip_rate_window: seconds within which one requester may schedule 5 clips of a playback id
+        (Livepeer: 300).
+    :param list_lag: seconds the task list is served behind single-task reads, as from Livepeer's read
+        replica: the list shows tasks as they were that long ago.
+    :param clock_offset: seconds added to every ``updatedAt`` and ``createdAt`` stamp, as from an API
+        process whose clock is off (the ``Date`` header stays right).
     :param job_workers: threads for fetching and exporting.
     """
 
@@ -118,7 +122,9 @@ class EmulatorState:
         fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
         allow_remote_sources: bool = False,
         max_queued_tasks: int = 100,
-        max_processing_clips: int = 5,
+        clip_rate_window: float = CLIP_RATE_WINDOW_S,
+        list_lag: float = 0.0,
+        clock_offset: float = 0.0,
         job_workers: int = 4,
     ) -> None:
         keys = [api_keys] if isinstance(api_keys, str) else list(api_keys or default_api_keys())
@@ -130,7 +136,10 @@ class EmulatorState:
         self.clock: Clock = clock or time.time
         self.limits = FetchLimits(max_source_bytes, fetch_timeout, allow_remote_sources)
         self.max_queued_tasks = max_queued_tasks
-        self.max_processing_clips = max_processing_clips
+        self.clip_rate_window = clip_rate_window
+        self.list_lag = list_lag
+        self.clock_offset = clock_offset
+        self.streams = Streams()
         self.state_file = Path(state_file) if state_file is not None else None
         self.faults = FaultInjector(faults)
         # One re-entrant lock guards everything; the condition wakes wait_for_jobs().
@@ -170,11 +179,24 @@ class EmulatorState:
         with self._lock:
             return list(self._accounts.values())
 
-    def add_account(self, api_key: str) -> Account:
-        """Accept another API key (a separate account); adding a known key returns its account."""
-        account = Account.for_key(api_key)
+    def add_account(self, api_key: str, project_of: str | None = None) -> Account:
+        """Accept another API key; adding a known key returns its account.
+
+        :param project_of: make the key one of a non-default project of this key's user (Livepeer's
+            projects: the user's tasks without an asset belong to its default project, so such a key's
+            task list never shows its ``transcode-file`` tasks). Without it, a separate user.
+        :raises KeyError: ``project_of`` is not a known key.
+        """
         with self._lock:
+            if project_of is None:
+                account = Account.for_key(api_key)
+            else:
+                account = Account.for_project_key(api_key, self._accounts[project_of])
             return self._accounts.setdefault(api_key, account)
+
+    def _default_project(self, user_id: str) -> str:
+        """A user's default project: that of its first key (a key made with ``project_of`` never is)."""
+        return next(a.project_id for a in self._accounts.values() if a.user_id == user_id)
 
     def account(self, api_key: str | None = None) -> Account:
         """The account of a key (the main one by default).
@@ -234,7 +256,7 @@ class EmulatorState:
 
     def _task_view(self, task: TaskRecord, now: int) -> dict[str, Any]:
         snapshots = task.timeline()
-        return task_json(task, snapshots, reached(snapshots, now))
+        return skewed(task_json(task, snapshots, reached(snapshots, now)), round(self.clock_offset * 1000))
 
     def _phase(self, task: TaskRecord, now: int) -> str:
         snapshots = task.timeline()
@@ -269,11 +291,14 @@ class EmulatorState:
     def list_tasks(self, account: Account) -> list[dict[str, Any]]:
         """``GET /api/task`` before filtering and paging: the account's tasks, newest first."""
         with self._lock:
-            now = self._read_ms()
+            # Served from a replica: as things were list_lag ago.
+            then = self._read_ms() - round(self.list_lag * 1000)
             return [
-                self._task_view(task, now)
+                self._task_view(task, then)
                 for task in reversed(self._tasks.values())
-                if task.user_id == account.user_id and task.project_id == account.project_id
+                if task.user_id == account.user_id
+                and task.project_id == account.project_id
+                and task.created_ms <= then
             ]
 
     def get_task(self, account: Account, task_id: str) -> dict[str, Any]:
@@ -317,7 +342,7 @@ class EmulatorState:
             return self._asset_view(asset, self._read_ms(), details)
 
     def delete_asset(self, account: Account, asset_id: str) -> None:
-        """``DELETE /api/asset/{id}``: the asset's phase becomes ``deleted`` and it leaves the lists.
+        """``DELETE /api/asset/{id}``: the asset's phase becomes ``deleting`` and it leaves the lists.
 
         :raises ApiError: 404 unknown, 403 another account's, 400 already deleted.
         """
@@ -512,37 +537,30 @@ class EmulatorState:
         outcome: Outcome | None = None,
         client: str = "127.0.0.1",
     ) -> dict[str, Any]:
-        """``POST /api/clip``: ``{task: {id}, asset}``.
+        """``POST /api/clip``: ``{task: {id}, asset}``, by the rules of :mod:`.streams`.
 
-        The emulator has no streams: a playback id that is not an asset's is taken to be a live stream's
-        (with a recording), and the clip is made of nothing (its size, hashes and spec are estimated).
+        The clip is made of the session's recording file, fetched and probed like an import.
 
         :param client: the caller's address, part of Livepeer's requester id.
-        :raises ApiError: 403 with too many clips in progress, 400 for an asset's playback id, 422 for an
-            ``endTime`` not after ``startTime``.
+        :raises ApiError: 422 for an ``endTime`` not after ``startTime``; 404, 403, 500 as in :mod:`.streams`.
         """
+        if payload.endTime is not None and payload.endTime <= payload.startTime:
+            raise ApiError(422, "endTime must occur after startTime")
+        requester = requester_id(client, payload.playbackId)
         with self._lock:
             now = self._event_ms()
-            processing = sum(
+            window_start = now - round(self.clip_rate_window * 1000)
+            recent = sum(
                 1
                 for task in self._tasks.values()
-                if task.type == "clip"
-                and task.user_id == account.user_id
-                and self._phase(task, now) in QUEUED_PHASES
+                if task.type == "clip" and task.requester_id == requester and task.created_ms > window_start
             )
-            if processing >= self.max_processing_clips:
-                raise ApiError(403, "Too many clips are being processed.")
-            if any(asset.playback_id == payload.playbackId for asset in self._assets.values()):
-                raise ApiError(400, "Clipping for assets is not implemented yet")
-            if payload.endTime is not None and payload.endTime <= payload.startTime:
-                raise ApiError(422, "endTime must occur after startTime")
-            stream_id = str(uuid.uuid5(_NAMESPACE, f"stream:{payload.playbackId}"))
-            session_id = payload.sessionId or str(uuid.uuid5(_NAMESPACE, f"session:{payload.playbackId}"))
+            stream, session = self.streams.clip_source(account, payload.playbackId, payload.sessionId, recent)
             playback_id = new_playback_id()
             asset = self._new_asset(
                 account,
                 payload.name or f"clip-{playback_id}",
-                {"type": "clip", "playbackId": payload.playbackId, "sessionId": session_id},
+                {"type": "clip", "playbackId": payload.playbackId, "sessionId": session.id},
                 now,
                 playback_id=playback_id,
             )
@@ -552,42 +570,61 @@ class EmulatorState:
             }
             if payload.endTime is not None:
                 strategy["endTime"] = _number(payload.endTime)
-            end = payload.endTime if payload.endTime is not None else now
-            duration = round(min(max((end - payload.startTime) / 1000, 1.0), 3600.0), 3)
-            size = int(duration * _CLIP_BYTES_PER_SECOND)
-            seed = f"clip:{asset.id}".encode()
-            hashes = [
-                {"hash": hashlib.md5(seed, usedforsecurity=False).hexdigest(), "algorithm": "md5"},
-                {"hash": hashlib.sha256(seed).hexdigest(), "algorithm": "sha256"},
-            ]
-            # Livepeer keeps a clip's spec at output.clip.assetSpec, although the public task schema's
-            # `output` lists no `clip` key; the emulator does the same.
-            output = {
-                "clip": {
-                    "assetSpec": asset_spec(asset, size, hashes, estimate_video_spec(size, b"", "clip.mp4")),
-                    "videoSpecSource": "estimated",
-                }
-            }
             task = self._new_task(
                 account,
                 "clip",
                 {
                     "clip": {
                         "clipStrategy": strategy,
-                        "url": f"https://recordings.livepeer-emulator.invalid/{stream_id}/{session_id}/output.m3u8",
-                        "sessionId": session_id,
-                        "inputId": stream_id,
+                        "url": f"https://recordings.livepeer-emulator.invalid/{stream.id}/{session.id}/output.m3u8",
+                        "sessionId": session.id,
+                        "inputId": stream.id,
                     }
                 },
                 now,
                 outcome or self._scripted_outcome("clip", None, payload.playbackId),
                 output_asset_id=asset.id,
-                requester_id=str(uuid.uuid5(_NAMESPACE, f"requester:{client}:{payload.playbackId}")),
-                output=output,
+                requester_id=requester,
+                job=JobState("import", session.recording_url),
             )
             asset.task_id = task.id
             self._save()
+            self._submit(task)
             return {"task": {"id": task.id}, "asset": self._asset_view(asset, now)}
+
+    # ---------------------------------------------------------------- streams API
+
+    def create_stream(self, account: Account, payload: payloads.NewStreamPayload) -> dict[str, Any]:
+        """``POST /api/stream``: the new stream."""
+        body = payloads.dump(payload)
+        name = body.pop("name")
+        with self._lock:
+            stream = self.streams.create(account, name, body, self._event_ms())
+            self._save()
+            return stream.view()
+
+    def get_stream(self, account: Account, stream_id: str) -> dict[str, Any]:
+        """``GET /api/stream/{id}``.
+
+        :raises ApiError: 404 unknown or another user's.
+        """
+        with self._lock:
+            return self.streams.get(account, stream_id).view()
+
+    def list_streams(self, account: Account) -> list[dict[str, Any]]:
+        """``GET /api/stream``: the account's streams, newest first."""
+        with self._lock:
+            return [stream.view() for stream in self.streams.of(account)]
+
+    def add_recording_session(self, stream_id: str, recording_url: str) -> dict[str, Any]:
+        """Give a stream a recording session whose recording is the media file at ``recording_url``.
+
+        :raises KeyError: unknown stream.
+        """
+        with self._lock:
+            session = self.streams.add_session(stream_id, recording_url, self._event_ms())
+            self._save()
+            return {"streamId": stream_id, **session.to_json()}
 
     # ---------------------------------------------------------------- creation helpers
 
@@ -633,12 +670,14 @@ class EmulatorState:
         output: dict[str, Any] | None = None,
         export_target: dict[str, Any] | None = None,
     ) -> TaskRecord:
+        # Livepeer: a task's project is its input or output asset's, else the user's default project.
+        asset = self._assets.get(input_asset_id or output_asset_id or "")
         task = TaskRecord(
             id=new_id(),
             seq=self._next_seq(),
             type=task_type,
             user_id=account.user_id,
-            project_id=account.project_id,
+            project_id=asset.project_id if asset is not None else self._default_project(account.user_id),
             created_ms=now,
             params=params,
             times=self.durations.scaled(self.speed),
@@ -669,11 +708,16 @@ class EmulatorState:
         return None
 
     def _check_capacity(self, account: Account, now: int) -> None:
-        queued = sum(
-            1
-            for task in self._tasks.values()
-            if task.user_id == account.user_id and self._phase(task, now) in QUEUED_PHASES
-        )
+        # Livepeer counts running tasks and waiting ones (scheduled or retrying) written in the last
+        # 5 minutes; pending tasks do not count.
+        queued = 0
+        for task in self._tasks.values():
+            if task.user_id != account.user_id:
+                continue
+            snapshots = task.timeline()
+            snapshot = snapshots[reached(snapshots, now)]
+            if snapshot.phase in ("running", "waiting") and snapshot.at_ms > now - QUEUE_WINDOW_MS:
+                queued += 1
         if queued >= self.max_queued_tasks:
             # Livepeer sends no Retry-After with this one.
             raise ApiError(429, f"user {account.user_id} has reached the maximum number of pending tasks")
@@ -765,24 +809,14 @@ class EmulatorState:
                     return  # reset meanwhile
                 job.done_ms, job.error, job.media = self._event_ms(), error, media
                 if error is None and job.kind == "import" and media is not None:
-                    task.output = self._upload_output(task, media)
+                    asset = self._assets[task.output_asset_id or ""]
+                    spec = asset_spec(asset, media.size, media.hashes(), media.video_spec)
+                    task.output = {task.type: {"assetSpec": spec}}
                 self._save()
         finally:
             with self._lock:
                 self._active_jobs -= 1
                 self._jobs_done.notify_all()
-
-    def _upload_output(self, task: TaskRecord, media: MediaInfo) -> dict[str, Any]:
-        asset = self._assets[task.output_asset_id or ""]
-        upload: dict[str, Any] = {
-            "assetSpec": asset_spec(asset, media.size, media.hashes(), media.video_spec),
-            **storage_paths(asset.playback_id),
-            # Emulator extension (output.upload allows more keys): was the videoSpec read or guessed?
-            "videoSpecSource": media.video_spec_source,
-        }
-        if media.probe_error:
-            upload["videoSpecNote"] = media.probe_error
-        return {"upload": upload}
 
     def wait_for_jobs(self, timeout: float = 10.0) -> bool:
         """Wait until no fetch or export is running; returns ``False`` on timeout."""
@@ -805,15 +839,10 @@ class EmulatorState:
             task = self._tasks[task_id]
             now = self._read_ms()
             snapshots = task.timeline()
-            media = task.job.media if task.job else None
-            source = media.video_spec_source if media else None
-            if source is None and task.type == "clip":
-                source = "estimated"
             return {
                 "task": self._task_view(task, now),
                 "outcome": task.outcome.to_json(),
                 "job": task.job.to_json() if task.job else None,
-                "videoSpecSource": source,
                 "timeline": [snapshot.to_json() for snapshot in snapshots],
                 "now": now,
             }
@@ -837,6 +866,7 @@ class EmulatorState:
             self._tasks.clear()
             self._assets.clear()
             self._rules.clear()
+            self.streams.clear()
             self._requests.clear()
             self.faults.configure(FaultConfig())
             self._save()
@@ -880,6 +910,7 @@ class EmulatorState:
             "tasks": [task.to_json() for task in self._tasks.values()],
             "assets": [asset.to_json() for asset in self._assets.values()],
             "outcomes": [rule.to_json() for rule in self._rules],
+            "streams": self.streams.to_json(),
         }
         # Write then rename, so a crash never leaves half a file.
         tmp = self.state_file.with_name(f".{self.state_file.name}.tmp")
@@ -898,6 +929,7 @@ class EmulatorState:
             assets = [AssetRecord.from_json(item) for item in data["assets"]]
             rules = [OutcomeRule.from_json(item) for item in data.get("outcomes", [])]
             seq = int(data.get("seq", 0))
+            self.streams.load(data.get("streams", []))
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ValueError(f"Cannot load the emulator state file {path}: {err}") from err
         self._tasks = {task.id: task for task in tasks}

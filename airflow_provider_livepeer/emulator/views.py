@@ -1,7 +1,9 @@
 """What clients see: tasks and assets as Livepeer's API returns them, at a given moment.
 
 Field names, which fields appear in which phase, and their order follow Livepeer Studio's server: a
-task's ``output`` appears once it is completed; an asset gets ``size``, ``hash``, ``videoSpec``,
+task's ``output`` appears once it is completed (or failed after writing it); write-only fields
+(``output.upload.videoFilePath``, ``metadataFilePath``) and emulator-only facts never appear; an asset
+gets ``size``, ``hash``, ``videoSpec``,
 ``playbackUrl`` and ``downloadUrl`` once ready; ``videoSpec.tracks`` of an asset is only shown with
 ``?details=1`` (the task's ``assetSpec`` always has them).
 """
@@ -40,9 +42,19 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
         body["requesterId"] = task.requester_id
     body["params"] = copy.deepcopy(task.params)
     body["status"] = snapshot.status()
-    if snapshot.phase == "completed" and task.output is not None:
+    # Livepeer may write ``output`` on a failed task too (e.g. an upload that failed after its probe).
+    if snapshot.phase in ("completed", "failed") and task.output is not None:
         body["output"] = copy.deepcopy(task.output)
     return body
+
+
+def skewed(task: dict[str, Any], offset_ms: int) -> dict[str, Any]:
+    """A task view with its time stamps shifted by ``offset_ms``, as an off clock would write them."""
+    if offset_ms:
+        for section, key in ((task, "createdAt"), (task, "scheduledAt"), (task["status"], "updatedAt")):
+            if key in section:
+                section[key] += offset_ms
+    return task
 
 
 def asset_status(
@@ -54,7 +66,8 @@ def asset_status(
     seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed``.
     """
     if asset.deleted_ms is not None and asset.deleted_ms <= now_ms:
-        return {"phase": "deleted", "updatedAt": asset.deleted_ms}
+        # Livepeer marks a deleted asset ``deleting`` (it then answers 404 and leaves the lists).
+        return {"phase": "deleting", "updatedAt": asset.deleted_ms}
     if snapshots is None:
         return {"phase": "ready", "updatedAt": asset.created_ms}
     current = snapshots[index]
@@ -121,14 +134,6 @@ def asset_spec(
         "size": size,
         "hash": hashes,
         "videoSpec": video_spec,
-    }
-
-
-def storage_paths(playback_id: str) -> dict[str, str]:
-    """Where an upload task says it stored the video and its metadata."""
-    return {
-        "videoFilePath": f"{STORAGE_BASE}/{playback_id}/video",
-        "metadataFilePath": f"{STORAGE_BASE}/{playback_id}/video.json",
     }
 
 

@@ -32,7 +32,7 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerNotFoundError,
     LivepeerPermissionError,
 )
-from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.hooks.livepeer import CLIP_RATE_LIMIT_TIMEOUT, LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
 from airflow_provider_livepeer.sensors.livepeer import (
@@ -43,6 +43,7 @@ from airflow_provider_livepeer.sensors.livepeer import (
     trigger_for,
     wait_for_task,
 )
+from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable
 
 #: XCom keys pushed right after the create call.
@@ -101,6 +102,8 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         self.airflow_asset_alias = airflow_asset_alias
         self._result: TaskResult | None = None
         self._summary: dict[str, Any] | None = None
+        #: The latest answer about the task (its creation, or a re-attach's read), handed to the trigger.
+        self._last_seen: LastSeen | None = None
 
     @cached_property
     def hook(self) -> LivepeerHook:
@@ -127,6 +130,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     def submit_job(self, context: Context) -> str:
         """Create the Livepeer task and push its ids to XCom."""
         work = self.create(self.hook)
+        self._last_seen = LastSeen.of(work)
         self.log.info("Started Livepeer task %s", work.task.id)
         asset = work.asset
         self._push_ids(
@@ -142,6 +146,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
             # Gone, or not this connection's account any more: nothing to re-attach to; start anew.
             self.log.warning("Cannot re-attach to Livepeer task %s (%s); starting new work", external_id, err)
             return TaskPhase.FAILED.value
+        self._last_seen = LastSeen.of(task)
         self.log.info("An earlier try created Livepeer task %s: %s", task.id, task.describe())
         playback_id = (task.asset_spec or {}).get("playbackId")
         self._push_ids(context, task.id, task.output_asset_id, playback_id)
@@ -179,6 +184,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
                     self.poll_interval,
                     self.timeout,
                     self.shared_polling,
+                    self._last_seen,
                 )
             )
         self._result = wait_for_task(
@@ -393,6 +399,9 @@ class LivepeerClipOperator(LivepeerTaskOperator):
     :param end_time: the clip's end, Unix milliseconds, after ``start_time`` (templated).
     :param name: the clip asset's name (templated).
     :param session_id: the recorded session to clip instead of the live stream (templated).
+    :param rate_limit_timeout: seconds to keep retrying Livepeer's clip rate limit (a 403 "Too many
+        clips are being processed." that clears within 5 minutes), with backoff; default 330. Other 403s
+        fail at once.
     """
 
     template_fields: Sequence[str] = (
@@ -412,9 +421,11 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         end_time: float | str | None = None,
         name: str | None = None,
         session_id: str | None = None,
+        rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.rate_limit_timeout = rate_limit_timeout
         self.playback_id = playback_id
         self.start_time = start_time
         self.end_time = end_time
@@ -429,6 +440,7 @@ class LivepeerClipOperator(LivepeerTaskOperator):
             None if self.end_time is None else _number(self.end_time, "clip end_time"),
             name=self.name,
             session_id=self.session_id,
+            rate_limit_timeout=self.rate_limit_timeout,
         )
 
 

@@ -6,19 +6,23 @@ document (``tests/_schema.py``), so no test can forget to.
 
 from __future__ import annotations
 
+import functools
 import http.server
 import importlib.metadata
 import json
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from airflow_provider_livepeer.emulator.samples import make_sample_video
 from tests._schema import assert_response_valid, assert_valid
 
 # The plugin is auto-loaded through its pytest11 entry point once the package is (re)installed; until
@@ -46,6 +50,9 @@ _OPERATIONS: list[tuple[str, re.Pattern[str], str | None]] = [
     ("POST", re.compile(r"^/asset/[^/]+/export$"), None),
     ("POST", re.compile(r"^/clip$"), "/clip"),
     ("POST", re.compile(r"^/transcode$"), "/transcode"),
+    ("POST", re.compile(r"^/stream$"), "/stream"),
+    ("GET", re.compile(r"^/stream$"), "/stream"),
+    ("GET", re.compile(r"^/stream/[^/]+$"), "/stream/{id}"),
 ]
 
 
@@ -217,10 +224,45 @@ def media_server() -> Iterator[MediaServer]:
 
 
 def sample_bytes(size: int = 200_000, seed: int = 7) -> bytes:
-    """Deterministic, incompressible-looking bytes."""
+    """Deterministic, incompressible-looking bytes (not media: an import of them fails)."""
     import random
 
     return random.Random(seed).randbytes(size)
+
+
+@functools.cache
+def video_bytes(seconds: float = 1.0, width: int = 160, height: int = 128) -> bytes:
+    """A real H.264/AAC MP4 (made once per shape with PyAV), for imports that must succeed."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = make_sample_video(Path(folder) / "v.mp4", seconds=seconds, width=width, height=height)
+        return path.read_bytes()
+
+
+def new_stream(api: ApiClient, recording: str | None = None, name: str = "live") -> dict[str, Any]:
+    """Create a stream through ``POST /api/stream``; with ``recording`` (a media file's URL) also give it a
+    recording session through the admin API (its id is added to the answer as ``sessionId``)."""
+    response = api.post("/stream", json={"name": name, "record": True})
+    assert response.status_code == 201, response.text
+    stream: dict[str, Any] = response.json()
+    if recording is not None:
+        admin = f"{api.base_url}/_emulator/streams/{stream['id']}/sessions"
+        session = requests.post(admin, json={"recordingUrl": recording}, timeout=10)
+        assert session.status_code == 201, session.text
+        stream["sessionId"] = session.json()["id"]
+    return stream
+
+
+@functools.cache
+def video_file() -> str:
+    """The ``file://`` URL of a real one-second video (made once), e.g. a stream's recording."""
+    path = Path(tempfile.mkdtemp(prefix="livepeer-test-video-")) / "recording.mp4"
+    path.write_bytes(video_bytes())
+    return path.as_uri()
+
+
+def recorded_playback_id(api: ApiClient) -> str:
+    """The playback id of a new stream of ``api``'s account with a recording session: clips of it work."""
+    return str(new_stream(api, video_file())["playbackId"])
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:

@@ -17,7 +17,7 @@ import requests
 
 from airflow_provider_livepeer.emulator.cli import build_parser, fault_config, main
 from airflow_provider_livepeer.emulator.state import DEFAULT_API_KEY, EmulatorState, default_api_keys
-from tests.emulator.conftest import ApiClient
+from tests.emulator.conftest import ApiClient, recorded_playback_id
 
 
 def _start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, list[str]]:
@@ -72,7 +72,7 @@ def test_command_serves_and_stops_on_a_signal(tmp_path: Path, sig: int) -> None:
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(f"{url}/_emulator/health", timeout=5).json()["accounts"] == 2
         api = ApiClient(url, "cli-secret-key-1234")
-        clip = api.post("/clip", json={"playbackId": "stream", "startTime": 1})
+        clip = api.post("/clip", json={"playbackId": recorded_playback_id(api), "startTime": 1})
         assert clip.status_code == 200
         assert api.wait_task(clip.json()["task"]["id"])["status"]["phase"] == "completed"
         assert ApiClient(url, "second-secret-key").get("/task").json() == []

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.emulator.conftest import ApiClient
+from tests.emulator.test_tasks_api import transcode_body
 
 
 def kinds_seen(api: ApiClient, count: int) -> list[int | str]:
@@ -90,15 +91,15 @@ def test_rate_one_fails_every_api_call_but_not_admin(api: ApiClient, livepeer_em
 def test_faults_can_target_methods(api: ApiClient, livepeer_emulator: Any) -> None:
     livepeer_emulator.set_faults(rates={"500": 1.0}, methods=["post"])
     assert api.get("/task").status_code == 200
-    assert api.post("/clip", json={"playbackId": "s", "startTime": 1}).status_code == 500
+    assert api.post("/transcode", json=transcode_body()).status_code == 500
     assert api.get("/task").json() == []  # a fault "before" means the server did nothing
 
 
 def test_fault_after_processing_loses_the_answer_not_the_work(api: ApiClient, livepeer_emulator: Any) -> None:
     livepeer_emulator.set_faults(queue=["503"], timing="after")
-    response = api.post("/clip", json={"playbackId": "s", "startTime": 1})
+    response = api.post("/transcode", json=transcode_body())
     assert response.status_code == 503
-    assert len(api.get("/task").json()) == 1  # the clip was made all the same
+    assert len(api.get("/task").json()) == 1  # the transcode was made all the same
 
 
 def test_latency_and_spikes(api: ApiClient, livepeer_emulator: Any) -> None:
@@ -144,7 +145,7 @@ def test_fault_admin_endpoint(api: ApiClient, livepeer_emulator: Any) -> None:
 
 
 def test_request_log(api: ApiClient, livepeer_emulator: Any) -> None:
-    task_id = api.post("/clip", json={"playbackId": "s", "startTime": 1}).json()["task"]["id"]
+    task_id = api.post("/transcode", json=transcode_body()).json()["id"]
     api.get(f"/task/{task_id}")
     api.get("/task/unknown")
     livepeer_emulator.set_faults(queue=["drop"])
@@ -153,14 +154,14 @@ def test_request_log(api: ApiClient, livepeer_emulator: Any) -> None:
     requests.get(f"{livepeer_emulator.url}/_emulator/health", timeout=5)  # admin calls are not logged
     assert livepeer_emulator.request_count() == 4
     assert livepeer_emulator.request_count("GET", "/api/task/*") == 2
-    assert livepeer_emulator.request_count(path="/api/clip", status=200) == 1
+    assert livepeer_emulator.request_count(path="/api/transcode", status=200) == 1
     assert livepeer_emulator.request_count(status=404) == 1
     last = livepeer_emulator.requests[-1]
     assert (last.method, last.path, last.status, last.fault) == ("GET", "/api/task", None, "drop")
     log = requests.get(f"{livepeer_emulator.url}/_emulator/requests", timeout=5).json()
     assert log["total"] == 4
     assert log["counts"] == {
-        "POST /api/clip": 1,
+        "POST /api/transcode": 1,
         f"GET /api/task/{task_id}": 1,
         "GET /api/task/unknown": 1,
         "GET /api/task": 1,
@@ -173,7 +174,7 @@ def test_request_log(api: ApiClient, livepeer_emulator: Any) -> None:
 
 
 def test_reset_forgets_everything_but_accounts(api: ApiClient, livepeer_emulator: Any) -> None:
-    api.post("/clip", json={"playbackId": "s", "startTime": 1})
+    api.post("/transcode", json=transcode_body())
     livepeer_emulator.script_outcome(task_type="clip", outcome="fail")
     livepeer_emulator.set_faults(latency_ms=1)
     assert requests.post(f"{livepeer_emulator.url}/_emulator/reset", timeout=5).status_code == 204

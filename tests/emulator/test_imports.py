@@ -11,14 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_livepeer.emulator.media import (
-    FetchLimits,
-    SourceError,
-    check_reachable,
-    estimate_video_spec,
-)
+from airflow_provider_livepeer.emulator.media import FetchLimits, SourceError, check_reachable
 from tests._schema import assert_valid
-from tests.emulator.conftest import ApiClient, MediaServer, sample_bytes
+from tests.emulator.conftest import ApiClient, MediaServer, sample_bytes, video_bytes
 
 
 def expected_hashes(content: bytes) -> list[dict[str, str]]:
@@ -36,29 +31,30 @@ def imported(api: ApiClient, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def test_import_over_loopback_http_hashes_the_real_bytes(api: ApiClient, media_server: MediaServer) -> None:
-    content = sample_bytes(1_500_000)  # more than one fetch chunk
+    padding = sample_bytes(1_500_000)  # more than one fetch chunk, in a valid MP4 'free' box
+    content = video_bytes() + (8 + len(padding)).to_bytes(4, "big") + b"free" + padding
     task, asset = imported(api, media_server.add("/videos/clip.mp4", content))
     assert task["status"]["phase"] == "completed"
     spec = task["output"]["upload"]["assetSpec"]
-    assert spec["size"] == asset["size"] == len(content) == 1_500_000
+    assert spec["size"] == asset["size"] == len(content)
     assert spec["hash"] == asset["hash"] == expected_hashes(content)
     assert asset["status"]["phase"] == "ready"
-    assert task["output"]["upload"]["videoFilePath"].endswith(f"/{asset['playbackId']}/video")
-    assert task["output"]["upload"]["metadataFilePath"].endswith(f"/{asset['playbackId']}/video.json")
+    # Write-only on Livepeer: the server strips them from every answer.
+    assert set(task["output"]["upload"]) == {"assetSpec"}
 
 
 def test_import_of_a_file_url(api: ApiClient, tmp_path: Path) -> None:
     path = tmp_path / "with space.mp4"
-    content = sample_bytes(123_457, seed=3)
+    content = video_bytes(1.0, 128, 128)
     path.write_bytes(content)
     task, asset = imported(api, path.as_uri())
-    assert asset["size"] == 123_457
+    assert asset["size"] == len(content)
     assert asset["hash"] == expected_hashes(content)
     assert task["output"]["upload"]["assetSpec"]["source"] == {"type": "url", "url": path.as_uri()}
 
 
 def test_import_follows_loopback_redirects(api: ApiClient, media_server: MediaServer) -> None:
-    content = b"moved content"
+    content = video_bytes()
     media_server.add("/real.mp4", content)
     media_server.redirects["/old.mp4"] = "/real.mp4"
     media_server.redirects["/away.mp4"] = "https://cdn.example.com/real.mp4"
@@ -73,45 +69,45 @@ def test_import_follows_loopback_redirects(api: ApiClient, media_server: MediaSe
     assert "HTTP 302" in odd["status"]["errorMessage"]
 
 
-def test_unprobed_media_says_its_spec_is_estimated(
+def test_a_source_that_is_not_media_fails_the_import(
     api: ApiClient, livepeer_emulator: Any, tmp_path: Path
 ) -> None:
+    # A Matroska signature, then noise: the emulator used to invent a 720p stereo videoSpec for it.
     path = tmp_path / "noise.mkv"
-    path.write_bytes(b"\x1a\x45\xdf\xa3" + sample_bytes(50_000))  # a Matroska signature, then noise
+    path.write_bytes(b"\x1a\x45\xdf\xa3" + sample_bytes(50_000))
     task, asset = imported(api, path.as_uri())
-    upload = task["output"]["upload"]
-    assert upload["videoSpecSource"] == "estimated"
-    assert upload["videoSpecNote"]  # why: PyAV missing, or it could not read the bytes
-    assert asset["videoSpec"]["format"] == "matroska"
-    assert {track["type"] for track in asset["videoSpec"]["tracks"]} == {"video", "audio"}
-    assert livepeer_emulator.state.debug_task(task["id"])["videoSpecSource"] == "estimated"
+    assert task["status"]["phase"] == "failed"
+    assert task["status"]["errorMessage"].startswith(f"failed to probe {path.as_uri()}: ")
+    assert "output" not in task
+    assert (asset["status"]["phase"], "videoSpec" in asset) == ("failed", False)
     admin = requests.get(f"{livepeer_emulator.url}/_emulator/tasks/{task['id']}", timeout=5).json()
-    assert admin["videoSpecSource"] == "estimated"
     assert admin["task"] == task
     assert_valid(admin["task"], "task")
-    assert admin["job"]["media"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert admin["job"]["error"] == task["status"]["errorMessage"]
 
 
-def test_without_pyav_the_spec_is_estimated_and_says_why(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_the_spec_is_the_files_own(api: ApiClient, tmp_path: Path) -> None:
+    # 3 s, 320x240, mono: what the probe reads is what the asset says.
+    path = tmp_path / "mono.mp4"
+    _make_video(path, seconds=3.0, width=320, height=240, layout="mono")
+    _, asset = imported(api, path.as_uri())
+    spec = asset["videoSpec"]
+    assert spec["duration"] == pytest.approx(3.0, abs=0.1)
+    video = next(track for track in spec["tracks"] if track["type"] == "video")
+    audio = next(track for track in spec["tracks"] if track["type"] == "audio")
+    assert (video["width"], video["height"], audio["channels"]) == (320, 240, 1)
+
+
+def _make_video(
+    path: Path, seconds: float = 1.0, width: int = 64, height: int = 48, fps: int = 10, layout: str = "stereo"
 ) -> None:
-    from airflow_provider_livepeer.emulator import media
+    import av
 
-    path = tmp_path / "a.mp4"
-    path.write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(1000))
-    monkeypatch.setattr(media, "probe_available", lambda: False)
-    info = media.measure(path.as_uri(), FetchLimits())
-    assert (info.size, info.video_spec_source, info.video_spec["format"]) == (1012, "estimated", "mp4")
-    assert info.probe_error is not None and "PyAV is not installed" in info.probe_error
-
-
-def _make_video(path: Path, seconds: float = 1.0, width: int = 64, height: int = 48, fps: int = 10) -> None:
-    av = pytest.importorskip("av", reason="PyAV (the 'probe' extra) is not installed")
     with av.open(str(path), mode="w", format="mp4") as container:
         video = container.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         audio = container.add_stream("aac", rate=44100)
-        audio.layout = "stereo"
+        audio.layout = layout
         for index in range(int(seconds * fps)):
             frame = av.VideoFrame(width, height, "yuv420p")
             for plane in frame.planes:
@@ -120,7 +116,7 @@ def _make_video(path: Path, seconds: float = 1.0, width: int = 64, height: int =
             container.mux(video.encode(frame))
         container.mux(video.encode())
         for start in range(0, int(seconds * 44100), 1024):
-            samples = av.AudioFrame(format="fltp", layout="stereo", samples=1024)
+            samples = av.AudioFrame(format="fltp", layout=layout, samples=1024)
             for plane in samples.planes:
                 plane.update(bytes(plane.buffer_size))
             samples.sample_rate, samples.pts = 44100, start
@@ -136,8 +132,7 @@ def test_real_video_is_probed(
     _make_video(path)
     url = media_server.add("/real.mp4", path.read_bytes()) if over_http else path.as_uri()
     task, asset = imported(api, url)
-    assert task["output"]["upload"]["videoSpecSource"] == "probed"
-    assert "videoSpecNote" not in task["output"]["upload"]
+    assert set(task["output"]["upload"]) == {"assetSpec"}  # no emulator-only facts in Livepeer's JSON
     spec = asset["videoSpec"]
     assert spec["format"] == "mp4"
     assert spec["duration"] == pytest.approx(1.0, abs=0.1)
@@ -181,11 +176,12 @@ def test_unfetchable_source_fails_with_a_clear_message(
 
 
 def test_sources_over_the_size_limit_fail(livepeer_emulator_factory: Any, media_server: MediaServer) -> None:
-    emulator = livepeer_emulator_factory(api_keys=["k"], speed=1000, max_source_bytes=1000)
+    content = video_bytes()
+    emulator = livepeer_emulator_factory(api_keys=["k"], speed=1000, max_source_bytes=len(content))
     api = ApiClient(emulator.url, "k")
-    _, task_id = api.import_url(media_server.add("/big.mp4", b"x" * 1001))
-    assert "larger than the 0.000953674 MiB limit" in api.wait_task(task_id)["status"]["errorMessage"]
-    _, task_id = api.import_url(media_server.add("/fits.mp4", b"x" * 1000))
+    _, task_id = api.import_url(media_server.add("/big.mp4", content + b"x"))
+    assert "MiB limit" in api.wait_task(task_id)["status"]["errorMessage"]
+    _, task_id = api.import_url(media_server.add("/fits.mp4", content))
     assert api.wait_task(task_id)["status"]["phase"] == "completed"
 
 
@@ -203,20 +199,3 @@ def test_remote_sources_can_be_allowed() -> None:
     check_reachable("https://example.com/a.mp4", FetchLimits(allow_remote=True))  # no error
     check_reachable("http://localhost:1/a.mp4", FetchLimits())
     check_reachable("http://[::1]:1/a.mp4", FetchLimits())
-
-
-@pytest.mark.parametrize(
-    ("head", "url", "fmt"),
-    [
-        (b"\x00\x00\x00\x18ftypisom", "x", "mp4"),
-        (b"\x00\x00\x00\x14ftypqt  ", "x", "mov"),
-        (b"FLV\x01", "x", "flv"),
-        (b"G" + bytes(187) + b"G", "x", "mpegts"),
-        (b"", "https://h/video.webm?sig=1", "matroska"),
-        (b"", "https://h/video", "mp4"),
-    ],
-)
-def test_estimated_format(head: bytes, url: str, fmt: str) -> None:
-    spec = estimate_video_spec(2_500_000 // 8 * 10, head, url)
-    assert spec["format"] == fmt
-    assert spec["duration"] == 10

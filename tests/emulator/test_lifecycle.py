@@ -13,7 +13,7 @@ import requests
 from airflow_provider_livepeer.emulator.clock import ManualClock
 from airflow_provider_livepeer.emulator.outcomes import Outcome
 from tests._schema import assert_valid
-from tests.emulator.conftest import ApiClient, MediaServer, sample_bytes
+from tests.emulator.conftest import ApiClient, MediaServer, recorded_playback_id, video_bytes
 
 START = 1_700_000_000.0
 START_MS = int(START * 1000)
@@ -41,7 +41,7 @@ def api(emulator: Any) -> ApiClient:
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     path = tmp_path / "in.mp4"
-    path.write_bytes(sample_bytes(10_000))
+    path.write_bytes(video_bytes())
     return path
 
 
@@ -110,12 +110,12 @@ def test_polling_updated_at_gt_sees_each_change_once(livepeer_emulator_factory: 
     api = ApiClient(emulator.url, "k")
     # The emulator's first import loads its media probe (up to a second on a busy machine); not measured.
     warm_up = tmp_path / "warm-up.mp4"
-    warm_up.write_bytes(b"w")
+    warm_up.write_bytes(video_bytes())
     api.import_url(warm_up.as_uri())
     ids = []
     for index in range(3):
         path = tmp_path / f"{index}.mp4"
-        path.write_bytes(b"x" * (index + 1))
+        path.write_bytes(video_bytes(1.0, 128 + 16 * index, 128))
         ids.append(api.import_url(path.as_uri())[1])
     watermark = 0
     updates: dict[str, list[dict[str, Any]]] = {task_id: [] for task_id in ids}
@@ -170,11 +170,14 @@ def test_retried_task_goes_back_to_waiting_with_retries(
 def test_scripted_failure_by_url(api: ApiClient, clock: ManualClock, emulator: Any, source: Path) -> None:
     rule = emulator.script_outcome(source.as_uri(), "fail", error_message="the file is corrupt", retries=1)
     asset, task_id = api.import_url(source.as_uri())
+    assert emulator.wait_for_jobs()
     task = at(api, clock, 60, task_id)
     assert task["status"]["phase"] == "failed"
     assert task["status"]["errorMessage"] == "the file is corrupt"
     assert task["status"]["retries"] == 1
-    assert "output" not in task
+    # Livepeer may write `output` on a failed task: here the source was read before the failure.
+    assert task["output"]["upload"]["assetSpec"]["id"] == asset["id"]
+    assert_valid(task, "task")
     asset_status = api.get(f"/asset/{asset['id']}").json()["status"]
     assert (asset_status["phase"], asset_status["errorMessage"]) == ("failed", "the file is corrupt")
     assert [r.id for r in emulator.state.outcome_rules()] == [rule.id]  # no times: it stays
@@ -184,7 +187,7 @@ def test_scripted_outcome_through_the_admin_endpoint_applies_once(
     api: ApiClient, clock: ManualClock, emulator: Any, tmp_path: Path
 ) -> None:
     url = (tmp_path / "a.mp4").as_uri()
-    (tmp_path / "a.mp4").write_bytes(b"a")
+    (tmp_path / "a.mp4").write_bytes(video_bytes())
     rule = {"url": url, "taskType": "upload", "outcome": "fail", "errorMessage": "boom", "times": 1}
     response = requests.post(f"{emulator.url}/_emulator/outcomes", json=rule, timeout=5)
     assert response.status_code == 201
@@ -228,11 +231,19 @@ def test_admin_outcome_rules_can_be_removed(emulator: Any) -> None:
     ],
 )
 def test_outcome_header(
-    api: ApiClient, clock: ManualClock, header: str, phase: str, retries: int | None, message: str | None
+    api: ApiClient,
+    clock: ManualClock,
+    emulator: Any,
+    header: str,
+    phase: str,
+    retries: int | None,
+    message: str | None,
 ) -> None:
+    playback_id = recorded_playback_id(api)
     task = api.post(
-        "/clip", json={"playbackId": "stream1", "startTime": 1}, headers={"X-Emulator-Outcome": header}
+        "/clip", json={"playbackId": playback_id, "startTime": 1}, headers={"X-Emulator-Outcome": header}
     ).json()
+    assert emulator.wait_for_jobs()  # the clip's recording is read
     status = at(api, clock, 60, task["task"]["id"])["status"]
     assert (status["phase"], status.get("retries"), status.get("errorMessage")) == (phase, retries, message)
 
@@ -257,7 +268,7 @@ def test_task_waits_for_its_source(
     api: ApiClient, clock: ManualClock, emulator: Any, media_server: MediaServer
 ) -> None:
     media_server.release.clear()  # the source server holds its answer
-    url = media_server.add("/slow.mp4", b"slow bytes")
+    url = media_server.add("/slow.mp4", video_bytes())
     _, task_id = api.import_url(url)
     status = at(api, clock, 100, task_id)["status"]
     assert (status["phase"], status["progress"]) == ("running", 0.9)  # long past its planned end
@@ -266,7 +277,7 @@ def test_task_waits_for_its_source(
     task = api.task(task_id)
     assert task["status"]["phase"] == "completed"
     assert task["status"]["updatedAt"] == START_MS + 100_000  # when the fetch finished, not the planned end
-    assert task["output"]["upload"]["assetSpec"]["size"] == len(b"slow bytes")
+    assert task["output"]["upload"]["assetSpec"]["size"] == len(video_bytes())
 
 
 def test_outcome_parsing() -> None:
@@ -280,9 +291,8 @@ def test_every_task_type_validates_in_every_phase(
     api: ApiClient, clock: ManualClock, emulator: Any, source: Path
 ) -> None:
     asset, upload = api.import_url(source.as_uri())
-    clip = api.post("/clip", json={"playbackId": "stream1", "startTime": 1, "endTime": 2}).json()["task"][
-        "id"
-    ]
+    clip_of = {"playbackId": recorded_playback_id(api), "startTime": 1, "endTime": 2}
+    clip = api.post("/clip", json=clip_of).json()["task"]["id"]
     transcode = api.post("/transcode", json=_transcode()).json()["id"]
     fail = api.post("/transcode", json=_transcode(), headers={"X-Emulator-Outcome": "retry:1:fail"}).json()[
         "id"

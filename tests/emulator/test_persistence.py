@@ -9,18 +9,18 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.emulator.state import EmulatorState
-from tests.emulator.conftest import ApiClient, MediaServer, sample_bytes
+from tests.emulator.conftest import ApiClient, MediaServer, recorded_playback_id, video_bytes
 
 
 def test_state_survives_a_restart(livepeer_emulator_factory: Any, tmp_path: Path) -> None:
     state_file = tmp_path / "state" / "emulator.json"
     source = tmp_path / "in.mp4"
-    source.write_bytes(sample_bytes(20_000))
+    source.write_bytes(video_bytes())
     first = livepeer_emulator_factory(api_keys=["demo-key"], speed=1000, state_file=state_file)
     api = ApiClient(first.url, "demo-key")
     asset, task_id = api.import_url(source.as_uri())
     done = api.wait_task(task_id)
-    clip = api.post("/clip", json={"playbackId": "stream1", "startTime": 1}).json()
+    clip = api.post("/clip", json={"playbackId": recorded_playback_id(api), "startTime": 1}).json()
     first.script_outcome("https://example.com/a.mp4", "fail", error_message="scripted", times=2)
     before_asset = api.get(f"/asset/{asset['id']}").json()
     first.stop()
@@ -48,7 +48,7 @@ def test_interrupted_import_resumes_after_restart(
 ) -> None:
     state_file = tmp_path / "state.json"
     media_server.release.clear()
-    url = media_server.add("/held.mp4", b"held content")
+    url = media_server.add("/held.mp4", video_bytes())
     first = livepeer_emulator_factory(api_keys=["k"], speed=1000, state_file=state_file)
     _, task_id = ApiClient(first.url, "k").import_url(url)
     first.stop()  # while the fetch waits on the held answer
@@ -56,7 +56,7 @@ def test_interrupted_import_resumes_after_restart(
     second = livepeer_emulator_factory(api_keys=["k"], speed=1000, state_file=state_file)
     task = ApiClient(second.url, "k").wait_task(task_id)
     assert task["status"]["phase"] == "completed"
-    assert task["output"]["upload"]["assetSpec"]["size"] == len(b"held content")
+    assert task["output"]["upload"]["assetSpec"]["size"] == len(video_bytes())
 
 
 def test_unreadable_state_file_is_a_clear_error(tmp_path: Path) -> None:

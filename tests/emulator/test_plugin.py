@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from airflow_provider_livepeer.emulator import run_emulator
-from tests.emulator.conftest import ApiClient
+from tests.emulator.conftest import ApiClient, recorded_playback_id
 
 
 def test_fixture_gives_a_fast_running_emulator(livepeer_emulator: Any) -> None:
@@ -22,7 +22,8 @@ def test_fixture_gives_a_fast_running_emulator(livepeer_emulator: Any) -> None:
     assert livepeer_emulator.api_key == livepeer_emulator.api_keys[0]
     assert len(livepeer_emulator.api_keys) == 2
     api = ApiClient(livepeer_emulator.url, livepeer_emulator.api_key)
-    task_id = api.post("/clip", json={"playbackId": "stream", "startTime": 1}).json()["task"]["id"]
+    clip_of = {"playbackId": recorded_playback_id(api), "startTime": 1}
+    task_id = api.post("/clip", json=clip_of).json()["task"]["id"]
     assert api.wait_task(task_id, timeout=2)["status"]["phase"] == "completed"
     assert livepeer_emulator.task(task_id)["status"]["phase"] == "completed"
 
@@ -36,7 +37,9 @@ def test_marker_sets_fixture_options(livepeer_emulator: Any) -> None:
 def test_factory_starts_independent_emulators(livepeer_emulator_factory: Any) -> None:
     one, two = livepeer_emulator_factory(api_keys=["k"]), livepeer_emulator_factory(api_keys=["k"])
     assert one.url != two.url
-    ApiClient(one.url, "k").post("/clip", json={"playbackId": "s", "startTime": 1})
+    ApiClient(one.url, "k").post(
+        "/clip", json={"playbackId": recorded_playback_id(ApiClient(one.url, "k")), "startTime": 1}
+    )
     assert len(ApiClient(one.url, "k").get("/task").json()) == 1
     assert ApiClient(two.url, "k").get("/task").json() == []
 

@@ -14,7 +14,7 @@ import requests
 from airflow_provider_livepeer.emulator.clock import ManualClock
 from airflow_provider_livepeer.emulator.listing import parse_limit
 from tests._schema import assert_valid
-from tests.emulator.conftest import ApiClient
+from tests.emulator.conftest import ApiClient, recorded_playback_id, video_bytes
 
 START = 1_700_000_000.0
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -125,7 +125,7 @@ def test_accounts_do_not_see_each_others_tasks(api: ApiClient, other_api: ApiCli
 
 
 def test_unknown_api_route_is_a_livepeer_404(api: ApiClient, livepeer_emulator: Any) -> None:
-    response = requests.get(f"{livepeer_emulator.url}/api/stream", timeout=5)
+    response = requests.get(f"{livepeer_emulator.url}/api/multistream/target", timeout=5)
     assert response.status_code == 404
     assert response.json() == {"errors": ["not found"]}
     assert_valid(response.json(), "error")
@@ -166,14 +166,16 @@ def test_order_follows_updated_at_by_default(api_a: ApiClient, clock: ManualCloc
 def mixed_tasks(api_a: ApiClient, clock: ManualClock, frozen: Any, tmp_path: Any) -> dict[str, Any]:
     """An upload (then an export of its asset), a transcode and a clip, created at known times."""
     source = tmp_path / "source.mp4"
-    source.write_bytes(b"video bytes" * 100)
+    source.write_bytes(video_bytes())
     asset, upload = api_a.import_url(source.as_uri())
     assert frozen.wait_for_jobs()
     clock.advance(10)  # the import completes
     assert api_a.task(upload)["status"]["phase"] == "completed"
     transcode = api_a.post("/transcode", json=transcode_body()).json()["id"]
     clock.advance(1)
-    clip = api_a.post("/clip", json={"playbackId": "streamplaybackid", "startTime": 1}).json()["task"]["id"]
+    clip_of = {"playbackId": recorded_playback_id(api_a), "startTime": 1}
+    clip = api_a.post("/clip", json=clip_of).json()["task"]["id"]
+    assert frozen.wait_for_jobs()
     clock.advance(1)
     export = api_a.post(f"/asset/{asset['id']}/export", json={"ipfs": {}}).json()["task"]["id"]
     return {"upload": upload, "transcode": transcode, "clip": clip, "export": export, "asset": asset["id"]}

@@ -55,7 +55,9 @@ def test_import_read_list_delete(
         hook.get_asset(asset.id)
 
 
-def test_export_transcode_and_clip(livepeer_emulator: Any, emulator_conn: str, media_server: str) -> None:
+def test_export_transcode_and_clip(
+    livepeer_emulator: Any, emulator_conn: str, media_server: str, stream_playback_id: str
+) -> None:
     hook = LivepeerHook()
     imported = wait_done(hook, hook.import_asset(f"{media_server}/sample.mp4", "source").task.id)
     export = wait_done(hook, hook.export_asset(imported.output_asset_id, ipfs=True).task.id)
@@ -68,7 +70,7 @@ def test_export_transcode_and_clip(livepeer_emulator: Any, emulator_conn: str, m
     )
     assert transcode.type == "transcode-file" and transcode.known_phase is TaskPhase.COMPLETED
 
-    clip = hook.create_clip("livestream1234", 1_700_000_000_000, 1_700_000_003_000, name="highlight")
+    clip = hook.create_clip(stream_playback_id, 1_700_000_000_000, 1_700_000_003_000, name="highlight")
     assert clip.asset is not None and clip.asset.name == "highlight"
     clipped = wait_done(hook, clip.task.id)
     assert clipped.output_asset_id == clip.asset.id and clipped.asset_spec["id"] == clip.asset.id  # type: ignore[index]

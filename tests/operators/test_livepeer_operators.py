@@ -134,13 +134,14 @@ def test_export_of_an_asset_not_ready_is_refused(
         hook.export_asset(asset.id, ipfs=True)
 
 
-def test_clip_of_an_asset_is_refused_by_livepeer(
+def test_clip_of_an_asset_is_not_found_by_livepeer(
     livepeer_emulator: Any, emulator_conn: str, media_server: str
 ) -> None:
     hook = LivepeerHook(**FAST)
     asset = hook.import_asset(f"{media_server}/sample.mp4", "clip me").asset
     assert asset is not None and asset.playback_id
-    with pytest.raises(LivepeerInvalidRequestError, match="Clipping for assets is not implemented yet"):
+    # Livepeer looks the playback id up among streams only: an asset's is "Content not found".
+    with pytest.raises(LivepeerNotFoundError, match="Content not found"):
         hook.create_clip(asset.playback_id, 1_000, 2_000)
 
 
@@ -149,7 +150,7 @@ def test_delete_operator(livepeer_emulator: Any, emulator_conn: str, media_serve
     asset = hook.import_asset(f"{media_server}/sample.mp4", "to delete").asset
     assert asset is not None
     LivepeerDeleteAssetOperator(task_id="d", asset_id=asset.id).execute({})
-    assert livepeer_emulator.asset(asset.id)["status"]["phase"] == "deleted"
+    assert livepeer_emulator.asset(asset.id)["status"]["phase"] == "deleting"
     with pytest.raises(LivepeerInvalidRequestError, match="already deleted"):
         LivepeerDeleteAssetOperator(task_id="d", asset_id=asset.id).execute({})
     LivepeerDeleteAssetOperator(task_id="d", asset_id=asset.id, missing_ok=True).execute({})

@@ -131,7 +131,7 @@ HOOK_CASES: list[
         lambda h, a: h.import_asset("https://example.com/v.mp4", "n", playback_policy={"type": "bogus"}),
         LivepeerInvalidRequestError,
         422,
-        "body.playbackPolicy.type",
+        '"dataPath":".playbackPolicy.type"',
     ),
     (
         "livepeer_default",
@@ -139,7 +139,7 @@ HOOK_CASES: list[
         lambda h, a: h.import_asset("https://example.com/v.mp4", "n", profiles=[{"bitrate": 100}]),
         LivepeerInvalidRequestError,
         422,
-        "body.profiles.0.bitrate",
+        '"dataPath":".profiles[0].bitrate"',
     ),
     (
         "livepeer_default",
@@ -147,7 +147,7 @@ HOOK_CASES: list[
         lambda h, a: h.import_asset("https://example.com/v.mp4", "n", storage={"ipfs": True, "arweave": 1}),
         LivepeerInvalidRequestError,
         422,
-        "body.storage.arweave: Extra inputs are not permitted",
+        '"additionalProperty":"arweave"',
     ),
     (
         "livepeer_default",
@@ -155,7 +155,7 @@ HOOK_CASES: list[
         lambda h, a: h.create_clip("livestream1", 1_000, 2_000, name=123),  # type: ignore[arg-type]
         LivepeerInvalidRequestError,
         422,
-        "body.name: Input should be a valid string",
+        '"dataPath":".name","schemaPath":"#/properties/name/type"',
     ),
     (
         "livepeer_default",
@@ -165,7 +165,7 @@ HOOK_CASES: list[
         ),
         LivepeerInvalidRequestError,
         422,
-        "body.custom.headers.x",
+        '"dataPath":".custom.headers.x"',
     ),
 ]
 
@@ -293,7 +293,7 @@ async def test_trigger_fires_one_error_event_then_the_sensor_fails(
             "livepeer_default",
             LivepeerInvalidRequestError,
             422,
-            "body.playbackPolicy.type",
+            '"dataPath":".playbackPolicy.type"',
         ),
         (
             lambda a: LivepeerTranscodeOperator(
@@ -306,7 +306,7 @@ async def test_trigger_fires_one_error_event_then_the_sensor_fails(
             "livepeer_default",
             LivepeerInvalidRequestError,
             422,
-            "body.profiles.0.bitrate",
+            '"dataPath":".profiles[0].bitrate"',
         ),
         (
             lambda a: LivepeerClipOperator(
@@ -315,7 +315,7 @@ async def test_trigger_fires_one_error_event_then_the_sensor_fails(
             "livepeer_default",
             LivepeerInvalidRequestError,
             422,
-            "body.name",
+            '"dataPath":".name"',
         ),
     ],
     ids=["401-import", "403-export", "404-export", "422-import", "422-transcode", "422-clip"],
