@@ -11,10 +11,9 @@ import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-import aiohttp
 import certifi
 import requests
 from airflow.providers.common.compat.connection import get_async_connection
@@ -42,6 +41,9 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerError,
 )
 from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, parse
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class ApiResponse(NamedTuple):
@@ -218,6 +220,10 @@ class LivepeerHook(BaseHook):
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _asend(self, request: ApiRequest) -> ApiResponse:
+        # Imported here, by the triggers that use it: at import, aiohttp would cost every DAG parse a
+        # tenth of a second of CPU.
+        import aiohttp
+
         endpoint = await self._aget_endpoint()
         api_path = endpoint.api_path(request.path)
         label = f"{request.method} {api_path}"
