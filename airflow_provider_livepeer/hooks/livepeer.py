@@ -12,10 +12,9 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-import aiohttp
 import certifi
 import requests
 from airflow.providers.common.compat.connection import get_async_connection
@@ -52,6 +51,9 @@ from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage,
 CLIP_RATE_LIMIT_TIMEOUT = 330.0
 #: How far back an import whose answer was lost is looked for among the account's upload tasks.
 LOST_IMPORT_LOOKBACK_S = 600.0
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class ApiResponse(NamedTuple):
@@ -231,6 +233,10 @@ class LivepeerHook(BaseHook):
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _asend(self, request: ApiRequest) -> ApiResponse:
+        # Imported here, by the triggers that use it: at import, aiohttp would cost every DAG parse a
+        # tenth of a second of CPU.
+        import aiohttp
+
         endpoint = await self._aget_endpoint()
         api_path = endpoint.api_path(request.path)
         label = f"{request.method} {api_path}"
