@@ -31,9 +31,13 @@ VENV = ROOT / ".venv"
 MATRIX = ROOT / ".matrix"
 #: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
-#: Libraries an older Airflow release predates and breaks with, held where that release's constraints file
-#: held them (e.g. 3.0's in-process execution API answers 422 to every task under FastAPI 0.117+).
-RELEASE_PINS = {"3.0.6": ["fastapi[standard]==0.116.1", "cadwyn<6"]}
+#: Libraries an older Airflow release predates and breaks with, held below the release that broke it, as
+#: that Airflow's constraints file held them: under newer ones its in-process execution API fails every task
+#: (3.0: a 422 from FastAPI 0.117+; 3.2: Cadwyn 8+ models, and no ``svcs_registry`` with svcs 26).
+RELEASE_PINS = {
+    "3.0.6": ["fastapi[standard]==0.116.1", "cadwyn<6"],
+    "3.2.2": ["fastapi<0.137", "svcs<26"],
+}
 #: The Airflow of ``.venv``: what ``python3 dev.py test`` and the demo run on.
 DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
 #: What a version run copies out of the source tree to run the tests against the installed wheel.
