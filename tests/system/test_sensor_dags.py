@@ -44,8 +44,8 @@ def test_sensor_gates_downstream_in_each_mode(
             "phase": "completed",
             "output_asset_id": asset["id"],
         }
-        # The sensor saw the task unfinished at least once: it waited, and did not just find it done. Deferred,
-        # it read the task once before deferring, and the shared watcher's list saw the rest.
+        # The sensor saw the task unfinished at least once: it waited, and did not just find it done.
+        # Deferred, it read the task once before deferring, and the shared watcher's list saw the rest.
         reads = livepeer_emulator.request_count("GET", f"/api/task/{livepeer_task_id}")
         if mode == "deferrable":
             assert reads == 1 and livepeer_emulator.request_count("GET", "/api/task") >= 1, mode
