@@ -156,7 +156,13 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         if asset_id is not None:
             ti.xcom_push(key=XCOM_ASSET_ID, value=asset_id)
             ti.xcom_push(key=XCOM_PLAYBACK_ID, value=playback_id)
-        LivepeerTaskLink.persist(context, LivepeerTaskLink.url(self.hook.base_url, livepeer_task_id))
+        page = LivepeerTaskLink.url(self.hook.base_url, asset_id or self.input_asset_id())
+        if page:
+            LivepeerTaskLink.persist(context, page)
+
+    def input_asset_id(self) -> str | None:
+        """The Livepeer asset the work reads, if any (an export's)."""
+        return None
 
     def is_job_active(self, status: str) -> bool:
         """Pending, waiting, running, or a phase this version does not know: worth re-attaching to."""
@@ -310,6 +316,10 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
         self.custom_url = custom_url
         self.custom_method = custom_method
         self.custom_headers = custom_headers
+
+    def input_asset_id(self) -> str | None:
+        """The exported asset."""
+        return self.asset_id
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the export."""

@@ -160,7 +160,7 @@ def publish_result(
     ti.xcom_push(key=XCOM_ASSET_SPEC, value=result.asset_spec)
     if result.asset_spec is None:
         ti.xcom_push(key=XCOM_OUTPUT, value=result.output)
-    LivepeerTaskLink.persist(context, LivepeerTaskLink.url(hook.base_url, result.livepeer_task_id))
+    LivepeerTaskLink.persist_page(context, hook.base_url, result)
     if result.output_asset_id:
         LivepeerAssetLink.persist(context, LivepeerAssetLink.url(hook.base_url, result.output_asset_id))
     if airflow_asset_alias:
