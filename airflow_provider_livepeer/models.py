@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from airflow_provider_livepeer.exceptions import LivepeerBadResponseError
 
@@ -40,6 +40,21 @@ class _LivepeerModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
 
 
+class _Answer(_LivepeerModel):
+    """A whole answer of Livepeer's (not a part of one), which knows when the server gave it."""
+
+    _answered_at: float | None = PrivateAttr(default=None)
+
+    @property
+    def answered_at(self) -> float | None:
+        """The server's clock when it sent this object (its ``Date`` header, Unix seconds), if known.
+
+        Set by :func:`parse`; a change made after this moment has a later ``updatedAt`` (give or take the
+        server's clock skew).
+        """
+        return self._answered_at
+
+
 class TaskStatus(_LivepeerModel):
     """A task's ``status`` object."""
 
@@ -50,7 +65,7 @@ class TaskStatus(_LivepeerModel):
     retries: int = 0
 
 
-class Task(_LivepeerModel):
+class Task(_Answer):
     """A Livepeer task (``GET /api/task/{id}``).
 
     ``phase`` is kept as the string Livepeer sent, so a phase this version does not know is not an error;
@@ -149,6 +164,48 @@ class Task(_LivepeerModel):
         return None
 
 
+class TaskState(_LivepeerModel):
+    """The part of a listed task a watcher compares: its id and ``status``.
+
+    About a third of a :class:`Task`'s parsing cost: a list page is read this way first, and only the
+    tasks that changed are parsed whole.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str
+    status: TaskStatus
+
+
+class TaskPage:
+    """One page of ``GET /api/task``: its tasks, parsed as asked for, and the server's clock then.
+
+    :param items: the page's JSON array.
+    :param answered_at: the server's ``Date`` when it answered, Unix seconds.
+    """
+
+    what = "GET /api/task"
+
+    def __init__(self, items: list[Any], answered_at: float | None) -> None:
+        self._items = items
+        self.answered_at = answered_at
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def states(self) -> list[TaskState]:
+        """Each task's id and status, in the page's order."""
+        return [parse(TaskState, item, self.what) for item in self._items]
+
+    def task(self, index: int) -> Task:
+        """The whole task at ``index``."""
+        return parse(Task, self._items[index], self.what, self.answered_at)
+
+    def tasks(self) -> list[Task]:
+        """Every task of the page, whole."""
+        return [self.task(index) for index in range(len(self._items))]
+
+
 class TaskResult(BaseModel):
     """The part of a finished task that Airflow keeps: small, JSON-safe, never the whole API payload.
 
@@ -185,7 +242,7 @@ class AssetStatus(_LivepeerModel):
     error_message: str | None = Field(default=None, alias="errorMessage")
 
 
-class Asset(_LivepeerModel):
+class Asset(_Answer):
     """A Livepeer asset (``GET /api/asset/{id}``)."""
 
     id: str
@@ -210,7 +267,7 @@ class TaskRef(_LivepeerModel):
     id: str
 
 
-class CreatedWork(_LivepeerModel):
+class CreatedWork(_Answer):
     """What a create call answered: the task it started and, for imports and clips, the new asset.
 
     ``POST /api/asset/upload/url`` and ``POST /api/clip`` answer ``{asset, task: {id}}``;
@@ -224,16 +281,18 @@ class CreatedWork(_LivepeerModel):
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 
-def parse(model: type[_ModelT], data: Any, what: str) -> _ModelT:
+def parse(model: type[_ModelT], data: Any, what: str, answered_at: float | None = None) -> _ModelT:
     """Validate one JSON value as ``model``.
 
     :param model: the model class.
     :param data: the decoded JSON.
     :param what: what the body was meant to be, for the error message (e.g. ``GET /api/task/x``).
+    :param answered_at: the server's clock when it answered (Unix seconds), kept as the object's
+        ``answered_at``.
     :raises LivepeerBadResponseError: the body is not of the expected shape.
     """
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '<body>'}: {e['msg']}" for e in err.errors()[:5]
@@ -241,3 +300,6 @@ def parse(model: type[_ModelT], data: Any, what: str) -> _ModelT:
         raise LivepeerBadResponseError(
             f"Livepeer answered {what} with a body that is not a {model.__name__}: {problems}"
         ) from None
+    if isinstance(parsed, _Answer):
+        parsed._answered_at = answered_at
+    return parsed

@@ -43,6 +43,7 @@ from airflow_provider_livepeer.sensors.livepeer import (
     trigger_for,
     wait_for_task,
 )
+from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable
 
 #: XCom keys pushed right after the create call.
@@ -101,6 +102,8 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         self.airflow_asset_alias = airflow_asset_alias
         self._result: TaskResult | None = None
         self._summary: dict[str, Any] | None = None
+        #: The latest answer about the task (its creation, or a re-attach's read), handed to the trigger.
+        self._last_seen: LastSeen | None = None
 
     @cached_property
     def hook(self) -> LivepeerHook:
@@ -127,6 +130,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     def submit_job(self, context: Context) -> str:
         """Create the Livepeer task and push its ids to XCom."""
         work = self.create(self.hook)
+        self._last_seen = LastSeen.of(work)
         self.log.info("Started Livepeer task %s", work.task.id)
         asset = work.asset
         self._push_ids(
@@ -142,6 +146,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
             # Gone, or not this connection's account any more: nothing to re-attach to; start anew.
             self.log.warning("Cannot re-attach to Livepeer task %s (%s); starting new work", external_id, err)
             return TaskPhase.FAILED.value
+        self._last_seen = LastSeen.of(task)
         self.log.info("An earlier try created Livepeer task %s: %s", task.id, task.describe())
         playback_id = (task.asset_spec or {}).get("playbackId")
         self._push_ids(context, task.id, task.output_asset_id, playback_id)
@@ -185,6 +190,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
                     self.poll_interval,
                     self.timeout,
                     self.shared_polling,
+                    self._last_seen,
                 )
             )
         self._result = wait_for_task(

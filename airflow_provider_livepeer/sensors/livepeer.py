@@ -32,6 +32,7 @@ from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskPhase, TaskResult
 from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
+from airflow_provider_livepeer.triggers.watcher import LastSeen
 
 #: XCom keys pushed when a Livepeer task completes.
 XCOM_OUTPUT_ASSET_ID = "output_asset_id"
@@ -89,9 +90,17 @@ def wait_for_task(
 
 
 def trigger_for(
-    livepeer_task_id: str, livepeer_conn_id: str, poll_interval: float, timeout: float, shared_polling: bool
+    livepeer_task_id: str,
+    livepeer_conn_id: str,
+    poll_interval: float,
+    timeout: float,
+    shared_polling: bool,
+    last_seen: LastSeen | None = None,
 ) -> dict[str, Any]:
-    """The arguments of ``defer()`` that wait for a task in the triggerer for at most ``timeout`` seconds."""
+    """The arguments of ``defer()`` that wait for a task in the triggerer for at most ``timeout`` seconds.
+
+    :param last_seen: what this worker last saw of the task, so the triggerer need not read it again.
+    """
     return {
         "trigger": LivepeerTaskTrigger(
             livepeer_task_id=livepeer_task_id,
@@ -99,6 +108,9 @@ def trigger_for(
             poll_interval=poll_interval,
             end_time=time.time() + timeout,
             shared_polling=shared_polling,
+            last_phase=last_seen.phase if last_seen else None,
+            last_updated_at=last_seen.updated_at if last_seen else None,
+            last_seen_at=last_seen.at if last_seen else None,
         ),
         "method_name": "execute_complete",
         "timeout": timedelta(seconds=timeout),
@@ -235,7 +247,9 @@ class LivepeerTaskSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the task once: done when completed, an error when it failed."""
-        task = read_task(self.hook, self.livepeer_task_id, self.log)
+        return self._judge(context, read_task(self.hook, self.livepeer_task_id, self.log))
+
+    def _judge(self, context: Context, task: Task | None) -> bool | PokeReturnValue:
         if task is None or not task.is_terminal:
             return False
         result = task.result()
@@ -247,8 +261,10 @@ class LivepeerTaskSensor(BaseSensorOperator):
         """Poke (or reschedule) as any sensor; when deferrable, poke once and then defer."""
         if not self.deferrable:
             return super().execute(context)
+        task = None
         try:
-            poked = self.poke(context)
+            task = read_task(self.hook, self.livepeer_task_id, self.log)
+            poked = self._judge(context, task)
         except AirflowFailException as err:
             # The first poke runs outside BaseSensorOperator.execute: apply soft_fail as it would.
             if self.soft_fail or self.never_fail:
@@ -263,6 +279,8 @@ class LivepeerTaskSensor(BaseSensorOperator):
                 self.poke_interval,
                 self.timeout,
                 self.shared_polling,
+                # The triggerer starts from this poke's answer rather than reading the task again.
+                LastSeen.of(task) if task is not None else None,
             )
         )
 

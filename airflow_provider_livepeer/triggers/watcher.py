@@ -9,26 +9,56 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 import weakref
-from collections.abc import AsyncGenerator
+from collections import Counter
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_provider_livepeer.api import is_retryable, validate_livepeer_id
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidRequestError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.models import Task
+from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, Task, TaskPage, TaskStatus
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LastSeen:
+    """What a waiter last saw of a task, and when: where a watcher takes up the watch without a read.
+
+    :param at: the server's clock when it gave that answer (its ``Date`` header), Unix seconds.
+    :param phase: the task's ``status.phase`` then, or ``None`` when only its creation was seen.
+    :param updated_at: its ``status.updatedAt`` then (Unix milliseconds), if known.
+    """
+
+    at: float
+    phase: str | None = None
+    updated_at: float | None = None
+
+    @classmethod
+    def of(cls, answer: Task | CreatedWork) -> LastSeen | None:
+        """What ``answer`` shows: a task's phase and ``updatedAt``, or a created task's mere existence.
+
+        ``None`` when the server sent no ``Date`` header: nothing to measure "since" from.
+        """
+        if answer.answered_at is None:
+            return None
+        if isinstance(answer, Task):
+            return cls(answer.answered_at, answer.phase, answer.updated_at)
+        return cls(answer.answered_at)
 
 
 class TaskWatcher(Protocol):
     """Something that reports a Livepeer task's state until it is terminal."""
 
-    def watch(self, livepeer_task_id: str) -> AsyncGenerator[Task, None]:
+    def watch(self, livepeer_task_id: str, last_seen: LastSeen | None = None) -> AsyncGenerator[Task, None]:
         """Yield the task each time it is seen, ending after a terminal state.
 
+        ``last_seen`` is what the waiter already knows; without it the watcher reads the task first.
         Transient failures (after the hook's retries) are logged and waited out; permanent ones (401, 403,
         404, a malformed answer) are raised.
         """
@@ -46,8 +76,12 @@ class PollingTaskWatcher:
         self.hook = hook
         self.poll_interval = poll_interval
 
-    async def watch(self, livepeer_task_id: str) -> AsyncGenerator[Task, None]:
+    async def watch(
+        self, livepeer_task_id: str, last_seen: LastSeen | None = None
+    ) -> AsyncGenerator[Task, None]:
         """Yield the task after every read until it is terminal; see :class:`TaskWatcher`."""
+        if last_seen is not None:
+            await asyncio.sleep(self.poll_interval)  # it was just read: the first read waits its turn
         while True:
             try:
                 task = await self.hook.aget_task(livepeer_task_id)
@@ -62,13 +96,51 @@ class PollingTaskWatcher:
             await asyncio.sleep(self.poll_interval)
 
 
+@dataclass(eq=False)
+class _Subscriber:
+    """One waiting trigger: the updates not yet taken, and how often it asked to poll.
+
+    A list and a future made while waiting, rather than an ``asyncio.Queue`` (seven objects, for a
+    thousand waiting triggers): fewer objects for the garbage collector to walk.
+    """
+
+    poll_interval: float
+    pending: list[Task | Exception] = field(default_factory=list)
+    waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Task | Exception) -> None:
+        self.pending.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self) -> Task | Exception:
+        while not self.pending:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.pending.pop(0)
+
+
 @dataclass
 class _Watched:
-    """One watched Livepeer task: who waits for it and what they last saw."""
+    """One watched Livepeer task: who waits for it and what is known of it."""
 
-    queues: list[asyncio.Queue[Task | Exception]] = field(default_factory=list)
+    subscribers: list[_Subscriber] = field(default_factory=list)
+    #: The task as last handed to the subscribers.
     last: Task | None = None
-    first_look_done: bool = False
+    #: What the watcher compares (see :func:`_state`), as last seen.
+    state: tuple[Any, ...] | None = None
+    #: The phase a subscriber last saw, until the watcher sees the task itself.
+    seen_phase: str | None = None
+    #: The server's clock at the latest answer that showed the task's state (or its creation).
+    seen_at: float | None = None
+    #: Whether every list since ``seen_at`` (minus the overlap) is accounted for: a change would be seen.
+    covered: bool = False
+    #: Whether a direct read is wanted (no last look to start from, or the list could not reach back).
+    needs_read: bool = False
+    reading: bool = False
     unmentioned_polls: int = 0
 
 
@@ -79,20 +151,26 @@ class SharedTaskWatcher:
     request, a few with more than 1000 changes), and hands each change to the triggers waiting on that
     task, so N waiting triggers cost about one request per interval instead of N. Around that:
 
-    * a newly subscribed task gets one direct ``GET /api/task/{id}`` for its first look;
+    * a trigger says what it last saw of its task (:class:`LastSeen`: phase, ``updatedAt`` and the server's
+      clock of that answer), and the watcher starts from there, with no read; a trigger that knows nothing
+      gets one direct ``GET /api/task/{id}``;
     * the time filter starts from the server's own clock (its ``Date`` header) minus ``overlap`` seconds,
       so changes stamped a little late, or by a server whose clock lags, are not missed (repeats are
       dropped: a subscriber only hears of a task when it changed);
+    * a task last seen before the list's window (triggers rebuilt after a triggerer restart, say) widens the
+      next list back to that moment, paging as needed, up to ``catch_up_pages`` pages beyond what the
+      regular window needs; a task the list could not reach back to gets a direct read;
     * a task the list has not mentioned for ``safety_net_polls`` intervals gets a direct read, at most
       ``safety_net_batch`` per interval, in case the list ever misses a change;
     * if Livepeer refuses the filtered list (400), the watcher reads each task directly instead, and says
       so once in the log;
-    * it stops, and is forgotten, when its last subscriber leaves.
+    * it polls at the shortest interval of the triggers it serves now, and stops, and is forgotten, when
+      its last subscriber leaves.
 
     Use :func:`shared_watcher` to get the one for a connection.
 
     :param livepeer_conn_id: the connection.
-    :param poll_interval: seconds between list calls.
+    :param poll_interval: seconds between list calls until subscribers say otherwise.
     """
 
     #: Seconds subtracted from the server's clock when asking what changed since the last look.
@@ -101,64 +179,108 @@ class SharedTaskWatcher:
     safety_net_polls: int = 10
     #: The most direct safety-net reads per interval.
     safety_net_batch: int = 10
-    #: The most direct reads (first looks, safety net, fallback) under way at once: httpx's pool costs CPU
-    #: per request that grows with its open connections (2.3 ms per read at 4 in flight, 3.7 ms at 20).
+    #: List pages (1000 tasks each) one poll may read to reach back to tasks last seen before its window.
+    catch_up_pages: int = 5
+    #: The most direct reads (first looks, safety net, fallback) under way at once.
     reads_in_flight: int = 8
+    #: Tasks per list page.
+    page_size: int = 1000
 
     def __init__(self, livepeer_conn_id: str, poll_interval: float) -> None:
         self.livepeer_conn_id = livepeer_conn_id
         self.poll_interval = poll_interval
         self.hook = LivepeerHook(livepeer_conn_id)
         self.watched: dict[str, _Watched] = {}
+        #: How many current subscribers asked for each poll interval.
+        self._intervals: Counter[float] = Counter()
         self.per_task_fallback = False
         self._since: float | None = None
+        self._listing = False
         self._wake = asyncio.Event()
         self._reads = asyncio.Semaphore(self.reads_in_flight)
         self._loop_task: asyncio.Task[None] | None = None
         self._stopped = False
 
-    async def watch(self, livepeer_task_id: str) -> AsyncGenerator[Task, None]:
-        """Yield the task each time it changes, until it is terminal; see :class:`TaskWatcher`."""
+    async def watch(
+        self, livepeer_task_id: str, last_seen: LastSeen | None = None, poll_interval: float | None = None
+    ) -> AsyncGenerator[Task, None]:
+        """Yield the task each time it changes, until it is terminal; see :class:`TaskWatcher`.
+
+        :param poll_interval: how often this subscriber wants the task polled; the watcher's own
+            interval when not given.
+        """
         validate_livepeer_id(livepeer_task_id)
+        interval = self.poll_interval if poll_interval is None else poll_interval
         if self._stopped:
             # This watcher stopped between being handed out and this first step (its last other
             # subscriber left meanwhile): follow the task through the connection's current one.
-            async for task in shared_watcher(self.livepeer_conn_id, self.poll_interval).watch(
-                livepeer_task_id
+            async for task in shared_watcher(self.livepeer_conn_id, interval).watch(
+                livepeer_task_id, last_seen, interval
             ):
                 yield task
             return
-        queue: asyncio.Queue[Task | Exception] = asyncio.Queue()
-        self._subscribe(livepeer_task_id, queue)
+        subscriber = _Subscriber(interval)
+        self._subscribe(livepeer_task_id, subscriber, last_seen)
         try:
             while True:
-                item = await queue.get()
+                item = await subscriber.get()
                 if isinstance(item, Exception):
                     raise item
                 yield item
                 if item.is_terminal:
                     return
         finally:
-            self._unsubscribe(livepeer_task_id, queue)
+            self._unsubscribe(livepeer_task_id, subscriber)
 
-    def _subscribe(self, livepeer_task_id: str, queue: asyncio.Queue[Task | Exception]) -> None:
-        watched = self.watched.setdefault(livepeer_task_id, _Watched())
-        watched.queues.append(queue)
+    def _subscribe(self, livepeer_task_id: str, subscriber: _Subscriber, last_seen: LastSeen | None) -> None:
+        watched = self.watched.get(livepeer_task_id)
+        if watched is None:
+            watched = self.watched[livepeer_task_id] = _Watched()
+            self._start_from(watched, last_seen)
+        watched.subscribers.append(subscriber)
+        self._intervals[subscriber.poll_interval] += 1
         if watched.last is not None:
             # Another trigger already follows this task: the newcomer starts from what it last saw.
-            queue.put_nowait(watched.last)
+            subscriber.put(watched.last)
+        self._set_interval()
         if self._loop_task is None or self._loop_task.done():
             self._loop_task = asyncio.get_running_loop().create_task(self._run())
         self._wake.set()
 
-    def _unsubscribe(self, livepeer_task_id: str, queue: asyncio.Queue[Task | Exception]) -> None:
+    def _start_from(self, watched: _Watched, last_seen: LastSeen | None) -> None:
+        """Take a subscriber's last look as the task's first, or ask for a read when there is none."""
+        if last_seen is None or (last_seen.phase is not None and _is_terminal(last_seen.phase)):
+            watched.needs_read = True  # nothing to start from (a finished task is read for its result)
+            return
+        watched.seen_phase = last_seen.phase
+        self._seen(watched, last_seen.at)
+
+    def _seen(self, watched: _Watched, at: float) -> None:
+        """The task's state is known as of ``at``: covered if the list's window already reaches back."""
+        watched.seen_at = at
+        # While a list is under way its earlier pages went by unseen by this task: the next one covers it.
+        watched.covered = not self._listing and self._since is not None and at - self.overlap >= self._since
+
+    def _unsubscribe(self, livepeer_task_id: str, subscriber: _Subscriber) -> None:
         watched = self.watched.get(livepeer_task_id)
-        if watched is not None and queue in watched.queues:
-            watched.queues.remove(queue)
-            if not watched.queues:
+        if watched is not None and subscriber in watched.subscribers:
+            watched.subscribers.remove(subscriber)
+            self._intervals[subscriber.poll_interval] -= 1
+            if not self._intervals[subscriber.poll_interval]:
+                del self._intervals[subscriber.poll_interval]
+            if not watched.subscribers:
                 del self.watched[livepeer_task_id]
         if not self.watched:
             self._stop()
+            return
+        self._set_interval()
+
+    def _set_interval(self) -> None:
+        """Poll at the shortest interval any current subscriber asked for."""
+        shortest = min(self._intervals)  # a handful of distinct intervals, however many subscribers
+        if shortest != self.poll_interval:
+            self.poll_interval = shortest
+            self._wake.set()
 
     def _stop(self) -> None:
         """Stop for good: a later subscriber gets a new watcher from :func:`shared_watcher`."""
@@ -169,22 +291,24 @@ class SharedTaskWatcher:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_list = loop.time() + self.poll_interval
-        first_looks: set[asyncio.Task[None]] = set()
+        # The first list goes out at once: triggers rebuilt after a restart learn what they missed.
+        last_list = loop.time() - self.poll_interval
+        reads: set[asyncio.Task[None]] = set()
         try:
             while self.watched:
-                # First looks run beside the polling, so a thousand new triggers do not hold the list back.
-                for task_id, watched in self.watched.items():
-                    if not watched.first_look_done:
-                        watched.first_look_done = True
-                        first_looks.add(loop.create_task(self._read_limited(task_id)))
-                first_looks = {read for read in first_looks if not read.done()}
-                if loop.time() >= next_list:
-                    next_list = loop.time() + self.poll_interval
+                if loop.time() >= last_list + self.poll_interval:
+                    last_list = loop.time()
                     await self._poll()
+                # Direct reads run beside the polling, so a thousand new triggers do not hold the list back.
+                for task_id, watched in self.watched.items():
+                    if watched.needs_read and not watched.reading:
+                        watched.reading = True
+                        reads.add(loop.create_task(self._read_limited(task_id)))
+                reads = {read for read in reads if not read.done()}
                 self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), max(0.0, next_list - loop.time()))
+                    wait = max(0.0, last_list + self.poll_interval - loop.time())
+                    await asyncio.wait_for(self._wake.wait(), wait)
         except Exception as err:
             # Whatever stops the poller must end the waits it serves, or they would hang to their timeout.
             log.exception("The shared Livepeer watcher of connection %r stopped", self.livepeer_conn_id)
@@ -193,7 +317,7 @@ class SharedTaskWatcher:
             self._stopped = True
             _forget(self)
         finally:
-            for read in first_looks:
+            for read in reads:
                 read.cancel()
             await self.hook.aclose()
 
@@ -214,24 +338,23 @@ class SharedTaskWatcher:
                 return
             log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
             watched = self.watched.get(livepeer_task_id)
-            if watched is not None and watched.last is None:
-                watched.first_look_done = False  # the next round tries its first look again
+            if watched is not None:
+                watched.reading = False  # a wanted read is tried again at the next round
             return
+        watched = self.watched.get(livepeer_task_id)
+        if watched is not None:
+            watched.needs_read = watched.reading = False
+            self._seen(watched, task.answered_at if task.answered_at is not None else time.time())
         self._deliver(task)
 
     async def _poll(self) -> None:
         if self.per_task_fallback:
             await self._read_all(list(self.watched))
             return
-        if self._since is None:
-            if self.hook.server_time is None:
-                return  # no answer yet from the first looks: nothing to measure "since" from
-            # The server's clock at a first look: every later change is stamped after it.
-            self._since = self.hook.server_time - self.overlap
         for watched in self.watched.values():
             watched.unmentioned_polls += 1
         try:
-            await self._list_changes()
+            listed = await self._list_changes()
         except LivepeerError as err:
             if isinstance(err, LivepeerInvalidRequestError) and err.status == 400:
                 self.per_task_fallback = True
@@ -249,47 +372,117 @@ class SharedTaskWatcher:
                 return
             log.warning("Livepeer's task list could not be read, trying again next interval: %s", err)
             return
+        if not listed:
+            return
         stale = sorted(
-            (task_id for task_id, w in self.watched.items() if w.unmentioned_polls >= self.safety_net_polls),
+            (
+                task_id
+                for task_id, w in self.watched.items()
+                if w.unmentioned_polls >= self.safety_net_polls and not w.needs_read
+            ),
             key=lambda task_id: -self.watched[task_id].unmentioned_polls,
         )[: self.safety_net_batch]
         await self._read_all(stale)
 
-    async def _list_changes(self) -> None:
-        assert self._since is not None
-        filters = [{"id": "updatedAt", "value": {"gt": int(self._since * 1000)}}]
-        answered_at = None
-        async for task in self.hook.alist_tasks(limit=1000, filters=filters, order="updatedAt-true"):
-            answered_at = answered_at or self.hook.server_time
-            if task.id in self.watched:
-                self._deliver(task)
-        answered_at = answered_at or self.hook.server_time
-        if answered_at is not None:
-            self._since = max(self._since, answered_at - self.overlap)
+    async def _list_changes(self) -> bool:
+        """One list round: every task changed since the window's start, and since older last looks.
+
+        :returns: whether a list was read (not before anything gives a time to start from).
+        """
+        behind = [w for w in self.watched.values() if w.seen_at is not None and not w.covered]
+        regular = self._since
+        if regular is None and not behind:
+            return False  # only tasks still waiting for their first read: nothing to start from yet
+        since = min(
+            [w.seen_at - self.overlap for w in behind if w.seen_at is not None]
+            + ([regular] if regular is not None else [])
+        )
+        filters = [{"id": "updatedAt", "value": {"gt": int(since * 1000)}}]
+        answered_at, pages, reached = None, 0, since
+        # Ties in updatedAt broken by id: pages are cut by offset.
+        listing = self.hook.alist_task_pages(
+            limit=self.page_size, filters=filters, order="updatedAt-true,id-true"
+        )
+        self._listing = True
+        try:
+            async for page in listing:
+                answered_at = answered_at or page.answered_at
+                pages += 1
+                oldest = self._take(page)
+                # Let go of the page's JSON before the next one is awaited: kept, it survives into the
+                # collector's older generations and brings on full collections of the triggerer's heap.
+                del page
+                if (
+                    pages >= self.catch_up_pages
+                    and oldest is not None
+                    and (regular is None or oldest <= regular)
+                ):
+                    # The regular window is read and the page budget spent: what lies further back is
+                    # read directly, task by task.
+                    reached = oldest
+                    break
+        finally:
+            self._listing = False
+            await listing.aclose()
+        for watched in behind:
+            mentioned = watched.unmentioned_polls == 0  # the list showed it as it is now
+            if mentioned or (watched.seen_at is not None and watched.seen_at - self.overlap >= reached):
+                watched.covered = True
+            elif not watched.covered:
+                watched.needs_read = True  # beyond the pages read: the list cannot vouch for it
+        # Without a Date header, the local clock stands in (the overlap absorbs a small skew).
+        now = answered_at if answered_at is not None else time.time()
+        self._since = max(self._since or since, now - self.overlap)
+        return True
+
+    def _take(self, page: TaskPage) -> float | None:
+        """Hand the page's changes to the watched tasks; returns its oldest ``updatedAt``, in seconds."""
+        states = page.states()
+        for index, state in enumerate(states):
+            watched = self.watched.get(state.id)
+            if watched is not None:
+                # Only a task that changed is parsed whole, to be handed on.
+                self._see(watched, state.status, functools.partial(page.task, index))
+        updated = states[-1].status.updated_at if states else None
+        return None if updated is None else updated / 1000
 
     def _deliver(self, task: Task) -> None:
         watched = self.watched.get(task.id)
-        if watched is None:
-            return
+        if watched is not None:
+            self._see(watched, task.status, lambda: task)
+
+    def _see(self, watched: _Watched, status: TaskStatus, whole: Callable[[], Task]) -> None:
+        """The task is seen with ``status``: hand it (``whole()``) to its subscribers if it changed."""
         watched.unmentioned_polls = 0
-        if watched.last is not None and _state(watched.last) == _state(task):
+        state = _state(status)
+        if watched.state is not None:
+            changed = state != watched.state
+        else:
+            # Seen for the first time here: news unless it is still what the subscriber last saw.
+            changed = watched.seen_phase is None or status.phase != watched.seen_phase
+        watched.state = state
+        if not changed:
             return
-        watched.last = task
-        for queue in watched.queues:
-            queue.put_nowait(task)
+        task = watched.last = whole()
+        for subscriber in watched.subscribers:
+            subscriber.put(task)
 
     def _deliver_error(self, livepeer_task_id: str, error: Exception) -> None:
-        for queue in self.watched.get(livepeer_task_id, _Watched()).queues:
-            queue.put_nowait(error)
+        for subscriber in self.watched.get(livepeer_task_id, _Watched()).subscribers:
+            subscriber.put(error)
 
 
-def _state(task: Task) -> tuple[Any, ...]:
+def _is_terminal(phase: str) -> bool:
+    return phase in {p.value for p in TERMINAL_PHASES}
+
+
+def _state(status: TaskStatus) -> tuple[Any, ...]:
     """What a waiting trigger acts on or reports: phase, retries, error.
 
     Progress ticks are left out: at a thousand running tasks they would be a thousand wake-ups and log
     lines every interval, for no decision.
     """
-    return (task.phase, task.retries, task.error_message)
+    return (status.phase, status.retries, status.error_message)
 
 
 _WATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedTaskWatcher]] = (
@@ -300,13 +493,13 @@ _WATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Shared
 def shared_watcher(livepeer_conn_id: str, poll_interval: float) -> SharedTaskWatcher:
     """The shared watcher of a connection in the running event loop (the triggerer's), made on first use.
 
-    Triggers with different poll intervals on one connection share it; it polls at the shortest.
+    Triggers with different poll intervals on one connection share it; it polls at the shortest of those
+    it serves (``poll_interval`` is its interval until its first subscriber says otherwise).
     """
     watchers = _WATCHERS.setdefault(asyncio.get_running_loop(), {})
     watcher = watchers.get(livepeer_conn_id)
     if watcher is None:
         watcher = watchers[livepeer_conn_id] = SharedTaskWatcher(livepeer_conn_id, poll_interval)
-    watcher.poll_interval = min(watcher.poll_interval, poll_interval)
     return watcher
 
 

@@ -26,7 +26,15 @@ async def run_to_events(trigger: LivepeerTaskTrigger, limit: float = 20) -> list
 
 
 def test_serialize_round_trip() -> None:
-    trigger = LivepeerTaskTrigger("abc", "my_conn", poll_interval=2.5, end_time=1_900_000_000.0)
+    trigger = LivepeerTaskTrigger(
+        "abc",
+        "my_conn",
+        poll_interval=2.5,
+        end_time=1_900_000_000.0,
+        last_phase="running",
+        last_updated_at=1_800_000_000_123,
+        last_seen_at=1_800_000_001.0,
+    )
     classpath, kwargs = trigger.serialize()
     module, _, name = classpath.rpartition(".")
     rebuilt = getattr(__import__(module, fromlist=[name]), name)(**kwargs)
@@ -37,6 +45,9 @@ def test_serialize_round_trip() -> None:
         "poll_interval": 2.5,
         "end_time": 1_900_000_000.0,
         "shared_polling": True,
+        "last_phase": "running",
+        "last_updated_at": 1_800_000_000_123,
+        "last_seen_at": 1_800_000_001.0,
     }
     import json
 
