@@ -38,7 +38,11 @@ AIRFLOW_MAJOR, AIRFLOW_MINOR = (int(part) for part in AIRFLOW_VERSION.split(".")
 HAS_TASK_STATE_STORE = (AIRFLOW_MAJOR, AIRFLOW_MINOR) >= (3, 3)
 
 DAGS = PROJECT_ROOT / "tests" / "deployment" / "dags"
-EXAMPLE_DAG = PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py"
+EXAMPLE_DAGS = [
+    PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py",
+    # Event-driven scheduling (AssetWatcher) arrived in Airflow 3.0.
+    *([PROJECT_ROOT / "example_dags" / "example_livepeer_uploads.py"] if AIRFLOW_MAJOR >= 3 else []),
+]
 API_KEY = "deployment-key"
 #: Emulated tasks run at twice real time: 4 s from creation to the end of a source-less run.
 EMULATOR_SPEED = 2.0
@@ -103,7 +107,7 @@ class Deployment:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LIVEPEER"))}
         dags = self.home / "dags"
         dags.mkdir()
-        for dag_file in [*sorted(DAGS.glob("*.py")), EXAMPLE_DAG]:
+        for dag_file in [*sorted(DAGS.glob("*.py")), *EXAMPLE_DAGS]:
             (dags / dag_file.name).symlink_to(dag_file)
         self.api_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
@@ -221,7 +225,7 @@ class Deployment:
         wait_until(lambda: self._answers(f"{self.rest.api}/{health}"), 180, "the api-server to answer")
         self.rest.login()
         self.rest.create_connection("livepeer_default", "livepeer", self.emulator_url, API_KEY)
-        dag_ids = [path.stem for path in sorted(DAGS.glob("*.py"))] + ["example_livepeer_import_pipeline"]
+        dag_ids = [path.stem for path in [*sorted(DAGS.glob("*.py")), *EXAMPLE_DAGS]]
         for dag_id in dag_ids:
             wait_until(functools.partial(self.rest.dag_ready, dag_id), 180, f"DAG {dag_id} to be parsed")
 
