@@ -55,7 +55,8 @@ with DAG(
         """Act on the asset that triggered the run (or, run by hand, the latest one imported)."""
         events = [e for batch in (triggering_asset_events or {}).values() for e in batch]
         event = events[-1] if events else inlet_events[AssetAlias(ALIAS)][-1]
-        print(f"New Livepeer asset {event.asset.uri}: {event.extra}")
-        return {"uri": event.asset.uri, **event.extra}
+        asset = getattr(event, "asset", None) or event.dataset  # Airflow 2 calls it a Dataset
+        print(f"New Livepeer asset {asset.uri}: {event.extra}")
+        return {"uri": asset.uri, **event.extra}
 
     use_imported_asset()
