@@ -11,6 +11,9 @@ __version__ = "0.1.0"
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow's ProvidersManager (the ``apache_airflow_provider`` entry point)."""
+    # Here, not at the top: Airflow calls this while it is still being imported.
+    from airflow_provider_livepeer.version_compat import ASSET_URIS_KEY
+
     return {
         "package-name": "airflow-provider-livepeer",
         "name": "Livepeer",
@@ -45,6 +48,14 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Livepeer",
                 "python-modules": ["airflow_provider_livepeer.triggers.livepeer"],
+            }
+        ],
+        # The livepeer:// Airflow Assets the operators emit: validated, and made OpenLineage datasets.
+        ASSET_URIS_KEY: [
+            {
+                "schemes": ["livepeer"],
+                "handler": "airflow_provider_livepeer.assets.normalize_livepeer_uri",
+                "to_openlineage_converter": "airflow_provider_livepeer.assets.livepeer_uri_to_openlineage",
             }
         ],
         "extra-links": [

@@ -146,6 +146,7 @@ class Task(_Answer):
             livepeer_task_id=self.id,
             type=self.type,
             phase=self.phase,
+            input_asset_id=self.input_asset_id,
             output_asset_id=self.output_asset_id,
             asset_spec=self.asset_spec,
             output=self.output,
@@ -216,6 +217,7 @@ class TaskResult(BaseModel):
     livepeer_task_id: str
     type: str | None
     phase: str
+    input_asset_id: str | None = None
     output_asset_id: str | None = None
     asset_spec: dict[str, Any] | None = None
     output: dict[str, Any] = Field(default_factory=dict)

@@ -6,15 +6,25 @@ What each version lacks, and what the provider does instead:
   of an earlier try (``durable``): every try creates new work (:func:`log_feature_unavailable` says so);
 * below 3.2 Airflow's UI does not read the connection form from the provider info, so the hook also
   describes it the older way (:meth:`LivepeerHook.get_connection_form_widgets`);
-* below 3.0 Airflow Assets are Datasets: ``airflow.providers.common.compat.sdk`` hands out the right class.
+* below 3.0 Airflow Assets are Datasets: ``airflow.providers.common.compat.sdk`` hands out the right class,
+  and the providers manager reads URI schemes from ``dataset-uris`` (:data:`ASSET_URIS_KEY`);
+* below 3.0 there are no event triggers (``BaseEventTrigger``, ``AssetWatcher``), so
+  :class:`~airflow_provider_livepeer.triggers.livepeer.LivepeerTaskEventTrigger` refuses to be made.
 """
 
 from __future__ import annotations
 
-from airflow import __version__ as AIRFLOW_VERSION_STRING
+from importlib.metadata import version
+from typing import TYPE_CHECKING
+
 from packaging.version import Version
 
-from airflow_provider_livepeer.api import Logger
+if TYPE_CHECKING:
+    from airflow_provider_livepeer.api import Logger
+
+# Read from the installed distribution, not ``airflow.__version__``: the provider info reads this module
+# while Airflow itself is still being imported, so importing Airflow here would go round in a circle.
+AIRFLOW_VERSION_STRING = version("apache-airflow")
 
 
 def _base_version(version: str) -> tuple[int, int, int]:
@@ -27,6 +37,8 @@ AIRFLOW_VERSION = _base_version(AIRFLOW_VERSION_STRING)
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
+#: The provider-info key of asset URI schemes: Airflow 2 called Assets Datasets.
+ASSET_URIS_KEY = "asset-uris" if AIRFLOW_V_3_0_PLUS else "dataset-uris"
 
 
 def log_feature_unavailable(log: Logger, feature: str, needs: str, instead: str) -> None:

@@ -60,8 +60,8 @@ with DAG(
         triggering = triggering_asset_events or triggering_dataset_events or {}
         events = [e for batch in triggering.values() for e in batch]
         event = events[-1] if events else inlet_events[AssetAlias(ALIAS)][-1]
-        uri = event.asset.uri if hasattr(event, "asset") else event.dataset.uri  # Airflow 2: a Dataset
-        print(f"New Livepeer asset {uri}: {event.extra}")
-        return {"uri": uri, **event.extra}
+        asset = getattr(event, "asset", None) or event.dataset  # Airflow 2 calls it a Dataset
+        print(f"New Livepeer asset {asset.uri}: {event.extra}")
+        return {"uri": asset.uri, **event.extra}
 
     use_imported_asset()

@@ -7,7 +7,9 @@ A block is run by default. A marker just before it says otherwise, in the README
 * ``file: PATH``: a file the reader saves at PATH of their project; a ``test_*.py`` file is run with pytest
   in a fresh process, in a project holding every ``file`` block of the same document;
 * ``server: PORT [PORT...]``: each command starts a server on PORT and runs until stopped; each is started
-  on a free port instead, must accept connections, and is stopped.
+  on a free port instead, must accept connections, and is stopped;
+* ``airflow: VERSION``: the block needs Airflow VERSION or newer (e.g. ``3.0``); run there, skipped with the
+  reason on older ones.
 
 Python blocks run in this process, in a fresh namespace; shell blocks with ``bash -euo pipefail``.
 """
@@ -31,7 +33,7 @@ import pytest
 
 #: Fence languages that are run, and the runner of each; other languages (``text``...) are not run.
 RUN_LANGUAGES = {"python": "python", "py": "python", "bash": "bash", "shell": "bash", "sh": "bash"}
-MARKER_KINDS = ("skip", "file", "server")
+MARKER_KINDS = ("skip", "file", "server", "airflow")
 
 _FENCE = re.compile(r"^```\s*([\w+-]*)\s*$")
 _HTML_MARKER = re.compile(r"^<!--\s*doc-test:(.*)-->\s*$")
@@ -284,6 +286,12 @@ def run_block(block: Block, blocks: list[Block], tmp_path: Path, request: pytest
     kind, argument = block.marker or ("", "")
     if kind == "skip":
         pytest.skip(argument)
+    if kind == "airflow":
+        from airflow_provider_livepeer.version_compat import AIRFLOW_VERSION, AIRFLOW_VERSION_STRING
+
+        needed = tuple(int(part) for part in argument.split("."))
+        if needed > AIRFLOW_VERSION:
+            pytest.skip(f"needs Airflow {argument} or newer; this is Airflow {AIRFLOW_VERSION_STRING}")
     shell = shell_env(tmp_path / "airflow-home")
     if kind == "server":
         assert block.runner == "bash", f"{block.test_id}: only shell blocks start servers"

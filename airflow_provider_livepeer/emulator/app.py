@@ -24,6 +24,9 @@ Admin endpoints (no key: the emulator is meant to listen on loopback only, for t
   ``{"apiKey", "projectOf": KEY}`` a key of a non-default project of that key's user
 * ``POST /_emulator/reset``: forget tasks, assets, outcomes, faults and logged requests
 * ``/_emulator/docs``: the emulator's own OpenAPI UI
+
+Pages for people (no key), at the paths of Livepeer Studio's dashboard, so the provider's extra links open:
+``GET /dashboard/assets/{id}``, an HTML page of the asset.
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ import json
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_livepeer import __version__
-from airflow_provider_livepeer.emulator import listing, payloads
+from airflow_provider_livepeer.emulator import dashboard, listing, payloads
 from airflow_provider_livepeer.emulator.errors import ApiError
 from airflow_provider_livepeer.emulator.faults import (
     ApiTrafficMiddleware,
@@ -78,6 +81,7 @@ def create_app(state: EmulatorState) -> FastAPI:
 
     _add_api_routes(app, state)
     _add_admin_routes(app, state)
+    _add_dashboard_routes(app, state)
     return app
 
 
@@ -314,3 +318,12 @@ def _messages(err: ValueError) -> list[str]:
     if callable(errors):
         return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors()]
     return [str(err)]
+
+
+def _add_dashboard_routes(app: FastAPI, state: EmulatorState) -> None:
+    @app.get("/dashboard/assets/{asset_id}")
+    async def asset_page(asset_id: str) -> Response:
+        try:
+            return HTMLResponse(dashboard.asset_page(state.asset_view(asset_id, details=False)))
+        except KeyError:
+            return HTMLResponse(dashboard.not_found_page(f"Asset {asset_id}"), status_code=404)

@@ -1,4 +1,7 @@
-"""Extra links from an Airflow task to the Livepeer task and asset it made or waited for."""
+"""Extra links from an Airflow task to pages a person can open on the Livepeer work it made or waited for.
+
+No link points at Livepeer's API: its URLs answer 401 to a browser, which has no API key.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, Context, XCom
+
+from airflow_provider_livepeer.models import TaskResult
 
 #: Livepeer Studio's web dashboard, where an asset has a page.
 DASHBOARD = "https://livepeer.studio/dashboard"
@@ -62,14 +67,36 @@ class _PersistedLink(BaseOperatorLink):
 
 
 class LivepeerTaskLink(_PersistedLink):
-    """The Livepeer task as the API returns it (``<host>/api/task/<id>``; needs the API key)."""
+    """A page a person can open for the Livepeer task's work, never the API (which needs the key).
+
+    For an export to IPFS, the exported file on Livepeer's IPFS gateway once the task gives its URL;
+    otherwise the dashboard page of the task's asset: the asset an import or a clip makes, or the one an
+    export sends. A transcode makes no asset and has no page, so it has no task link.
+    """
 
     name = "Livepeer task"
 
     @staticmethod
-    def url(api_base_url: str, livepeer_task_id: str) -> str:
-        """The task's API URL under the connection's host."""
-        return f"{api_base_url}/task/{livepeer_task_id}"
+    def url(api_base_url: str, asset_id: str | None, gateway_url: str | None = None) -> str | None:
+        """The task's page, or ``None`` when it has none.
+
+        :param api_base_url: the connection's API base URL.
+        :param asset_id: the asset the task makes or exports.
+        :param gateway_url: the exported file's gateway URL, when Livepeer gave one.
+        """
+        if gateway_url:
+            return gateway_url
+        return LivepeerAssetLink.url(api_base_url, asset_id) if asset_id else None
+
+    @classmethod
+    def persist_page(cls, context: Context, api_base_url: str, result: TaskResult) -> None:
+        """Store the page of a finished task, if it has one."""
+        ipfs = (result.output.get("export") or {}).get("ipfs") or {}
+        url = cls.url(
+            api_base_url, result.output_asset_id or result.input_asset_id, ipfs.get("videoFileGatewayUrl")
+        )
+        if url:
+            cls.persist(context, url)
 
 
 class LivepeerAssetLink(_PersistedLink):
@@ -80,7 +107,12 @@ class LivepeerAssetLink(_PersistedLink):
     @staticmethod
     def url(api_base_url: str, asset_id: str) -> str:
         """The asset's dashboard page for the connection's host."""
-        parts = urlsplit(api_base_url)
-        if parts.hostname == "livepeer.studio":
-            return f"{DASHBOARD}/assets/{asset_id}"
-        return f"{parts.scheme}://{parts.netloc}/dashboard/assets/{asset_id}"
+        return f"{dashboard_url(api_base_url)}/assets/{asset_id}"
+
+
+def dashboard_url(api_base_url: str) -> str:
+    """Livepeer Studio's dashboard, or the same path on another host (an emulator serves its own pages)."""
+    parts = urlsplit(api_base_url)
+    if parts.hostname == "livepeer.studio":
+        return DASHBOARD
+    return f"{parts.scheme}://{parts.netloc}/dashboard"

@@ -23,7 +23,8 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
@@ -33,6 +34,13 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerPermissionError,
 )
 from airflow_provider_livepeer.hooks.livepeer import CLIP_RATE_LIMIT_TIMEOUT, LivepeerHook
+from airflow_provider_livepeer.lineage import (
+    ipfs_export_dataset,
+    livepeer_dataset,
+    operator_lineage,
+    s3_dataset,
+    url_dataset,
+)
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
 from airflow_provider_livepeer.sensors.livepeer import (
@@ -45,6 +53,11 @@ from airflow_provider_livepeer.sensors.livepeer import (
 )
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    from airflow_provider_livepeer.lineage import Dataset
 
 #: XCom keys pushed right after the create call.
 XCOM_LIVEPEER_TASK_ID = "livepeer_task_id"
@@ -102,6 +115,8 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         self.airflow_asset_alias = airflow_asset_alias
         self._result: TaskResult | None = None
         self._summary: dict[str, Any] | None = None
+        #: The asset the create call (or a re-attach's read) named, before the task completes.
+        self._made_asset_id: str | None = None
         #: The latest answer about the task (its creation, or a re-attach's read), handed to the trigger.
         self._last_seen: LastSeen | None = None
 
@@ -158,10 +173,45 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         """The XComs and link of a created (or re-attached) task, the same on every try."""
         ti = context["ti"]
         ti.xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=livepeer_task_id)
+        self._made_asset_id = asset_id
         if asset_id is not None:
             ti.xcom_push(key=XCOM_ASSET_ID, value=asset_id)
             ti.xcom_push(key=XCOM_PLAYBACK_ID, value=playback_id)
-        LivepeerTaskLink.persist(context, LivepeerTaskLink.url(self.hook.base_url, livepeer_task_id))
+        page = LivepeerTaskLink.url(self.hook.base_url, asset_id or self.input_asset_id())
+        if page:
+            LivepeerTaskLink.persist(context, page)
+
+    def input_asset_id(self) -> str | None:
+        """The Livepeer asset the work reads, if any (an export's)."""
+        return None
+
+    # -- OpenLineage (called by the OpenLineage provider only; see airflow_provider_livepeer.lineage) ----
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage[Dataset, Any]:
+        """What the work reads, and what it writes where that is known before the create call."""
+        return operator_lineage(self.lineage_inputs(), self.lineage_outputs(None))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, Any]:
+        """What the work read and wrote."""
+        return operator_lineage(self.lineage_inputs(), self.lineage_outputs(self._result))
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage[Dataset, Any]:
+        """What the work read; of its outputs, only those named before it ran (nothing was made)."""
+        return self.get_openlineage_facets_on_start()
+
+    @property
+    def api_host(self) -> str:
+        """The connection's API host, the authority of ``livepeer://`` datasets."""
+        return urlsplit(self.hook.base_url).netloc
+
+    def lineage_inputs(self) -> list[Dataset]:
+        """The OpenLineage datasets the work reads."""
+        return []
+
+    def lineage_outputs(self, result: TaskResult | None) -> list[Dataset]:
+        """The OpenLineage datasets the work writes: the asset it makes, once known."""
+        asset_id = result.output_asset_id if result else self._made_asset_id
+        return [livepeer_dataset(self.api_host, f"assets/{asset_id}")] if asset_id else []
 
     def is_job_active(self, status: str) -> bool:
         """Pending, waiting, running, or a phase this version does not know: worth re-attaching to."""
@@ -269,6 +319,10 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
         self.c2pa = c2pa
         self.target_segment_size_secs = target_segment_size_secs
 
+    def lineage_inputs(self) -> list[Dataset]:
+        """The source URL (``ipfs://`` and ``ar://`` ones by content id)."""
+        return [url_dataset(self.url)]
+
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the import."""
         return hook.import_asset(
@@ -321,6 +375,21 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
         self.custom_url = custom_url
         self.custom_method = custom_method
         self.custom_headers = custom_headers
+
+    def input_asset_id(self) -> str | None:
+        """The exported asset."""
+        return self.asset_id
+
+    def lineage_inputs(self) -> list[Dataset]:
+        """The exported asset."""
+        return [livepeer_dataset(self.api_host, f"assets/{self.asset_id}")]
+
+    def lineage_outputs(self, result: TaskResult | None) -> list[Dataset]:
+        """The custom URL, or the file on IPFS once the task names its content id."""
+        if self.custom_url:
+            return [url_dataset(self.custom_url)]
+        exported = ipfs_export_dataset(result.output) if result else None
+        return [exported] if exported else []
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the export."""
@@ -378,6 +447,23 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
         self.creator_id = creator_id
         self.c2pa = c2pa
 
+    def lineage_inputs(self) -> list[Dataset]:
+        """The source: a URL, or an S3 object (``s3://<bucket>`` and its key)."""
+        if isinstance(self.input, dict):
+            return [s3_dataset(str(self.input.get("bucket")), str(self.input.get("path", "")))]
+        return [url_dataset(self.input)]
+
+    def lineage_outputs(self, result: TaskResult | None) -> list[Dataset]:
+        """Each output's path in S3 storage (web3.storage ones have no name before Livepeer gives a CID)."""
+        if self.storage.get("type") != "s3":
+            return []
+        bucket = str(self.storage.get("bucket"))
+        return [
+            s3_dataset(bucket, str(output["path"]))
+            for output in self.outputs.values()
+            if isinstance(output, dict) and output.get("path")
+        ]
+
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the transcode."""
         return hook.transcode(
@@ -431,6 +517,10 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         self.end_time = end_time
         self.name = name
         self.session_id = session_id
+
+    def lineage_inputs(self) -> list[Dataset]:
+        """The clipped stream, by its playback id."""
+        return [livepeer_dataset(self.api_host, f"streams/{self.playback_id}")]
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the clip."""

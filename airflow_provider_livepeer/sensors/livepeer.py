@@ -10,7 +10,8 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -33,6 +34,11 @@ from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, Livepeer
 from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskPhase, TaskResult
 from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import LastSeen
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
+
+    from airflow_provider_livepeer.lineage import Dataset
 
 #: XCom keys pushed when a Livepeer task completes.
 XCOM_OUTPUT_ASSET_ID = "output_asset_id"
@@ -174,7 +180,7 @@ def publish_result(
     ti.xcom_push(key=XCOM_ASSET_SPEC, value=result.asset_spec)
     if result.asset_spec is None:
         ti.xcom_push(key=XCOM_OUTPUT, value=result.output)
-    LivepeerTaskLink.persist(context, LivepeerTaskLink.url(hook.base_url, result.livepeer_task_id))
+    LivepeerTaskLink.persist_page(context, hook.base_url, result)
     if result.output_asset_id:
         LivepeerAssetLink.persist(context, LivepeerAssetLink.url(hook.base_url, result.output_asset_id))
     if airflow_asset_alias:
@@ -242,6 +248,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.airflow_asset_alias = airflow_asset_alias
         self.shared_polling = shared_polling
+        self._result: TaskResult | None = None
 
     @cached_property
     def hook(self) -> LivepeerHook:
@@ -257,6 +264,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
             return False
         result = task.result()
         raise_for_failure(result)
+        self._result = result
         summary = publish_result(context, result, self.hook, self.airflow_asset_alias)
         return PokeReturnValue(is_done=True, xcom_value=summary)
 
@@ -287,10 +295,17 @@ class LivepeerTaskSensor(BaseSensorOperator):
             )
         )
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, Any]:
+        """OpenLineage: what the awaited task made (its asset, or the task itself), as its Airflow Asset."""
+        from airflow_provider_livepeer.lineage import operator_lineage, result_dataset
+
+        host = urlsplit(self.hook.base_url).netloc
+        return operator_lineage([], [result_dataset(host, self._result)] if self._result else [])
+
     def execute_complete(
         self, context: Context, event: Any = None, livepeer_task_id: str | None = None
     ) -> dict[str, Any]:
         """Resume after the trigger fired: validate its event, then publish as a poke does."""
-        result = result_from_event(event, livepeer_task_id or self.livepeer_task_id)
+        result = self._result = result_from_event(event, livepeer_task_id or self.livepeer_task_id)
         self.log.info("Livepeer task %s completed", result.livepeer_task_id)
         return publish_result(context, result, self.hook, self.airflow_asset_alias)

@@ -1,4 +1,4 @@
-"""The trigger that waits for a Livepeer task in Airflow's triggerer."""
+"""Triggers: one that waits for a Livepeer task, and an event trigger for ``AssetWatcher`` (Airflow 3.0+)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,18 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.models import Task
+from airflow_provider_livepeer.models import Task, TaskPhase
 from airflow_provider_livepeer.triggers.watcher import LastSeen, PollingTaskWatcher, shared_watcher
+from airflow_provider_livepeer.version_compat import (
+    AIRFLOW_V_3_0_PLUS,
+    AIRFLOW_VERSION_STRING,
+    log_feature_unavailable,
+)
+
+if AIRFLOW_V_3_0_PLUS:
+    from airflow.triggers.base import BaseEventTrigger as _EventTriggerBase
+else:  # Airflow 2: the module imports; making the event trigger says which Airflow it needs
+    _EventTriggerBase = BaseTrigger  # type: ignore[misc,assignment]
 
 #: The statuses of the events the trigger fires; exactly one per run.
 EVENT_STATUSES = ("success", "failed", "timeout", "error")
@@ -146,9 +156,155 @@ def _unix_seconds(end_time: object) -> float | None:
 async def _within(wait: Coroutine[Any, Any, dict[str, Any]], seconds: float | None) -> dict[str, Any]:
     """Await ``wait`` for at most ``seconds`` (``None``: no limit); raises ``TimeoutError``.
 
-    Without a task of its own (``asyncio.timeout``): one object fewer per waiting trigger.
+    Without a task of its own (``asyncio.timeout``, not ``wait_for``): one object fewer per waiting trigger.
     """
     if seconds is None:
         return await wait
     async with asyncio.timeout(seconds):
         return await wait
+
+
+class LivepeerTaskEventTrigger(_EventTriggerBase):
+    """For ``AssetWatcher``: one event per Livepeer task that reaches one of ``phases`` (Airflow 3.0+).
+
+    It watches the whole account of the connection through the connection's
+    :class:`~airflow_provider_livepeer.triggers.watcher.SharedTaskWatcher` (the list request it makes every
+    interval serves the waiting sensors and operators too), and fires for each task of one of
+    ``task_types`` whose ``status.updatedAt`` shows it reached one of ``phases`` after the watcher started:
+    tasks that got there earlier are not replayed. The event is ``{"livepeer_task_id", "type", "phase",
+    "output_asset_id", "asset_spec"}``; an ``AssetWatcher`` makes it an asset event of its Asset, whose
+    ``extra`` a scheduled DAG reads (``triggering_asset_events``).
+
+    Across a triggerer restart: on Airflow 3.3+ the trigger keeps its watermark (the latest ``updatedAt``
+    it fired for, and the ids fired at the edge of the list's window) in the watched Asset's state store,
+    so a restarted trigger fires for what finished meanwhile, and for nothing twice. Before 3.3 there is
+    no store: a restarted trigger starts from its restart, so a task that finished while no triggerer ran
+    fires no event (and none fires twice).
+
+    :param livepeer_conn_id: the ``livepeer`` connection.
+    :param task_types: the Livepeer task types (``upload`` for imports and direct uploads, ``export``,
+        ``transcode-file``, ``clip``, ...).
+    :param phases: the phases that fire (``completed``, ``failed``, ``cancelled``, ...).
+    :param poll_interval: seconds between list requests (shared: the shortest of the connection's waiters).
+    """
+
+    #: The keys of the watermark in the Asset's state store.
+    STATE_WATERMARK = "livepeer_watermark_ms"
+    STATE_FIRED = "livepeer_fired_task_ids"
+
+    def __init__(
+        self,
+        livepeer_conn_id: str = LivepeerHook.default_conn_name,
+        task_types: list[str] | None = None,
+        phases: list[str] | None = None,
+        poll_interval: float = 30.0,
+    ) -> None:
+        if not AIRFLOW_V_3_0_PLUS:
+            raise RuntimeError(
+                "LivepeerTaskEventTrigger needs Airflow 3.0 or newer (BaseEventTrigger, AssetWatcher); "
+                f"this is Airflow {AIRFLOW_VERSION_STRING}. On Airflow 2, schedule on the Datasets the "
+                "operators and the sensor publish (airflow_asset_alias) instead."
+            )
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.livepeer_conn_id = livepeer_conn_id
+        self.task_types = list(task_types) if task_types is not None else ["upload"]
+        self.phases = list(phases) if phases is not None else [TaskPhase.COMPLETED.value]
+        self.poll_interval = poll_interval
+        for name, values in (("task_types", self.task_types), ("phases", self.phases)):
+            if not values or not all(isinstance(value, str) and value for value in values):
+                raise ValueError(
+                    f"Invalid {name} {values!r}: expected a non-empty list of non-empty strings."
+                )
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the class path and the JSON-safe arguments the triggerer rebuilds the trigger from."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "livepeer_conn_id": self.livepeer_conn_id,
+                "task_types": self.task_types,
+                "phases": self.phases,
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Follow the account's changes; fire once per task that reached a wanted phase."""
+        watcher = shared_watcher(self.livepeer_conn_id, self.poll_interval)
+        window_ms = watcher.overlap * 1000
+        kept = await self._load_watermark()
+        if kept is None:
+            # From now on: what finished earlier is not news.
+            watermark, fired = time.time() * 1000, set[str]()
+            floor = watermark
+        else:
+            watermark, fired = kept
+            floor = watermark - window_ms  # changes stamped a little late may still come in
+        self.log.info(
+            "Watching Livepeer for %s tasks reaching %s, from %s (Unix ms)",
+            self.task_types,
+            self.phases,
+            floor,
+        )
+        changes = watcher.follow(floor / 1000, self.poll_interval)
+        try:
+            async for task in changes:
+                updated_at = task.updated_at
+                if (
+                    task.type not in self.task_types
+                    or task.phase not in self.phases
+                    or updated_at is None
+                    or updated_at <= floor
+                    or task.id in fired
+                ):
+                    continue
+                fired.add(task.id)
+                watermark = max(watermark, updated_at)
+                yield TriggerEvent(self._event(task))  # type: ignore[no-untyped-call]
+                await self._save_watermark(watermark, fired)
+        finally:
+            await changes.aclose()
+
+    @staticmethod
+    def _event(task: Task) -> dict[str, Any]:
+        return {
+            "livepeer_task_id": task.id,
+            "type": task.type,
+            "phase": task.phase,
+            "output_asset_id": task.output_asset_id,
+            "asset_spec": task.asset_spec,
+        }
+
+    def _state_store(self) -> Any:
+        """The watched Asset's state store (Airflow 3.3+, injected by the triggerer), or ``None``."""
+        store = getattr(self, "asset_state_store", None)
+        if store is None:
+            log_feature_unavailable(
+                self.log,
+                "Keeping the Livepeer event trigger's watermark across restarts (asset state store)",
+                "3.3",
+                "a task that finishes while no triggerer runs fires no event",
+            )
+        return store
+
+    async def _load_watermark(self) -> tuple[float, set[str]] | None:
+        store = self._state_store()
+        if store is None:
+            return None
+        try:
+            watermark = await store.aget(self.STATE_WATERMARK)
+            fired = await store.aget(self.STATE_FIRED, [])
+        except ValueError as err:  # the trigger watches several Assets: no single store to keep it in
+            self.log.warning("No single Asset state store to keep the watermark in: %s", err)
+            self.asset_state_store = None
+            return None
+        if not isinstance(watermark, (int, float)):
+            return None
+        return float(watermark), {str(task_id) for task_id in fired or []}
+
+    async def _save_watermark(self, watermark: float, fired: set[str]) -> None:
+        store = getattr(self, "asset_state_store", None)
+        if store is None:
+            return
+        await store.aset(self.STATE_FIRED, sorted(fired))
+        await store.aset(self.STATE_WATERMARK, watermark)

@@ -123,6 +123,17 @@ class _Subscriber:
         return self.pending.pop(0)
 
 
+@dataclass(eq=False)
+class _Feed:
+    """One follower of every change the list shows (an event trigger), from ``since`` on."""
+
+    subscriber: _Subscriber
+    #: The server's clock (Unix seconds) from which it wants the account's changes.
+    since: float
+    #: Whether a list has reached back to ``since``: from then on the regular window serves it.
+    covered: bool = False
+
+
 @dataclass
 class _Watched:
     """One watched Livepeer task: who waits for it and what is known of it."""
@@ -174,6 +185,8 @@ class SharedTaskWatcher:
       ``safety_net_batch`` per interval, in case the list ever misses a change;
     * if Livepeer refuses the filtered list (400), the watcher reads each task directly instead, and says
       so once in the log;
+    * :meth:`follow` hands every task the list shows changed to a follower (an event trigger watching the
+      account for finished work), from the same list requests;
     * it polls at the shortest interval of the triggers it serves now, and stops, and is forgotten, when
       its last subscriber leaves.
 
@@ -203,6 +216,7 @@ class SharedTaskWatcher:
         self.poll_interval = poll_interval
         self.hook = LivepeerHook(livepeer_conn_id)
         self.watched: dict[str, _Watched] = {}
+        self.feeds: list[_Feed] = []
         #: How many current subscribers asked for each poll interval.
         self._intervals: Counter[float] = Counter()
         self.per_task_fallback = False
@@ -246,6 +260,56 @@ class SharedTaskWatcher:
         finally:
             self._unsubscribe(livepeer_task_id, subscriber)
 
+    async def follow(self, since: float, poll_interval: float | None = None) -> AsyncGenerator[Task, None]:
+        """Yield every task of the account that the list shows changed after ``since``, as long as asked.
+
+        A task may be yielded more than once (the list's window overlaps, and a task changes more than
+        once): the follower decides what is news. Permanent list errors (401, 403) are raised.
+
+        :param since: the server's clock (Unix seconds) from which changes are wanted.
+        :param poll_interval: how often this follower wants the list read.
+        """
+        interval = self.poll_interval if poll_interval is None else poll_interval
+        if self._stopped:
+            async for task in shared_watcher(self.livepeer_conn_id, interval).follow(since, interval):
+                yield task
+            return
+        feed = _Feed(_Subscriber(interval), since)
+        self.feeds.append(feed)
+        self._intervals[interval] += 1
+        self._set_interval()
+        if self._loop_task is None or self._loop_task.done():
+            self._loop_task = asyncio.get_running_loop().create_task(self._run())
+        self._wake.set()
+        try:
+            while True:
+                item = await feed.subscriber.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            self.feeds.remove(feed)
+            self._forget_interval(interval)
+            self._stop_if_idle()
+
+    def _forget_interval(self, interval: float) -> None:
+        self._intervals[interval] -= 1
+        if not self._intervals[interval]:
+            del self._intervals[interval]
+
+    def _stop_if_idle(self) -> None:
+        if not self.watched and not self.feeds:
+            self._stop()
+        else:
+            self._set_interval()
+
+    def _fail_all(self, error: Exception) -> None:
+        """End every wait and feed with ``error``."""
+        for task_id in list(self.watched):
+            self._deliver_error(task_id, error)
+        for feed in self.feeds:
+            feed.subscriber.put(error)
+
     def _subscribe(self, livepeer_task_id: str, subscriber: _Subscriber, last_seen: LastSeen | None) -> None:
         watched = self.watched.get(livepeer_task_id)
         if watched is None:
@@ -284,15 +348,10 @@ class SharedTaskWatcher:
         watched = self.watched.get(livepeer_task_id)
         if watched is not None and subscriber in watched.subscribers:
             watched.subscribers.remove(subscriber)
-            self._intervals[subscriber.poll_interval] -= 1
-            if not self._intervals[subscriber.poll_interval]:
-                del self._intervals[subscriber.poll_interval]
+            self._forget_interval(subscriber.poll_interval)
             if not watched.subscribers:
                 del self.watched[livepeer_task_id]
-        if not self.watched:
-            self._stop()
-            return
-        self._set_interval()
+        self._stop_if_idle()
 
     def _set_interval(self) -> None:
         """Poll at the shortest interval any current subscriber asked for."""
@@ -314,7 +373,7 @@ class SharedTaskWatcher:
         last_list = loop.time() - self.poll_interval
         reads: set[asyncio.Task[None]] = set()
         try:
-            while self.watched:
+            while self.watched or self.feeds:
                 if loop.time() >= last_list + self.poll_interval:
                     last_list = loop.time()
                     await self._poll()
@@ -331,8 +390,7 @@ class SharedTaskWatcher:
         except Exception as err:
             # Whatever stops the poller must end the waits it serves, or they would hang to their timeout.
             log.exception("The shared Livepeer watcher of connection %r stopped", self.livepeer_conn_id)
-            for task_id in list(self.watched):
-                self._deliver_error(task_id, err)
+            self._fail_all(err)
             self._stopped = True
             _forget(self)
         finally:
@@ -386,8 +444,7 @@ class SharedTaskWatcher:
                 await self._read_all(list(self.watched))
                 return
             if not is_retryable(err):
-                for task_id in list(self.watched):
-                    self._deliver_error(task_id, err)
+                self._fail_all(err)
                 return
             log.warning("Livepeer's task list could not be read, trying again next interval: %s", err)
             return
@@ -410,11 +467,13 @@ class SharedTaskWatcher:
         :returns: whether a list was read (not before anything gives a time to start from).
         """
         behind = [w for w in self.watched.values() if w.seen_at is not None and not w.covered]
+        new_feeds = [feed for feed in self.feeds if not feed.covered]
         regular = self._since
-        if regular is None and not behind:
+        if regular is None and not behind and not new_feeds:
             return False  # only tasks still waiting for their first read: nothing to start from yet
         since = min(
             [w.seen_at - self.overlap for w in behind if w.seen_at is not None]
+            + [feed.since - self.overlap for feed in new_feeds]
             + ([regular] if regular is not None else [])
         )
         filters = [{"id": "updatedAt", "value": {"gt": int(since * 1000)}}]
@@ -452,6 +511,9 @@ class SharedTaskWatcher:
                 watched.covered = True
             elif not watched.covered:
                 watched.needs_read = True  # beyond the pages read: the list cannot vouch for it
+        for feed in new_feeds:
+            # Beyond the pages read, a feed is reached back to at the next poll again.
+            feed.covered = feed.since - self.overlap >= reached
         # Without a Date header, the local clock stands in (the overlap absorbs a small skew).
         now = answered_at if answered_at is not None else time.time()
         self._since = max(self._since or since, now - self.overlap)
@@ -481,6 +543,11 @@ class SharedTaskWatcher:
     def _take(self, page: TaskPage) -> float | None:
         """Hand the page's changes to the watched tasks; returns its oldest ``updatedAt``, in seconds."""
         states = page.states()
+        if self.feeds:
+            for index in range(len(states)):
+                task = page.task(index)
+                for feed in self.feeds:
+                    feed.subscriber.put(task)
         for index, state in enumerate(states):
             watched = self.watched.get(state.id)
             if watched is not None:

@@ -40,7 +40,11 @@ AIRFLOW_MAJOR, AIRFLOW_MINOR = (int(part) for part in AIRFLOW_VERSION.split(".")
 HAS_TASK_STATE_STORE = (AIRFLOW_MAJOR, AIRFLOW_MINOR) >= (3, 3)
 
 DAGS = PROJECT_ROOT / "tests" / "deployment" / "dags"
-EXAMPLE_DAG = PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py"
+#: The example DAG files the deployment runs: the pipeline and, on Airflow 3 (AssetWatcher), the uploads.
+EXAMPLE_DAGS = [
+    PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py",
+    *([PROJECT_ROOT / "example_dags" / "example_livepeer_uploads.py"] if AIRFLOW_MAJOR >= 3 else []),
+]
 #: The example pipeline's deferrable flavour (scenario d covers reschedule mode).
 EXAMPLE_DAG_ID = "example_livepeer_import_pipeline_deferrable"
 API_KEY = "deployment-key"
@@ -107,7 +111,7 @@ class Deployment:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LIVEPEER"))}
         dags = self.home / "dags"
         dags.mkdir()
-        for dag_file in [*sorted(DAGS.glob("*.py")), EXAMPLE_DAG]:
+        for dag_file in [*sorted(DAGS.glob("*.py")), *EXAMPLE_DAGS]:
             (dags / dag_file.name).symlink_to(dag_file)
         self.api_port = free_port()
         self.base_url = f"http://127.0.0.1:{self.api_port}"
@@ -236,6 +240,7 @@ class Deployment:
         self.rest.login()
         self.rest.create_connection("livepeer_default", "livepeer", self.emulator_url, API_KEY)
         dag_ids = [path.stem for path in sorted(DAGS.glob("*.py"))] + [EXAMPLE_DAG_ID]
+        dag_ids += ["example_livepeer_uploads"] if AIRFLOW_MAJOR >= 3 else []
         for dag_id in dag_ids:
             wait_until(functools.partial(self.rest.dag_ready, dag_id), 180, f"DAG {dag_id} to be parsed")
 

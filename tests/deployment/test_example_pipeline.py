@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.deployment.harness import API_KEY, EXAMPLE_DAG_ID, Deployment
 
@@ -23,16 +24,19 @@ def test_example_pipeline_links_and_connection_test(airflow_deployment: Deployme
     asset_id = rest.xcom(DAG_ID, run_id, "wait_for_import", "output_asset_id")
     task = airflow_deployment.emulator_task(livepeer_task_id)
     assert task["task"]["outputAssetId"] == asset_id
-    assert rest.extra_links(DAG_ID, run_id, "import_video")["Livepeer task"] == (
-        f"{emulator_url}/api/task/{livepeer_task_id}"
-    )
+    # Links a person can open: the asset's page (served by the emulator), never the API.
+    asset_page = f"{emulator_url}/dashboard/assets/{asset_id}"
+    assert rest.extra_links(DAG_ID, run_id, "import_video")["Livepeer task"] == asset_page
     assert rest.extra_links(DAG_ID, run_id, "wait_for_import") == {
-        "Livepeer task": f"{emulator_url}/api/task/{livepeer_task_id}",
-        "Livepeer asset": f"{emulator_url}/dashboard/assets/{asset_id}",
+        "Livepeer task": asset_page,
+        "Livepeer asset": asset_page,
     }
-    export_task_id = rest.xcom(DAG_ID, run_id, "export_to_ipfs", "livepeer_task_id")
-    assert rest.extra_links(DAG_ID, run_id, "export_to_ipfs")["Livepeer task"] == (
-        f"{emulator_url}/api/task/{export_task_id}"
+    page = requests.get(asset_page, timeout=30)
+    assert page.status_code == 200 and f"<td>{asset_id}</td>" in page.text
+    exported = rest.xcom(DAG_ID, run_id, "export_to_ipfs", "output")
+    assert (
+        rest.extra_links(DAG_ID, run_id, "export_to_ipfs")["Livepeer task"]
+        == (exported["export"]["ipfs"]["videoFileGatewayUrl"])
     )
 
     good = rest.test_connection("livepeer_check", "livepeer", emulator_url, API_KEY)

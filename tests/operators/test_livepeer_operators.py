@@ -192,7 +192,14 @@ def test_template_fields_cover_every_user_argument() -> None:
 
 
 def test_links_and_asset_uris() -> None:
-    assert LivepeerTaskLink.url("https://livepeer.studio/api", "t1") == "https://livepeer.studio/api/task/t1"
+    # The task link opens a page a person can read: the asset's, or an exported file; never the API.
+    assert LivepeerTaskLink.url("https://livepeer.studio/api", "a1") == (
+        "https://livepeer.studio/dashboard/assets/a1"
+    )
+    assert LivepeerTaskLink.url("https://livepeer.studio/api", "a1", "https://gw/ipfs/bafy") == (
+        "https://gw/ipfs/bafy"
+    )
+    assert LivepeerTaskLink.url("https://livepeer.studio/api", None) is None  # a transcode has no page
     assert (
         LivepeerAssetLink.url("https://livepeer.studio/api", "a1")
         == "https://livepeer.studio/dashboard/assets/a1"
@@ -241,4 +248,6 @@ def test_reattach_pushes_the_same_ids_as_a_first_try(
     assert ti.xcoms["livepeer_task_id"] == created.task.id
     assert ti.xcoms["asset_id"] == created.asset.id
     assert ti.xcoms["playback_id"] == created.asset.playback_id
-    assert ti.xcoms["_link_LivepeerTaskLink"] == f"{livepeer_emulator.api_url}/task/{created.task.id}"
+    assert (
+        ti.xcoms["_link_LivepeerTaskLink"] == f"{livepeer_emulator.url}/dashboard/assets/{created.asset.id}"
+    )

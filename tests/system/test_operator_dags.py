@@ -64,7 +64,6 @@ def test_every_operator_in_each_mode(
     assert dag_run.state == "success", states
     assert error_log_lines(capfd) == []  # no "XCom not found" for a link a task never stored
     report = json.loads((tmp_path / "operators.json").read_text())
-    api = livepeer_emulator.api_url
 
     for task_id in ("import_sync", "import_deferred"):
         xcoms = report[task_id]
@@ -74,11 +73,9 @@ def test_every_operator_in_each_mode(
         assert xcoms["asset_spec"] == task["output"]["upload"]["assetSpec"]
         assert xcoms["output"] is None  # an asset task publishes its asset, not its raw output
         assert xcoms["return_value"]["phase"] == "completed"
-        assert xcoms["_link_LivepeerTaskLink"] == f"{api}/task/{task['id']}"
-        assert (
-            xcoms["_link_LivepeerAssetLink"]
-            == f"{livepeer_emulator.url}/dashboard/assets/{task['outputAssetId']}"
-        )
+        asset_page = f"{livepeer_emulator.url}/dashboard/assets/{task['outputAssetId']}"
+        assert xcoms["_link_LivepeerTaskLink"] == xcoms["_link_LivepeerAssetLink"] == asset_page
+        assert "/api/" not in xcoms["_link_LivepeerTaskLink"]
     sync_spec = report["import_sync"]["asset_spec"]
     assert sync_spec["size"] == (media_dir / "sample.mp4").stat().st_size
     assert {
@@ -97,13 +94,19 @@ def test_every_operator_in_each_mode(
     assert (
         livepeer_emulator.task(ipfs["livepeer_task_id"])["inputAssetId"] == report["import_sync"]["asset_id"]
     )
+    assert ipfs["_link_LivepeerTaskLink"] == ipfs["output"]["export"]["ipfs"]["videoFileGatewayUrl"]
     assert report["export_custom"]["return_value"]["type"] == "export"
+    # A custom export's page is the exported asset's.
+    assert report["export_custom"]["_link_LivepeerTaskLink"] == (
+        f"{livepeer_emulator.url}/dashboard/assets/{report['import_sync']['asset_id']}"
+    )
     assert received == [(media_dir / "sample.mp4").read_bytes()]
 
     for how in ("sync", "deferred"):
         transcode = report[f"transcode_{how}"]
         assert livepeer_emulator.task(transcode["livepeer_task_id"])["type"] == "transcode-file"
         assert transcode["return_value"]["phase"] == "completed" and transcode["output"] is not None
+        assert not transcode["_link_LivepeerTaskLink"]  # no asset, no page: no link
         clip = report[f"clip_{how}"]
         clip_task = livepeer_emulator.task(clip["livepeer_task_id"])
         assert clip_task["type"] == "clip" and clip["output_asset_id"] == clip_task["outputAssetId"]
