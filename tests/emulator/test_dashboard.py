@@ -7,14 +7,14 @@ from typing import Any
 
 import requests
 
-from tests.emulator.conftest import ApiClient, sample_bytes
+from tests.emulator.conftest import ApiClient, video_bytes
 
 
 def test_an_asset_page_opens_without_a_key_and_shows_the_asset(
     api: ApiClient, livepeer_emulator: Any, tmp_path: Path
 ) -> None:
     source = tmp_path / "holiday.mp4"
-    source.write_bytes(sample_bytes(20_000))
+    source.write_bytes(video_bytes())
     asset, task_id = api.import_url(source.as_uri(), name="Holiday <clip>")
     assert api.wait_task(task_id)["status"]["phase"] == "completed"
 

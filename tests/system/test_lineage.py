@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, recorded_stream
 from tests.system.run_dag import OUTCOME_PREFIX
 
 pytest.importorskip("airflow.providers.openlineage", reason="the openlineage provider is not installed")
@@ -58,9 +58,9 @@ def test_each_operator_and_the_sensor_report_exactly_their_datasets(
 ) -> None:
     events_file = tmp_path / "openlineage.jsonl"
     export_url = "https://uploads.example.invalid/videos/talk.mp4?signature=abc"
-    outcome = run_with_openlineage(
-        "livepeer_lineage", {"source_url": sample_video_url, "export_url": export_url}, events_file
-    )
+    stream = recorded_stream(livepeer_emulator, sample_video_url)
+    run_conf = {"source_url": sample_video_url, "export_url": export_url, "stream_playback_id": stream}
+    outcome = run_with_openlineage("livepeer_lineage", run_conf, events_file)
     assert outcome["state"].endswith("success"), outcome
     events = read_events(events_file.read_text())
     by_task: dict[tuple[str, str], dict[str, Any]] = {}
@@ -85,7 +85,7 @@ def test_each_operator_and_the_sensor_report_exactly_their_datasets(
         "export_custom": ({(livepeer, asset)}, {("https://uploads.example.invalid", "/videos/talk.mp4")}),
         "transcode_url": (source, {("s3://out", "talk/hls"), ("s3://out", "talk/mp4")}),
         "transcode_s3": ({("s3://raw", "uploads/talk.mp4")}, {("s3://out", "s3/mp4")}),
-        "clip": ({(livepeer, "streams/livestream1234")}, {(livepeer, f"assets/{clip['outputAssetId']}")}),
+        "clip": ({(livepeer, f"streams/{stream}")}, {(livepeer, f"assets/{clip['outputAssetId']}")}),
     }
     for task_id, (inputs, outputs) in expected_complete.items():
         complete = by_task[(task_id, "COMPLETE")]
@@ -97,7 +97,7 @@ def test_each_operator_and_the_sensor_report_exactly_their_datasets(
         "export_custom": ({(livepeer, asset)}, {("https://uploads.example.invalid", "/videos/talk.mp4")}),
         "transcode_url": (source, {("s3://out", "talk/hls"), ("s3://out", "talk/mp4")}),
         "transcode_s3": ({("s3://raw", "uploads/talk.mp4")}, {("s3://out", "s3/mp4")}),
-        "clip": ({(livepeer, "streams/livestream1234")}, set()),
+        "clip": ({(livepeer, f"streams/{stream}")}, set()),
         "wait": (set(), set()),
     }
     for task_id, (inputs, outputs) in expected_start.items():

@@ -35,7 +35,7 @@ with DAG(
     "livepeer_lineage",
     schedule=None,
     start_date=datetime(2026, 1, 1),
-    params={"source_url": "", "export_url": ""},
+    params={"source_url": "", "export_url": "", "stream_playback_id": ""},
 ) as dag:
     common: dict[str, Any] = {"poll_interval": 0.1, "timeout": 60}
     import_video = LivepeerImportAssetOperator(
@@ -66,7 +66,7 @@ with DAG(
     )
     clip = LivepeerClipOperator(
         task_id="clip",
-        playback_id="livestream1234",
+        playback_id="{{ params.stream_playback_id }}",
         start_time=1700000000000,
         end_time=1700000004000,
         **common,
