@@ -60,15 +60,7 @@ def test_the_api_server_describes_the_livepeer_connection_form() -> None:
         "[form] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == 'livepeer']\n"
         "print(json.dumps(form.model_dump(mode='json')))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ},
-        timeout=120,
-    ).stdout
-    form = json.loads(out.strip().splitlines()[-1])
+    form = json.loads(output_of(sys.executable, "-c", code).strip().splitlines()[-1])
     assert form["hook_name"] == "Livepeer"
     fields = form["standard_fields"]
     assert fields["password"]["title"] == "API key"
@@ -79,23 +71,20 @@ def test_the_api_server_describes_the_livepeer_connection_form() -> None:
     assert "default 30" in timeout["description"]
 
 
-def test_airflow_providers_list_shows_it() -> None:
-    airflow = Path(sys.executable).with_name("airflow")
-    out = subprocess.run(
-        [str(airflow), "providers", "list", "--output", "plain"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ},
-        timeout=120,
+def output_of(*command: str) -> str:
+    """What a command of this venv prints, in a fresh process with this test's environment."""
+    return subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**os.environ}, timeout=120
     ).stdout
+
+
+def test_airflow_providers_list_shows_it() -> None:
+    out = output_of(str(Path(sys.executable).with_name("airflow")), "providers", "list", "--output", "plain")
     assert "airflow-provider-livepeer" in out
     assert __version__ in out
 
 
 def test_provider_info_is_json_safe_and_complete() -> None:
-    import json
-
     info = json.loads(json.dumps(get_provider_info()))
     assert info["package-name"] == "airflow-provider-livepeer"
     connection = info["connection-types"][0]
