@@ -39,8 +39,10 @@ def test_fleet_of_deferred_sensors_shares_one_list_request_per_interval(
     assert [at for at in listed if at > all_deferred], "the triggerer polled the list while they waited"
     assert most_in_window(listed, POLL_INTERVAL) <= 2, listed
     reads = {path: n for (method, path), n in counts.items() if method == "GET" and path != LIST[1]}
-    # One read per task by the sensor's first poke in its worker, one by its trigger's first look.
-    assert len(reads) == COUNT and set(reads.values()) == {2}, reads
+    # One read per task, by the sensor's first poke in its worker: the trigger starts from what that poke saw
+    # (its kwargs), and the shared list does the rest; at most N / 100 safety-net reads on top.
+    assert len(reads) == COUNT and min(reads.values()) == 1, reads
+    assert sum(reads.values()) - COUNT <= COUNT // 100, reads
     assert set(counts) == {("POST", "/api/asset/upload/url"), LIST, *(("GET", p) for p in reads)}
 
     for index, source in enumerate(sources):

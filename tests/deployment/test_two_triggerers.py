@@ -45,16 +45,14 @@ def test_two_triggerers_share_the_deferred_sensors(airflow_deployment: Deploymen
         deployment.remove_triggerer(second)
         deployment.restart_triggerer(first)
 
-    # Each triggerer gave the tasks it took a first look (through its own proxy) and polled the list alone.
-    shares = [
-        {r.path.rsplit("/", 1)[-1] for r in t.proxy.seen if r.path.startswith("/api/task/")}
-        for t in (first, second)
-    ]
-    assert all(0 < len(share) <= CAPACITY for share in shares), [len(share) for share in shares]
-    assert shares[0] | shares[1] == set(created)
+    # A triggerer lists the account only while it holds waiting triggers: each one polled, so each took a
+    # share (neither could take them all: CAPACITY < COUNT), at most twice per interval, and neither read
+    # the tasks one by one (the triggers start from what the sensors' pokes saw), beyond N / 100 safety net.
     for triggerer in (first, second):
         listed = triggerer.list_requests()
         assert listed and most_in_window(listed, POLL_INTERVAL) <= 2, listed
+    direct = [r for t in (first, second) for r in t.proxy.seen if r.path.startswith("/api/task/")]
+    assert len(direct) <= COUNT // 100, [r.path for r in direct]
     counts = Counter((r["method"], r["path"]) for r in deployment.emulator_requests())
     assert counts[("GET", "/api/task")] == len(first.list_requests()) + len(second.list_requests())
 
