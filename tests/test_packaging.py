@@ -7,9 +7,26 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
 
 
+def test_the_installed_distribution_carries_the_apache_license() -> None:
+    """What pip installed (the wheel, in the version matrix) has the license text."""
+    from importlib.metadata import distribution
+
+    dist = distribution("airflow-provider-livepeer")
+    [license_file] = [path for path in dist.files or [] if path.name == "LICENSE"]
+    text = license_file.read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert dist.metadata["License-Expression"] == "Apache-2.0"
+
+
+@pytest.mark.skipif(
+    not (PROJECT_ROOT / "airflow_provider_livepeer").is_dir(),
+    reason="the tests run against an installed wheel, not the source tree: the test above checks it",
+)
 def test_the_wheel_ships_the_apache_license(tmp_path: Path) -> None:
     subprocess.run(
         [
