@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.deployment.harness import AIRFLOW_MAJOR, HAS_TASK_STATE_STORE, Deployment
+from tests.deployment.harness import AIRFLOW_MAJOR, HAS_TASK_STATE_STORE, UPLOADS_EXAMPLE, Deployment
 from tests.deployment.processes import wait_until
 
 pytestmark = [
@@ -52,6 +52,7 @@ def completed(deployment: Deployment, livepeer_task_id: str) -> bool:
 )
 def test_three_uploads_make_three_runs_across_a_triggerer_restart(airflow_deployment: Deployment) -> None:
     deployment = airflow_deployment
+    deployment.add_dag(UPLOADS_EXAMPLE, DAG_ID)
     [triggerer] = deployment.triggerers
     # The watcher runs in the triggerer once the DAG is parsed: its list requests say it has started.
     seen = len(triggerer.list_requests())
