@@ -15,7 +15,7 @@ What each version lacks, and what the provider does instead:
 from __future__ import annotations
 
 from importlib.metadata import version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -35,6 +35,7 @@ def _base_version(version: str) -> tuple[int, int, int]:
 
 AIRFLOW_VERSION = _base_version(AIRFLOW_VERSION_STRING)
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
+AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 #: The provider-info key of asset URI schemes: Airflow 2 called Assets Datasets.
@@ -50,3 +51,13 @@ def log_feature_unavailable(log: Logger, feature: str, needs: str, instead: str)
         AIRFLOW_VERSION_STRING,
         instead,
     )
+
+
+def xcom_push(ti: Any, key: str, value: Any) -> None:
+    """Push an XCom, but not a ``None`` on Airflow 3.0, whose execution API refuses one.
+
+    Airflow 3.1 takes ``None`` again; a pull of the key gives ``None`` either way.
+    """
+    if value is None and AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS:
+        return
+    ti.xcom_push(key=key, value=value)

@@ -52,7 +52,7 @@ from airflow_provider_livepeer.sensors.livepeer import (
     wait_for_task,
 )
 from airflow_provider_livepeer.triggers.watcher import LastSeen
-from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable, xcom_push
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -176,7 +176,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         self._made_asset_id = asset_id
         if asset_id is not None:
             ti.xcom_push(key=XCOM_ASSET_ID, value=asset_id)
-            ti.xcom_push(key=XCOM_PLAYBACK_ID, value=playback_id)
+            xcom_push(ti, XCOM_PLAYBACK_ID, playback_id)
         page = LivepeerTaskLink.url(self.hook.base_url, asset_id or self.input_asset_id())
         if page:
             LivepeerTaskLink.persist(context, page)

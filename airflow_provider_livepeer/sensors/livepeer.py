@@ -34,6 +34,7 @@ from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, Livepeer
 from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskPhase, TaskResult
 from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import LastSeen
+from airflow_provider_livepeer.version_compat import xcom_push
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -176,10 +177,10 @@ def publish_result(
     result is there. Also the extra links' URLs and, with an alias, the Airflow Asset event.
     """
     ti = context["ti"]
-    ti.xcom_push(key=XCOM_OUTPUT_ASSET_ID, value=result.output_asset_id)
-    ti.xcom_push(key=XCOM_ASSET_SPEC, value=result.asset_spec)
+    xcom_push(ti, XCOM_OUTPUT_ASSET_ID, result.output_asset_id)
+    xcom_push(ti, XCOM_ASSET_SPEC, result.asset_spec)
     if result.asset_spec is None:
-        ti.xcom_push(key=XCOM_OUTPUT, value=result.output)
+        xcom_push(ti, XCOM_OUTPUT, result.output)
     LivepeerTaskLink.persist_page(context, hook.base_url, result)
     if result.output_asset_id:
         LivepeerAssetLink.persist(context, LivepeerAssetLink.url(hook.base_url, result.output_asset_id))
