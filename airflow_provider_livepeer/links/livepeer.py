@@ -16,9 +16,14 @@ from airflow_provider_livepeer.models import TaskResult
 DASHBOARD = "https://livepeer.studio/dashboard"
 
 
-#: Attribute of a running operator: the URLs its links stored in this process, by XCom key (``None``: the
-#: URL was stored before the task deferred).
-_STORED_ATTR = "_livepeer_stored_links"
+#: The URLs the links of each task instance stored in this process, by XCom key (``None``: the URL was
+#: stored before the task deferred). Keyed by the task instance, not kept on the operator: Airflow 3.0's
+#: worker hands ``get_link`` another copy of the operator than the one that ran.
+_STORED: dict[tuple[Any, ...], dict[str, str | None]] = {}
+
+
+def _identity(ti: Any) -> tuple[Any, ...]:
+    return (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), getattr(ti, "try_number", None))
 
 
 class _PersistedLink(BaseOperatorLink):
@@ -40,7 +45,7 @@ class _PersistedLink(BaseOperatorLink):
         returned, or, after a deferral, the one stored before deferring. Elsewhere the XCom is read.
         """
         if hasattr(ti_key, "xcom_push"):
-            stored = vars(operator).get(_STORED_ATTR, {})
+            stored = _STORED.get(_identity(ti_key), {})
             if self.xcom_key not in stored:
                 return ""
             if stored[self.xcom_key] is not None:
@@ -61,9 +66,7 @@ class _PersistedLink(BaseOperatorLink):
 
     @classmethod
     def _note(cls, context: Context, url: str | None) -> None:
-        task = context.get("task")  # absent from the hand-made contexts of some unit tests
-        if task is not None:
-            vars(task).setdefault(_STORED_ATTR, {})[cls().xcom_key] = url
+        _STORED.setdefault(_identity(context["ti"]), {})[cls().xcom_key] = url
 
 
 class LivepeerTaskLink(_PersistedLink):
