@@ -32,13 +32,13 @@ def test_task_instance_shows_livepeer_links(
     folder = screenshot_folder("ui-extra-links", tmp_path_factory.mktemp("ui-extra-links"))
     run_id = rest.trigger(DAG_ID, {"source_url": airflow_deployment.sources.open_url("ui-links")})
     assert rest.wait_for_run(DAG_ID, run_id, timeout=300) == "success", rest.states(DAG_ID, run_id)
-    livepeer_task_id = rest.xcom(DAG_ID, run_id, "import_video", "livepeer_task_id")
     asset_id = rest.xcom(DAG_ID, run_id, "wait_for_import", "output_asset_id")
     base = api_base_url(airflow_deployment.emulator_url)  # the livepeer_default connection's host
     expected = {
-        "import_video": {LivepeerTaskLink.name: LivepeerTaskLink.url(base, livepeer_task_id)},
+        # The task link opens the page of the asset the task made (the API's task URL needs the key).
+        "import_video": {LivepeerTaskLink.name: LivepeerTaskLink.url(base, asset_id)},
         "wait_for_import": {
-            LivepeerTaskLink.name: LivepeerTaskLink.url(base, livepeer_task_id),
+            LivepeerTaskLink.name: LivepeerTaskLink.url(base, asset_id),
             LivepeerAssetLink.name: LivepeerAssetLink.url(base, asset_id),
         },
     }
