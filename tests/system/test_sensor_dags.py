@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from tests._airflow import asset_events_of_run
+from tests._airflow import asset_events_of_run, dag_test_finishes_failed_sensors
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
@@ -63,6 +63,7 @@ def test_sensor_gates_downstream_in_each_mode(
     }
 
 
+@dag_test_finishes_failed_sensors
 def test_timeouts_soft_fail_and_remote_failure_in_each_mode(
     livepeer_emulator: Any, emulator_conn: str, media_server: str, load_dag: Callable[..., Any]
 ) -> None:
