@@ -31,7 +31,7 @@ from airflow_provider_livepeer.operators.livepeer import (
 )
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from tests._airflow import dag_test_finishes_failed_sensors
+from tests._airflow import reschedule_mode_works
 from tests.conftest import LEAKY_KEY
 from tests.reliability._support import RecordingTI, context, fast_hook, header_recorder, trigger_events
 
@@ -235,7 +235,7 @@ def test_key_is_nowhere_in_connection_errors(
     assert evidence.leaks() == []
 
 
-@dag_test_finishes_failed_sensors
+@reschedule_mode_works
 def test_key_is_nowhere_in_airflow_task_logs_of_a_real_dag_run(
     livepeer_emulator: Any,
     monkeypatch: pytest.MonkeyPatch,

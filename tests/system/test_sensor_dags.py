@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from tests._airflow import asset_events_of_run, dag_test_finishes_failed_sensors
+from tests._airflow import asset_events_of_run, reschedule_mode_works
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
+@reschedule_mode_works
 # Slow enough that each sensor's first poke finds its import unfinished, even on a busy machine.
 @pytest.mark.livepeer_emulator(speed=2)
 def test_sensor_gates_downstream_in_each_mode(
@@ -63,7 +64,7 @@ def test_sensor_gates_downstream_in_each_mode(
     }
 
 
-@dag_test_finishes_failed_sensors
+@reschedule_mode_works
 def test_timeouts_soft_fail_and_remote_failure_in_each_mode(
     livepeer_emulator: Any, emulator_conn: str, media_server: str, load_dag: Callable[..., Any]
 ) -> None:
