@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import airflow_provider_livepeer
-from tests._doc_blocks import Block, docstring_blocks, run_block
+from tests.support.doc_blocks import Block, docstring_blocks, run_block
 
 # The package as imported: the source tree, or the installed wheel when the tests run against one.
 BLOCKS, UNRUN = docstring_blocks(Path(airflow_provider_livepeer.__file__).parent)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests._doc_blocks import Block, markdown_blocks, run_block
-from tests.conftest import PROJECT_ROOT
+from tests.support.doc_blocks import Block, markdown_blocks, run_block
+from tests.support.project import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
 BLOCKS = markdown_blocks(README)

@@ -29,10 +29,11 @@ from typing import Any
 
 import requests
 
-from tests.conftest import PROJECT_ROOT
-from tests.deployment.processes import ManagedProcess, free_port, start_postgres, wait_until
+from tests.deployment.processes import ManagedProcess, start_postgres, wait_until
 from tests.deployment.rest import AirflowRest
 from tests.deployment.servers import CountingProxy, SourceServer
+from tests.support.project import PROJECT_ROOT
+from tests.support.servers import free_port
 
 AIRFLOW_VERSION = version("apache-airflow")
 AIRFLOW_MAJOR, AIRFLOW_MINOR = (int(part) for part in AIRFLOW_VERSION.split(".")[:2])

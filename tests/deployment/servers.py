@@ -1,44 +1,37 @@
-"""Loopback servers beside the deployment: import sources held back on demand, and a counting proxy."""
+"""Loopback servers beside the deployment: import sources held back on demand, and a counting proxy.
+
+Both run on :class:`tests.support.servers.LoopbackServer` and live as long as the deployment.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
-import http.server
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+from tests.support.servers import LoopbackServer, QuietHandler
 
 
-class _QuietHandler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+class _Server:
+    """A :class:`LoopbackServer` kept for the deployment's lifetime."""
 
+    _server: LoopbackServer
 
-class _LoopbackServer:
-    """A threaded HTTP server on a free port of 127.0.0.1."""
-
-    def _serve(self, handler: type[http.server.BaseHTTPRequestHandler]) -> None:
-        self._server = _QuietServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+    @property
+    def url(self) -> str:
+        """The base URL of the server."""
+        return self._server.url
 
     def close(self) -> None:
         """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.close()
 
 
-class SourceServer(_LoopbackServer):
+class SourceServer(_Server):
     """Serves one video for imports: ``/open/<any>`` at once, ``/held/<gate>/<any>`` once ``gate`` opens.
 
     A held source keeps the emulator's import running (its timeline stops before the end until the fetch
@@ -52,7 +45,7 @@ class SourceServer(_LoopbackServer):
         self._lock = threading.Lock()
         source = self
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path).path.strip("/").split("/")
                 if parts[0] == "held" and len(parts) > 2:
@@ -67,7 +60,7 @@ class SourceServer(_LoopbackServer):
                 with contextlib.suppress(ConnectionError):  # the emulator stopped mid-fetch
                     self.wfile.write(source.video)
 
-        self._serve(Handler)
+        self._server = LoopbackServer(Handler)
 
     def gate(self, name: str) -> threading.Event:
         """The gate ``name`` (closed until :meth:`open`)."""
@@ -107,7 +100,7 @@ class SeenRequest:
     path: str
 
 
-class CountingProxy(_LoopbackServer):
+class CountingProxy(_Server):
     """Forwards HTTP requests to ``target`` and notes each one (method, path, time).
 
     Each triggerer reaches the emulator through its own proxy, so a scenario can tell which triggerer
@@ -120,7 +113,7 @@ class CountingProxy(_LoopbackServer):
         self._lock = threading.Lock()
         proxy = self
 
-        class Handler(_QuietHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _forward(self) -> None:
@@ -162,7 +155,7 @@ class CountingProxy(_LoopbackServer):
                 self.log_request(code)
                 self.send_response_only(code, message)
 
-        self._serve(Handler)
+        self._server = LoopbackServer(Handler)
 
     def forget(self) -> None:
         """Start the record afresh."""

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.emulator.clock import ManualClock
-from tests.emulator.conftest import ApiClient, MediaServer, video_bytes
-from tests.emulator.test_tasks_api import transcode_body
+from tests.support.emulator_api import ApiClient, video_bytes
+from tests.support.servers import MediaServer
+from tests.support.tasks import transcode_body
 
 PLAYBACK_ID = re.compile(r"^[a-z0-9]{16}$")
 CID = re.compile(r"^bafybei[a-z2-7]{52}$")

@@ -17,7 +17,7 @@ import requests
 
 from airflow_provider_livepeer.emulator.cli import build_parser, fault_config, main
 from airflow_provider_livepeer.emulator.state import DEFAULT_API_KEY, EmulatorState, default_api_keys
-from tests.emulator.conftest import ApiClient, recorded_playback_id
+from tests.support.emulator_api import ApiClient, recorded_playback_id
 
 
 def _start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, list[str]]:

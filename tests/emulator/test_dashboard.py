@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from tests.emulator.conftest import ApiClient, video_bytes
+from tests.support.emulator_api import ApiClient, video_bytes
 
 
 def test_an_asset_page_opens_without_a_key_and_shows_the_asset(

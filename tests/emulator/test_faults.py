@@ -9,8 +9,8 @@ import httpx
 import pytest
 import requests
 
-from tests.emulator.conftest import ApiClient
-from tests.emulator.test_tasks_api import transcode_body
+from tests.support.emulator_api import ApiClient
+from tests.support.tasks import transcode_body
 
 
 def kinds_seen(api: ApiClient, count: int) -> list[int | str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,9 @@ import pytest
 import requests
 
 from airflow_provider_livepeer.emulator.media import FetchLimits, SourceError, check_reachable
-from tests._schema import assert_valid
-from tests.emulator.conftest import ApiClient, MediaServer, sample_bytes, video_bytes
+from tests.support.emulator_api import ApiClient, sample_bytes, video_bytes
+from tests.support.schema import assert_valid
+from tests.support.servers import MediaServer, free_port
 
 
 def expected_hashes(content: bytes) -> list[dict[str, str]]:
@@ -143,16 +143,10 @@ def test_real_video_is_probed(
     assert asset["hash"] == expected_hashes(path.read_bytes())
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("make_url", "reason"),
     [
-        (lambda server, tmp: f"http://127.0.0.1:{_closed_port()}/a.mp4", "ConnectError"),
+        (lambda server, tmp: f"http://127.0.0.1:{free_port()}/a.mp4", "ConnectError"),
         (lambda server, tmp: f"{server.url}/missing.mp4", "the server answered HTTP 404 Not Found"),
         (lambda server, tmp: "https://videos.example.com/a.mp4", "is not on this machine"),
         (lambda server, tmp: (tmp / "absent.mp4").as_uri(), "no such file"),

@@ -12,8 +12,9 @@ import requests
 
 from airflow_provider_livepeer.emulator.clock import ManualClock
 from airflow_provider_livepeer.emulator.outcomes import Outcome
-from tests._schema import assert_valid
-from tests.emulator.conftest import ApiClient, MediaServer, recorded_playback_id, video_bytes
+from tests.support.emulator_api import ApiClient, recorded_playback_id, video_bytes
+from tests.support.schema import assert_valid
+from tests.support.servers import MediaServer
 
 START = 1_700_000_000.0
 START_MS = int(START * 1000)
@@ -317,6 +318,6 @@ def test_every_task_type_validates_in_every_phase(
 
 
 def _transcode() -> dict[str, Any]:
-    from tests.emulator.test_tasks_api import transcode_body
+    from tests.support.tasks import transcode_body
 
     return transcode_body()

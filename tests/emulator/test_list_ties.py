@@ -8,8 +8,8 @@ import pytest
 
 from airflow_provider_livepeer.emulator import payloads
 from airflow_provider_livepeer.emulator.clock import ManualClock
-from tests.emulator.conftest import ApiClient
-from tests.emulator.test_tasks_api import transcode_body
+from tests.support.emulator_api import ApiClient
+from tests.support.tasks import transcode_body
 
 TASKS = 1050
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.emulator.state import EmulatorState
-from tests.emulator.conftest import ApiClient, MediaServer, recorded_playback_id, video_bytes
+from tests.support.emulator_api import ApiClient, recorded_playback_id, video_bytes
+from tests.support.servers import MediaServer
 
 
 def test_state_survives_a_restart(livepeer_emulator_factory: Any, tmp_path: Path) -> None:

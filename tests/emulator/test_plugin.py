@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from airflow_provider_livepeer.emulator import run_emulator
-from tests.emulator.conftest import ApiClient, recorded_playback_id
+from tests.support.emulator_api import ApiClient, recorded_playback_id
 
 
 def test_fixture_gives_a_fast_running_emulator(livepeer_emulator: Any) -> None:

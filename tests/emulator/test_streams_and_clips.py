@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from airflow_provider_livepeer.emulator.clock import ManualClock
-from tests.emulator.conftest import ApiClient, new_stream, video_bytes
+from tests.support.emulator_api import ApiClient, new_stream, video_bytes
 
 
 @pytest.fixture

@@ -13,24 +13,12 @@ import requests
 
 from airflow_provider_livepeer.emulator.clock import ManualClock
 from airflow_provider_livepeer.emulator.listing import parse_limit
-from tests._schema import assert_valid
-from tests.emulator.conftest import ApiClient, recorded_playback_id, video_bytes
+from tests.support.emulator_api import ApiClient, recorded_playback_id, video_bytes
+from tests.support.schema import assert_valid
+from tests.support.tasks import transcode_body
 
 START = 1_700_000_000.0
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def transcode_body(name: str = "in") -> dict[str, Any]:
-    """A transcode of an S3 input: creates a task without fetching anything."""
-    s3 = {
-        "endpoint": "https://s3.example.invalid",
-        "credentials": {"accessKeyId": "AK", "secretAccessKey": "SK"},
-    }
-    return {
-        "input": {"type": "s3", "bucket": "in", "path": f"/{name}.mp4", **s3},
-        "storage": {"type": "s3", "bucket": "out", **s3},
-        "outputs": {"hls": {"path": "/hls"}},
-    }
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from tests.support.tasks import task_json
 
-TASK = {"id": "t1", "type": "upload", "status": {"phase": "running", "updatedAt": 1}}
+TASK = task_json()
 
 
 @pytest.fixture

@@ -25,14 +25,11 @@ from airflow_provider_livepeer.exceptions import (
 )
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import TaskPhase
-from tests._servers import dropping_server
-from tests.conftest import LEAKY_KEY, shared_file
+from tests.support.project import LEAKY_KEY, shared_file
+from tests.support.servers import dropping_server
+from tests.support.tasks import task_json
 
 FAST_RETRIES: dict[str, Any] = {"max_attempts": 4, "backoff_initial": 0.01, "backoff_max": 0.05}
-
-
-def task_json(task_id: str = "t1", phase: str = "running", **extra: Any) -> dict[str, Any]:
-    return {"id": task_id, "type": "upload", "status": {"phase": phase, "updatedAt": 1}, **extra}
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from airflow_provider_livepeer.exceptions import LivepeerPermissionError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import Task, TaskPhase, parse
 from airflow_provider_livepeer.operators.livepeer import LivepeerClipOperator
-from tests.conftest import recorded_stream
+from tests.support.emulator_api import recorded_stream
 
 QUICK: dict[str, Any] = {"backoff_initial": 0.2, "backoff_max": 0.5}
 

@@ -236,7 +236,7 @@ def test_a_stored_task_that_is_gone_is_not_reattached_to(livepeer_emulator: Any,
 def test_reattach_pushes_the_same_ids_as_a_first_try(
     livepeer_emulator: Any, emulator_conn: str, media_server: str
 ) -> None:
-    from tests.reliability._support import RecordingTI
+    from tests.support.running import RecordingTI
 
     hook = LivepeerHook(**FAST)
     created = hook.import_asset(f"{media_server}/sample.mp4", "x")

@@ -27,10 +27,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-# Real Airflow (a migrated metadata DB, DAG files of the configured bundles) for the one dag.test() here.
-from tests.system.conftest import airflow_db, load_dag  # noqa: E402, F401
-
-
 @pytest.fixture(autouse=True)
 def reschedule_history(request: pytest.FixtureRequest) -> None:
     """Airflow 2's reschedule-mode sensor reads its earlier pokes from the metadata database."""

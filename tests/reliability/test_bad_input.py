@@ -37,7 +37,8 @@ from airflow_provider_livepeer.operators.livepeer import (
 )
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from tests.reliability._support import context, fast_hook, trigger_events
+from tests.support.running import context, fast_hook, trigger_events
+from tests.support.tasks import task_json
 
 #: The most characters an error message may have, whatever the server sent.
 MAX_MESSAGE_CHARS = 2000
@@ -165,10 +166,6 @@ def test_invalid_id_is_refused_everywhere_before_any_request(
 
 
 # ----------------------------------------------------------------------------------- malformed responses
-
-
-def task_body(phase: str = "completed", **extra: Any) -> dict[str, Any]:
-    return {"id": "t1", "type": "upload", "status": {"phase": phase, "updatedAt": 1}, **extra}
 
 
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
@@ -334,7 +331,9 @@ def test_create_answer_of_the_wrong_shape(httpserver: HTTPServer, server_conn: s
 
 def test_huge_valid_task_is_parsed(httpserver: HTTPServer, server_conn: str) -> None:
     """A big answer is not an error: a 5 MB task with unknown fields still completes the wait."""
-    httpserver.expect_request("/api/task/t1").respond_with_json(task_body(newField=["x" * 100] * 50_000))
+    httpserver.expect_request("/api/task/t1").respond_with_json(
+        task_json("t1", "completed", newField=["x" * 100] * 50_000)
+    )
     hook = fast_hook(server_conn)
     result = wait_for_task(hook, "t1", poll_interval=0.01, timeout=5, log=hook.log)
     assert result.phase == "completed" and result.livepeer_task_id == "t1"
@@ -345,7 +344,7 @@ def test_huge_valid_task_is_parsed(httpserver: HTTPServer, server_conn: str) -> 
 def test_unknown_phase_is_not_done_anywhere(
     httpserver: HTTPServer, server_conn: str, shared_polling: bool, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    httpserver.expect_request("/api/task/t1").respond_with_json(task_body("paused", progress=0.5))
+    httpserver.expect_request("/api/task/t1").respond_with_json(task_json("t1", "paused", progress=0.5))
     httpserver.expect_request("/api/task").respond_with_json([])
     sensor = LivepeerTaskSensor(task_id="w", livepeer_task_id="t1", livepeer_conn_id=server_conn)
     sensor.hook = fast_hook(server_conn)

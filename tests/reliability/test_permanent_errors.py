@@ -30,7 +30,7 @@ from airflow_provider_livepeer.operators.livepeer import (
 )
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from tests.reliability._support import RecordingTI, context, fast_hook, trigger_events
+from tests.support.running import RecordingTI, context, fast_hook, trigger_events
 
 #: A permanent error must come back before the first retry would even have started (the default first
 #: backoff is 1 s); the one-request count is the exact check, this one catches a sleep before failing.

@@ -23,8 +23,9 @@ from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, resul
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import _WATCHERS
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VERSION_STRING
-from tests._airflow import needs_task_state_store
-from tests.reliability._support import RecordingTI, StateStore, context, fast_hook, trigger_events
+from tests.support.airflow import needs_task_state_store
+from tests.support.running import RecordingTI, StateStore, context, fast_hook, trigger_events
+from tests.support.tasks import completed_result
 
 
 def expected_summary(emulator: Any, task_id: str) -> dict[str, Any]:
@@ -108,15 +109,7 @@ async def test_cancelling_one_trigger_leaves_the_others_on_the_shared_watcher_ru
     assert _WATCHERS.get(asyncio.get_running_loop(), {}) == {}
 
 
-RESULT = {
-    "livepeer_task_id": "t1",
-    "type": "upload",
-    "phase": "completed",
-    "output_asset_id": "a1",
-    "asset_spec": {"id": "a1"},
-    "output": {},
-    "error_message": None,
-}
+RESULT = completed_result()
 MALFORMED_EVENTS = {
     "no status": {"livepeer_task_id": "t1", "result": RESULT},
     "status of another type": {"status": ["success"], "result": RESULT},

@@ -31,9 +31,12 @@ from airflow_provider_livepeer.operators.livepeer import (
 )
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from tests._airflow import reschedule_mode_works
-from tests.conftest import LEAKY_KEY
-from tests.reliability._support import RecordingTI, context, fast_hook, header_recorder, trigger_events
+from tests.support.airflow import reschedule_mode_works
+from tests.support.emulator_api import stalled_and_failed_imports
+from tests.support.project import LEAKY_KEY
+from tests.support.running import RecordingTI, context, fast_hook, trigger_events
+from tests.support.servers import header_recorder
+from tests.support.tasks import task_bytes
 
 #: A part of the key that a truncated or partly masked leak would still show.
 FRAGMENT = LEAKY_KEY[len("lp-secret-") : -len("-7f3a9c")]
@@ -247,14 +250,7 @@ def test_key_is_nowhere_in_airflow_task_logs_of_a_real_dag_run(
     livepeer_emulator.add_account(LEAKY_KEY)
     for name, value in livepeer_emulator.airflow_env("livepeer_default", api_key=LEAKY_KEY).items():
         monkeypatch.setenv(name, value)
-    stalled_url, failed_url = f"{media_server}/sample.mp4?leak-stall", f"{media_server}/sample.mp4?leak-fail"
-    livepeer_emulator.script_outcome(stalled_url, "stall")
-    livepeer_emulator.script_outcome(failed_url, "fail", error_message="leak test failure")
-    hook = LivepeerHook()
-    conf = {
-        "stalled_task_id": hook.import_asset(stalled_url, "stalled").task.id,
-        "failed_task_id": hook.import_asset(failed_url, "failed").task.id,
-    }
+    conf = stalled_and_failed_imports(livepeer_emulator, f"{media_server}/sample.mp4", "leak test failure")
     started = time.time()
     dag_run = load_dag("tests", "livepeer_sensor_failures").test(run_conf=conf)
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
@@ -276,16 +272,10 @@ def test_key_is_nowhere_in_airflow_task_logs_of_a_real_dag_run(
 # --------------------------------------------------------------------------------------------- redirects
 
 
-def task_json(task_id: str = "t1") -> bytes:
-    return json.dumps(
-        {"id": task_id, "type": "upload", "status": {"phase": "running", "updatedAt": 1}}
-    ).encode()
-
-
 @pytest.fixture
 def redirect_target() -> Iterator[Any]:
     """The other origin a redirect points to: 127.0.0.1 on another port, recording what it gets."""
-    with header_recorder(body=task_json()) as target:
+    with header_recorder(body=task_bytes()) as target:
         yield target
 
 

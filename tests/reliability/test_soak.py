@@ -38,8 +38,8 @@ from airflow_provider_livepeer.exceptions import LivepeerTaskFailedError
 from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from tests._airflow import AirflowRescheduleException, prepare_thread
-from tests.reliability._support import RecordingTI, context, fast_hook, trigger_events
+from tests.support.airflow import AirflowRescheduleException, prepare_thread
+from tests.support.running import RecordingTI, context, fast_hook, trigger_events
 
 LOG = logging.getLogger("tests.reliability.soak")
 

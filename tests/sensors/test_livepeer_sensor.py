@@ -21,6 +21,7 @@ from airflow_provider_livepeer.exceptions import (
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, result_from_event
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from tests.support.tasks import completed_result, task_json
 
 
 def start_import(emulator: Any, url: str, **headers: str) -> str:
@@ -124,9 +125,7 @@ def test_unknown_phase_is_not_done(
     capfd: pytest.CaptureFixture[str], httpserver: Any, livepeer_connection: Any
 ) -> None:
     conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
-    httpserver.expect_request("/api/task/t1").respond_with_json(
-        {"id": "t1", "type": "upload", "status": {"phase": "paused", "updatedAt": 1}}
-    )
+    httpserver.expect_request("/api/task/t1").respond_with_json(task_json("t1", "paused"))
     assert sensor("t1", livepeer_conn_id=conn_id).poke({}) is False
     assert "a phase this provider does not know" in capfd.readouterr().out
 
@@ -166,15 +165,7 @@ def test_template_fields() -> None:
 
 
 class TestExecuteComplete:
-    result = {
-        "livepeer_task_id": "t1",
-        "type": "upload",
-        "phase": "completed",
-        "output_asset_id": "a1",
-        "asset_spec": {"id": "a1"},
-        "output": {},
-        "error_message": None,
-    }
+    result = completed_result()
 
     @pytest.mark.parametrize("event", [None, "success", 3, []])
     def test_missing_event(self, event: Any) -> None:

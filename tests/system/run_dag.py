@@ -9,18 +9,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from pathlib import Path
 
-from tests._airflow import as_the_dag_processor_leaves_it
+from tests.support.airflow import as_the_dag_processor_leaves_it
+from tests.support.project import DAG_FOLDERS
 
-# Not tests.conftest's DAG_FOLDERS: importing it would make a new AIRFLOW_HOME.
-DAG_FOLDER = Path(__file__).resolve().parent / "dags"
 #: Starts the output line with the run's outcome (Airflow logs to stdout too).
 OUTCOME_PREFIX = "DAG RUN OUTCOME: "
 
 
 def main(dag_id: str, run_conf: str) -> None:
-    spec = importlib.util.spec_from_file_location(dag_id, DAG_FOLDER / f"{dag_id}.py")
+    spec = importlib.util.spec_from_file_location(dag_id, DAG_FOLDERS["tests"] / f"{dag_id}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

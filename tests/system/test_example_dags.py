@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
-from tests._airflow import as_the_dag_processor_leaves_it, dag_bag, xcom_value
-from tests.conftest import DAG_FOLDERS, PROJECT_ROOT
-from tests.system.conftest import error_log_lines
+from tests.support.airflow import as_the_dag_processor_leaves_it, dag_bag, error_log_lines, xcom_value
+from tests.support.project import DAG_FOLDERS, PROJECT_ROOT
 
 EXAMPLE_DAG_IDS = {
     "example_livepeer_import_pipeline",

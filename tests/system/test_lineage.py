@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, recorded_stream
+from tests.support.emulator_api import recorded_stream
+from tests.support.project import PROJECT_ROOT
 from tests.system.run_dag import OUTCOME_PREFIX
 
 pytest.importorskip("airflow.providers.openlineage", reason="the openlineage provider is not installed")

@@ -3,41 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests._airflow import asset_events_of_run, needs_task_state_store
-from tests.conftest import recorded_stream
-from tests.system.conftest import error_log_lines
+from tests.support.airflow import asset_events_of_run, error_log_lines, needs_task_state_store
+from tests.support.emulator_api import recorded_stream
+from tests.support.servers import MediaServer, serve_media
 
 
 @pytest.fixture
-def export_receiver() -> Iterator[tuple[str, list[bytes]]]:
+def export_receiver() -> Iterator[MediaServer]:
     """A loopback server that takes PUT uploads, as a custom export destination."""
-    received: list[bytes] = []
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_PUT(self) -> None:
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/upload/video.mp4", received
-    server.shutdown()
-    thread.join(5)
+    with serve_media() as server:
+        yield server
 
 
 @pytest.mark.livepeer_emulator(speed=20)
@@ -46,12 +28,12 @@ def test_every_operator_in_each_mode(
     emulator_conn: str,
     sample_video_url: str,
     media_dir: Path,
-    export_receiver: tuple[str, list[bytes]],
+    export_receiver: MediaServer,
     load_dag: Callable[..., Any],
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    export_url, received = export_receiver
+    export_url = f"{export_receiver.url}/upload/video.mp4"
     dag_run = load_dag("tests", "livepeer_operators").test(
         run_conf={
             "source_url": sample_video_url,
@@ -100,7 +82,9 @@ def test_every_operator_in_each_mode(
     assert report["export_custom"]["_link_LivepeerTaskLink"] == (
         f"{livepeer_emulator.url}/dashboard/assets/{report['import_sync']['asset_id']}"
     )
-    assert received == [(media_dir / "sample.mp4").read_bytes()]
+    assert [(r.method, r.body) for r in export_receiver.received] == [
+        ("PUT", (media_dir / "sample.mp4").read_bytes())
+    ]
 
     for how in ("sync", "deferred"):
         transcode = report[f"transcode_{how}"]

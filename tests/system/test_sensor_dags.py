@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from tests._airflow import asset_events_of_run, reschedule_mode_works
+from tests.support.airflow import asset_events_of_run, reschedule_mode_works
+from tests.support.emulator_api import stalled_and_failed_imports
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
@@ -68,14 +68,9 @@ def test_sensor_gates_downstream_in_each_mode(
 def test_timeouts_soft_fail_and_remote_failure_in_each_mode(
     livepeer_emulator: Any, emulator_conn: str, media_server: str, load_dag: Callable[..., Any]
 ) -> None:
-    stalled_url, failed_url = f"{media_server}/sample.mp4?stall", f"{media_server}/sample.mp4?fail"
-    livepeer_emulator.script_outcome(stalled_url, "stall")
-    livepeer_emulator.script_outcome(failed_url, "fail", error_message="the file is not a video")
-    hook = LivepeerHook()
-    conf = {
-        "stalled_task_id": hook.import_asset(stalled_url, "stalled").task.id,
-        "failed_task_id": hook.import_asset(failed_url, "failed").task.id,
-    }
+    conf = stalled_and_failed_imports(
+        livepeer_emulator, f"{media_server}/sample.mp4", "the file is not a video"
+    )
     dag_run = load_dag("tests", "livepeer_sensor_failures").test(run_conf=conf)
     states = task_states(dag_run)
     for mode in ("poke", "reschedule", "deferrable"):

@@ -12,7 +12,8 @@ import pytest
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskEventTrigger, LivepeerTaskTrigger
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
-from tests.triggers.test_shared_watcher import S3_INPUT, S3_OUTPUT, list_requests
+from tests.support.emulator_api import list_requests
+from tests.support.tasks import start_transcode
 
 needs_event_triggers = pytest.mark.skipif(
     not AIRFLOW_V_3_0_PLUS, reason="BaseEventTrigger and AssetWatcher arrived in Airflow 3.0"
@@ -60,15 +61,14 @@ async def until(condition: Any, limit: float = 30) -> None:
 @needs_event_triggers
 @pytest.mark.livepeer_emulator(speed=20)
 async def test_fires_once_per_new_task_of_the_types_and_phases(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
+    livepeer_emulator: Any, emulator_hook: LivepeerHook, sample_video_url: str
 ) -> None:
-    hook = LivepeerHook()
-    old = hook.import_asset(f"{sample_video_url}?old", "old")
+    old = emulator_hook.import_asset(f"{sample_video_url}?old", "old")
     await until(lambda: livepeer_emulator.task(old.task.id)["status"]["phase"] == "completed")
     trigger = LivepeerTaskEventTrigger(poll_interval=0.1)
     async with running(trigger) as events:
-        new = [hook.import_asset(f"{sample_video_url}?n={n}", f"new {n}") for n in range(2)]
-        transcode = hook.transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/o"}})  # another type
+        new = [emulator_hook.import_asset(f"{sample_video_url}?n={n}", f"new {n}") for n in range(2)]
+        transcode = start_transcode(emulator_hook, "/o")  # another type
         await until(lambda: len(events) >= 2)
         await asyncio.sleep(1.0)  # a few more polls: nothing more, nothing twice
     assert sorted(e["livepeer_task_id"] for e in events) == sorted(w.task.id for w in new)
@@ -88,20 +88,15 @@ async def test_fires_once_per_new_task_of_the_types_and_phases(
 @needs_event_triggers
 @pytest.mark.livepeer_emulator(speed=20)
 async def test_shares_the_list_request_with_waiting_triggers(
-    livepeer_emulator: Any, emulator_conn: str
+    livepeer_emulator: Any, emulator_hook: LivepeerHook
 ) -> None:
-    hook = LivepeerHook()
-    slow = hook.transcode(
-        S3_INPUT,
-        S3_OUTPUT,
-        {"hls": {"path": "/slow"}},
-    )
+    slow = start_transcode(emulator_hook, "/slow")
     livepeer_emulator.reset_requests()
     event_trigger = LivepeerTaskEventTrigger(task_types=["transcode-file"], poll_interval=0.2)
     waiting = LivepeerTaskTrigger(slow.task.id, poll_interval=0.2, end_time=None)
     async with running(event_trigger) as events:
         wait = asyncio.get_running_loop().create_task(anext(waiting.run()))
-        done = hook.transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/later"}})
+        done = start_transcode(emulator_hook, "/later")
         await until(lambda: any(e["livepeer_task_id"] == done.task.id for e in events))
         await wait
         livepeer_emulator.reset_requests()
@@ -113,9 +108,8 @@ async def test_shares_the_list_request_with_waiting_triggers(
 @needs_event_triggers
 @pytest.mark.livepeer_emulator(speed=20)
 async def test_a_restarted_trigger_fires_what_finished_meanwhile_and_nothing_twice(
-    livepeer_emulator: Any, emulator_conn: str
+    livepeer_emulator: Any, emulator_hook: LivepeerHook
 ) -> None:
-    hook = LivepeerHook()
     store = MemoryStateStore()
 
     def trigger() -> LivepeerTaskEventTrigger:
@@ -124,9 +118,9 @@ async def test_a_restarted_trigger_fires_what_finished_meanwhile_and_nothing_twi
         return made
 
     async with running(trigger()) as first:
-        before = [hook.transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": f"/{n}"}}) for n in range(2)]
+        before = [start_transcode(emulator_hook, f"/{n}") for n in range(2)]
         await until(lambda: len(first) == 2)
-    meanwhile = hook.transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/meanwhile"}})
+    meanwhile = start_transcode(emulator_hook, "/meanwhile")
     # It completes while no trigger runs.
     await until(lambda: livepeer_emulator.task(meanwhile.task.id)["status"]["phase"] == "completed")
     async with running(trigger()) as second:

@@ -17,7 +17,7 @@ from airflow_provider_livepeer.emulator.timeline import Durations
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher
-from tests.triggers.test_shared_watcher import S3_INPUT, S3_OUTPUT
+from tests.support.tasks import start_transcode
 
 INTERVAL = 0.5
 # The task changes once, 8.5 s after it is made: long after the trigger's start left the overlap.
@@ -27,7 +27,7 @@ DURATIONS = Durations(pending=8.0, waiting=0.2, running=0.3, progress_steps=1)
 async def _detection_delay(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> float:
     for name, value in emulator.airflow_env("livepeer_default").items():
         monkeypatch.setenv(name, value)
-    task_id = LivepeerHook().transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/o"}}).task.id
+    task_id = start_transcode(LivepeerHook()).task.id
     emulator.reset_requests()
     trigger = LivepeerTaskTrigger(task_id, poll_interval=INTERVAL, last_seen_at=time.time())
     events = [event.payload async for event in trigger.run()]

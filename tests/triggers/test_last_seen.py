@@ -21,8 +21,8 @@ from airflow_provider_livepeer.operators.livepeer import LivepeerTranscodeOperat
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher, shared_watcher
-from tests.reliability._support import RecordingTI, StateStore, context
-from tests.triggers.test_shared_watcher import S3_INPUT, S3_OUTPUT, start_transcodes
+from tests.support.running import RecordingTI, StateStore, context
+from tests.support.tasks import S3_INPUT, S3_OUTPUT, start_transcodes
 
 
 @pytest.fixture

@@ -10,25 +10,11 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers import watcher as watcher_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher, shared_watcher
-
-S3_INPUT = {
-    "type": "s3",
-    "endpoint": "https://s3.example.invalid",
-    "bucket": "in",
-    "path": "/video.mp4",
-    "credentials": {"accessKeyId": "id", "secretAccessKey": "secret"},
-}
-S3_OUTPUT = {**{k: v for k, v in S3_INPUT.items() if k != "path"}, "bucket": "out"}
-
-
-def start_transcodes(count: int) -> list[str]:
-    """Create ``count`` transcode tasks (S3 input: nothing to fetch), fast."""
-    hook = LivepeerHook()
-    return [hook.transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": f"/o/{n}"}}).task.id for n in range(count)]
+from tests.support.emulator_api import list_requests
+from tests.support.tasks import start_transcodes, task_json
 
 
 async def wait_all(
@@ -41,10 +27,6 @@ async def wait_all(
         return event
 
     return await asyncio.wait_for(asyncio.gather(*(one(t) for t in task_ids)), limit)
-
-
-def list_requests(emulator: Any) -> int:
-    return emulator.request_count("GET", "/api/task")
 
 
 @pytest.mark.livepeer_emulator(speed=8)
@@ -161,7 +143,7 @@ async def test_fallback_when_the_filtered_list_is_refused(
         task_id = request.path.rsplit("/", 1)[1]
         reads[task_id] += 1
         phase = "completed" if reads[task_id] >= 3 else "running"
-        body = {"id": task_id, "type": "upload", "status": {"phase": phase, "updatedAt": reads[task_id]}}
+        body = task_json(task_id, phase, updated_at=reads[task_id])
         return Response(json.dumps(body), content_type="application/json")
 
     httpserver.expect_request("/api/task").respond_with_json(
@@ -209,7 +191,7 @@ async def test_other_refusals_of_the_list_are_errors_not_a_fallback(
     conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
     httpserver.expect_request("/api/task").respond_with_json({"errors": ["conflict"]}, status=409)
     httpserver.expect_request("/api/task/t1").respond_with_json(
-        {"id": "t1", "type": "upload", "status": {"phase": "running", "updatedAt": 1}},
+        task_json(),
         headers={"Date": "Sat, 28 Nov 2026 12:00:00 GMT"},
     )
     [event] = await wait_all(["t1"], poll_interval=0.05, livepeer_conn_id=conn_id)

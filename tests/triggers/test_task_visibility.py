@@ -11,7 +11,7 @@ import requests
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from tests.triggers.test_shared_watcher import S3_INPUT, S3_OUTPUT
+from tests.support.tasks import start_transcode
 
 PROJECT_KEY = "second-project-key"
 
@@ -37,7 +37,7 @@ def test_a_project_keys_list_leaves_out_its_transcodes(
     livepeer_emulator: Any, project_conn: str, sample_video_url: str
 ) -> None:
     hook = LivepeerHook()
-    transcode = hook.transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/o"}}).task.id
+    transcode = start_transcode(hook).task.id
     upload = hook.import_asset(sample_video_url, "in the project").task.id
     # The import belongs to its asset's project (the key's); the transcode, with no asset, to the
     # user's default project: the key's list never shows it, a direct read does.
@@ -53,7 +53,7 @@ async def test_the_watcher_reads_what_the_list_does_not_show(
     livepeer_emulator: Any, project_conn: str, start: str
 ) -> None:
     interval = 0.5
-    created = LivepeerHook().transcode(S3_INPUT, S3_OUTPUT, {"hls": {"path": "/o"}})
+    created = start_transcode(LivepeerHook())
     task_id = created.task.id
     # The operator hands the trigger only what its create call showed: the task exists, as of then.
     assert created.answered_at is not None

@@ -1,12 +1,8 @@
-"""Helpers of the reliability tests: a task-instance stand-in, fast hooks, trigger runners, servers."""
+"""Provider pieces run outside Airflow: a task-instance stand-in, a task state store, fast hooks, triggers."""
 
 from __future__ import annotations
 
 import asyncio
-import http.server
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,50 +66,3 @@ async def trigger_events(trigger: LivepeerTaskTrigger, limit: float = 30) -> lis
         return [event.payload async for event in trigger.run()]
 
     return await asyncio.wait_for(collect(), limit)
-
-
-@dataclass
-class HeaderRecorder:
-    """A loopback HTTP server that answers every request with ``status``/``body`` and records its headers."""
-
-    url: str = ""
-    seen: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
-    status: int = 200
-    body: bytes = b"{}"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@contextmanager
-def header_recorder(
-    status: int = 200, body: bytes = b"{}", headers: dict[str, str] | None = None
-) -> Iterator[HeaderRecorder]:
-    """Run a :class:`HeaderRecorder` on 127.0.0.1 (a free port) for the ``with`` block."""
-    recorder = HeaderRecorder(status=status, body=body, headers=dict(headers or {}))
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            payload = self.rfile.read(length) if length else b""
-            recorder.seen.append((self.command, self.path, dict(self.headers.items()), payload))
-            self.send_response(recorder.status)
-            for name, value in {"Content-Type": "application/json", **recorder.headers}.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(recorder.body)))
-            self.end_headers()
-            self.wfile.write(recorder.body)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

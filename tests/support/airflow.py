@@ -1,4 +1,4 @@
-"""What the tests read back from Airflow's metadata database, on every supported Airflow version.
+"""What differs between the supported Airflow versions, and what the tests read back from Airflow.
 
 Airflow 3 renamed Datasets to Assets and split the XCom table model from the SDK's ``XCom``; these helpers
 read the same facts through whichever names this Airflow has (flags from the provider's version_compat).
@@ -6,6 +6,7 @@ read the same facts through whichever names this Airflow has (flags from the pro
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ __all__ = [
     "as_the_dag_processor_leaves_it",
     "asset_events_of_run",
     "dag_bag",
+    "error_log_lines",
     "needs_task_state_store",
     "prepare_thread",
     "reschedule_mode_works",
@@ -105,3 +107,14 @@ def dag_bag(folder: str) -> Any:
     except ImportError:  # its home before Airflow 3.1
         from airflow.models.dagbag import DagBag
     return DagBag(dag_folder=folder)  # no examples: the tests set [core] load_examples = False
+
+
+#: A line Airflow's console log renderer writes at error level or above: ``<time> [error    ] ...``.
+_ERROR_LINE = re.compile(r"^\S+ \[(error|critical)\s*\]", re.MULTILINE)
+
+
+def error_log_lines(capfd: pytest.CaptureFixture[str]) -> list[str]:
+    """The error-level lines Airflow logged (to the captured stdout and stderr) since the last read."""
+    captured = capfd.readouterr()
+    text = captured.out + captured.err
+    return [text[m.start() : text.find("\n", m.start())] for m in _ERROR_LINE.finditer(text)]

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.servers import free_port
+
 #: Fence languages that are run, and the runner of each; other languages (``text``...) are not run.
 RUN_LANGUAGES = {"python": "python", "py": "python", "bash": "bash", "shell": "bash", "sh": "bash"}
 MARKER_KINDS = ("skip", "file", "server", "airflow")
@@ -209,12 +211,6 @@ def exported_variables(code: str) -> Iterator[tuple[str, str]]:
         if len(words) == 2 and words[0] == "export" and "=" in words[1]:
             name, _, value = words[1].partition("=")
             yield name, value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_servers(block: Block, ports: list[int], workdir: Path, env: dict[str, str]) -> None:

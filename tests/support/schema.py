@@ -21,29 +21,22 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-SHARED_LIVEPEER = Path(__file__).resolve().parent.parent.parent / "shared" / "livepeer"
-API_SCHEMA = SHARED_LIVEPEER / "api-schema.yaml"
-DB_SCHEMA = SHARED_LIVEPEER / "db-schema.yaml"
+from tests.support.project import SHARED, shared_file
+
+API_SCHEMA = SHARED / "livepeer" / "api-schema.yaml"
 _BASE_URI = "urn:livepeer:api-schema"
-
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared Livepeer reference data is not beside the project")
-    return path
 
 
 @functools.cache
 def api_document() -> dict[str, Any]:
     """The OpenAPI document with the two task deviations above added."""
     yaml = pytest.importorskip("yaml")
-    document = yaml.safe_load(_require(API_SCHEMA).read_text(encoding="utf-8"))
-    db = yaml.safe_load(_require(DB_SCHEMA).read_text(encoding="utf-8"))
+    document = yaml.safe_load(shared_file("livepeer", "api-schema.yaml").read_text(encoding="utf-8"))
+    db = yaml.safe_load(shared_file("livepeer", "db-schema.yaml").read_text(encoding="utf-8"))
     document = copy.deepcopy(document)
     task = document["components"]["schemas"]["task"]
     user_id = db["components"]["schemas"]["task"]["properties"]["userId"]
