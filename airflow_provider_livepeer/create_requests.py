@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     SkipValidation,
     ValidationError,
     ValidationInfo,
@@ -103,7 +104,7 @@ class ImportAssetRequest(CreateRequest):
     profiles: SkipValidation[list[dict[str, Any]] | None] = None
     creator_id: SkipValidation[str | dict[str, Any] | None] = None
     encryption: SkipValidation[dict[str, Any] | None] = None
-    c2pa: SkipValidation[bool | None] = None
+    c2pa: SkipValidation[bool | None] = Field(default=None, alias="c2pa")  # not "c2Pa"
     target_segment_size_secs: float | None = None
 
     @field_validator("url", mode="before")
@@ -188,7 +189,7 @@ class TranscodeRequest(CreateRequest):
     profiles: SkipValidation[list[dict[str, Any]] | None] = None
     target_segment_size_secs: float | None = None
     creator_id: SkipValidation[str | dict[str, Any] | None] = None
-    c2pa: SkipValidation[bool | None] = None
+    c2pa: SkipValidation[bool | None] = Field(default=None, alias="c2pa")  # not "c2Pa"
 
     @field_validator("input", mode="before")
     @classmethod

@@ -244,14 +244,14 @@ def connection_error(err: BaseException, label: str) -> LivepeerConnectionError:
     :param err: what the client raised.
     :param label: ``METHOD /api/path`` of the request.
     """
-    untrusted = next(
-        (cause for cause in _causes(err) if isinstance(cause, ssl.SSLCertVerificationError)), None
-    )
-    if untrusted is not None:
+    # aiohttp's own certificate error is one too (ssl.CertificateError), wrapping the ssl module's.
+    refused = [cause for cause in _causes(err) if isinstance(cause, ssl.SSLCertVerificationError)]
+    if refused:
+        detail = next((c.verify_message for c in refused if getattr(c, "verify_message", None)), refused[0])
         return LivepeerConnectionError(
-            f"Livepeer {label} got no answer: the server's TLS certificate was refused "
-            f"({untrusted.verify_message}). To trust its certificate authority, set the connection's "
-            f"verify extra to its CA bundle, or {CA_BUNDLE_VARIABLES[0]}.",
+            f"Livepeer {label} got no answer: the server's TLS certificate was refused ({detail}). To "
+            "trust its certificate authority, set the connection's verify extra to its CA bundle, or "
+            f"{CA_BUNDLE_VARIABLES[0]}.",
             request_sent=False,
         )
     return LivepeerConnectionError(
