@@ -26,7 +26,14 @@ import requests
 from airflow.providers.common.compat.sdk import Connection, mask_secret
 from urllib3.exceptions import NewConnectionError
 
-from airflow_provider_livepeer.api import ApiRequest, Logger, api_base_url, request_headers
+from airflow_provider_livepeer.api import (
+    ApiRequest,
+    Logger,
+    api_base_url,
+    decode_response,
+    request_headers,
+    server_time,
+)
 from airflow_provider_livepeer.connection_form import READ_TIMEOUT_MINIMUM
 from airflow_provider_livepeer.create_requests import finite_number
 from airflow_provider_livepeer.exceptions import LivepeerConnectionError, LivepeerError
@@ -41,12 +48,13 @@ _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
 
-class RawResponse(NamedTuple):
-    """What a client received: status, headers and body."""
+class ApiResponse(NamedTuple):
+    """A decoded answer: its JSON value, its headers and the server's clock when it answered."""
 
-    status: int
+    data: Any
     headers: Mapping[str, str]
-    body: bytes
+    #: The server's ``Date`` header as Unix seconds, or ``None`` without one.
+    answered_at: float | None
 
 
 @dataclass(frozen=True)
@@ -92,10 +100,11 @@ class HttpConfig:
             ),
         )
 
-    def send(self, session: requests.Session, request: ApiRequest) -> RawResponse:
-        """Send ``request`` once through a session of :meth:`requests_session`.
+    def send(self, session: requests.Session, request: ApiRequest) -> ApiResponse:
+        """Send ``request`` once through a session of :meth:`requests_session`, and decode the answer.
 
         :raises LivepeerConnectionError: no answer (see :func:`connection_error`).
+        :raises LivepeerApiError: an error status (see :func:`~.api.decode_response`).
         """
         try:
             # Prepared alone and sent through the session (its pool, redirects), skipping the session's
@@ -115,9 +124,9 @@ class HttpConfig:
             )
         except requests.RequestException as err:
             raise connection_error(err, self._label(request)) from None
-        return RawResponse(response.status_code, response.headers, response.content)
+        return self._decode(request, response.status_code, response.headers, response.content)
 
-    async def asend(self, session: aiohttp.ClientSession, request: ApiRequest) -> RawResponse:
+    async def asend(self, session: aiohttp.ClientSession, request: ApiRequest) -> ApiResponse:
         """Send ``request`` once through a session of :meth:`aiohttp_session`; see :meth:`send`."""
         import aiohttp
 
@@ -131,9 +140,16 @@ class HttpConfig:
                 proxy=self.proxy,
                 allow_redirects=request.follows_redirects,
             ) as response:
-                return RawResponse(response.status, response.headers, await response.read())
+                body = await response.read()
         except (TimeoutError, aiohttp.ClientError) as err:
             raise connection_error(err, self._label(request)) from None
+        return self._decode(request, response.status, response.headers, body)
+
+    def _decode(
+        self, request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes
+    ) -> ApiResponse:
+        data = decode_response(request.method, self.api_path(request.path), status, headers, body)
+        return ApiResponse(data, headers, server_time(headers))
 
     def _label(self, request: ApiRequest) -> str:
         return f"{request.method} {self.api_path(request.path)}"

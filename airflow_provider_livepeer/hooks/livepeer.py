@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from functools import cached_property
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from typing import Any
 
-import requests
-from airflow.providers.common.compat.connection import get_async_connection
-from airflow.providers.common.compat.sdk import BaseHook, Connection
-from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_before_delay
+from tenacity import Retrying, retry_if_exception, stop_before_delay
 
 from airflow_provider_livepeer import connection_form
 from airflow_provider_livepeer.api import (
     ApiRequest,
-    RetrySettings,
-    decode_response,
     is_clip_rate_limited,
     list_params,
     may_have_acted,
     next_page_params,
     retry_policy,
-    server_time,
     validate_livepeer_id,
 )
 from airflow_provider_livepeer.create_requests import (
@@ -36,8 +27,9 @@ from airflow_provider_livepeer.create_requests import (
     finite_number,
 )
 from airflow_provider_livepeer.exceptions import LivepeerBadResponseError, LivepeerError
+from airflow_provider_livepeer.hooks.base import LivepeerBaseHook
 from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, TaskRef, parse
-from airflow_provider_livepeer.transport import HttpConfig, RawResponse, http_config
+from airflow_provider_livepeer.transport import ApiResponse
 
 #: How long :meth:`LivepeerHook.create_clip` keeps retrying Livepeer's clip rate limit by default: the
 #: limit (5 clips per requester and playback id in 5 minutes) clears within 5 minutes.
@@ -45,20 +37,8 @@ CLIP_RATE_LIMIT_TIMEOUT = 330.0
 #: How far back an import whose answer was lost is looked for among the account's upload tasks.
 LOST_IMPORT_LOOKBACK_S = 600.0
 
-if TYPE_CHECKING:
-    import aiohttp
 
-
-class ApiResponse(NamedTuple):
-    """A decoded answer: its JSON value, its headers and the server's clock when it answered."""
-
-    data: Any
-    headers: Mapping[str, str]
-    #: The server's ``Date`` header as Unix seconds, or ``None`` without one.
-    answered_at: float | None
-
-
-class LivepeerHook(BaseHook):
+class LivepeerHook(LivepeerBaseHook):
     """Calls Livepeer Studio's API with the API key of a ``livepeer`` connection.
 
     The connection's password is the API key, sent as ``Authorization: Bearer``; its host defaults to
@@ -88,128 +68,6 @@ class LivepeerHook(BaseHook):
     :param backoff_max: the longest single backoff wait; a ``Retry-After`` is honoured up to
         ``retry_max_seconds`` instead.
     """
-
-    conn_name_attr = "livepeer_conn_id"
-    default_conn_name = "livepeer_default"
-    conn_type = "livepeer"
-    hook_name = "Livepeer"
-
-    def __init__(
-        self,
-        livepeer_conn_id: str = default_conn_name,
-        *,
-        connect_timeout: float = 10.0,
-        read_timeout: float | None = None,
-        max_attempts: int = 5,
-        retry_max_seconds: float = 120.0,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 30.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.livepeer_conn_id = livepeer_conn_id
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.retry_settings = RetrySettings(
-            max_attempts=max_attempts,
-            max_seconds=retry_max_seconds,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-        )
-        self._endpoint: HttpConfig | None = None
-        self._endpoint_lock = asyncio.Lock()
-        self._async_client: aiohttp.ClientSession | None = None
-
-    # -- connection ---------------------------------------------------------------------------------
-
-    def _endpoint_from(self, conn: Connection) -> HttpConfig:
-        return http_config(conn, self.livepeer_conn_id, self.connect_timeout, self.read_timeout, self.log)
-
-    def _get_endpoint(self) -> HttpConfig:
-        if self._endpoint is None:
-            self._endpoint = self._endpoint_from(self.get_connection(self.livepeer_conn_id))
-        return self._endpoint
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL for this connection, e.g. ``https://livepeer.studio/api``."""
-        return self._get_endpoint().base_url
-
-    async def _aget_endpoint(self) -> HttpConfig:
-        if self._endpoint is None:
-            # Many coroutines may share this hook (the shared watcher): one connection lookup serves all.
-            async with self._endpoint_lock:
-                if self._endpoint is None:
-                    conn = await get_async_connection(self.livepeer_conn_id, hook=self)
-                    self._endpoint = self._endpoint_from(conn)
-        return self._endpoint
-
-    @cached_property
-    def session(self) -> requests.Session:
-        """The keep-alive session of the synchronous calls."""
-        return self._get_endpoint().requests_session()
-
-    def get_conn(self) -> requests.Session:
-        """Return the ``requests`` session, as Airflow hooks do."""
-        return self.session
-
-    # -- closing ------------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the ``requests`` session, if one was opened (a later call opens a new one)."""
-        session = self.__dict__.pop("session", None)
-        if session is not None:
-            session.close()
-
-    async def aclose(self) -> None:
-        """Close both sessions, the ``aiohttp`` one and the ``requests`` one, if they were opened."""
-        if self._async_client is not None:
-            await self._async_client.close()
-            self._async_client = None
-        self.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    # -- the one request method, sync and async -----------------------------------------------------
-
-    def _send(self, request: ApiRequest) -> ApiResponse:
-        endpoint = self._get_endpoint()
-        label = f"{request.method} {endpoint.api_path(request.path)}"
-        for attempt in Retrying(**retry_policy(self.retry_settings, self.log, label, request.idempotent)):
-            with attempt:
-                return self._decode(request, endpoint, endpoint.send(self.session, request))
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    async def _asend(self, request: ApiRequest) -> ApiResponse:
-        endpoint = await self._aget_endpoint()
-        label = f"{request.method} {endpoint.api_path(request.path)}"
-        if self._async_client is None:
-            self._async_client = endpoint.aiohttp_session()
-        async for attempt in AsyncRetrying(
-            **retry_policy(self.retry_settings, self.log, label, request.idempotent)
-        ):
-            with attempt:
-                return self._decode(request, endpoint, await endpoint.asend(self._async_client, request))
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    def _decode(self, request: ApiRequest, endpoint: HttpConfig, response: RawResponse) -> ApiResponse:
-        status, headers, body = response
-        data = decode_response(request.method, endpoint.api_path(request.path), status, headers, body)
-        return ApiResponse(data, headers, server_time(headers))
 
     # -- tasks ------------------------------------------------------------------------------------------
 
