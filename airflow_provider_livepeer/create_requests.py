@@ -17,11 +17,12 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SkipValidation,
@@ -36,6 +37,14 @@ from airflow_provider_livepeer.api import ApiRequest, validate_livepeer_id
 
 _SOURCE_SCHEMES = ("http", "https", "ipfs", "ar")
 _TRANSCODE_OUTPUTS = frozenset({"hls", "mp4", "fmp4"})
+
+
+def _segment_size(value: object) -> float | None:
+    return None if value is None else finite_number(value, "target_segment_size_secs", 0.001)
+
+
+#: An HLS segment length in seconds (a numeric string too, as templates render them).
+SegmentSize = Annotated[float | None, BeforeValidator(_segment_size)]
 
 
 class CreateRequest(BaseModel):
@@ -105,7 +114,7 @@ class ImportAssetRequest(CreateRequest):
     creator_id: SkipValidation[str | dict[str, Any] | None] = None
     encryption: SkipValidation[dict[str, Any] | None] = None
     c2pa: SkipValidation[bool | None] = Field(default=None, alias="c2pa")  # not "c2Pa"
-    target_segment_size_secs: float | None = None
+    target_segment_size_secs: SegmentSize = None
 
     @field_validator("url", mode="before")
     @classmethod
@@ -118,11 +127,6 @@ class ImportAssetRequest(CreateRequest):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"Invalid asset name {value!r}: expected a non-empty string.")
         return value
-
-    @field_validator("target_segment_size_secs", mode="before")
-    @classmethod
-    def _segment_size(cls, value: object) -> float | None:
-        return _segment_size(value)
 
 
 class ExportAssetRequest(CreateRequest):
@@ -187,7 +191,7 @@ class TranscodeRequest(CreateRequest):
     storage: dict[str, Any]
     outputs: dict[str, Any]
     profiles: SkipValidation[list[dict[str, Any]] | None] = None
-    target_segment_size_secs: float | None = None
+    target_segment_size_secs: SegmentSize = None
     creator_id: SkipValidation[str | dict[str, Any] | None] = None
     c2pa: SkipValidation[bool | None] = Field(default=None, alias="c2pa")  # not "c2Pa"
 
@@ -215,11 +219,6 @@ class TranscodeRequest(CreateRequest):
         if not isinstance(value, dict) or not value or not set(value) <= _TRANSCODE_OUTPUTS:
             raise ValueError(f"Invalid transcode outputs {value!r}: expected some of hls, mp4, fmp4.")
         return value
-
-    @field_validator("target_segment_size_secs", mode="before")
-    @classmethod
-    def _segment_size(cls, value: object) -> float | None:
-        return _segment_size(value)
 
     def body(self) -> dict[str, Any]:
         """The body, with a URL input as Livepeer's ``{"url": ...}`` object."""
@@ -335,10 +334,6 @@ def finite_number(value: object, what: str, minimum: float, unit: str = "seconds
     if number is None or not math.isfinite(number) or number < minimum:
         raise ValueError(f"Invalid {what} {value!r}: expected {unit}, a finite number >= {minimum:g}.")
     return number
-
-
-def _segment_size(value: object) -> float | None:
-    return None if value is None else finite_number(value, "target_segment_size_secs", 0.001)
 
 
 def _shown(milliseconds: float) -> str:
