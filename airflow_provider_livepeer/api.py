@@ -388,31 +388,6 @@ def next_page_params(link_header: str | None) -> dict[str, str] | None:
     return None
 
 
-_SOURCE_SCHEMES = ("http", "https", "ipfs", "ar")
-
-
-def validate_url(value: object, what: str, schemes: tuple[str, ...] = _SOURCE_SCHEMES) -> str:
-    """Check a URL Livepeer is asked to read from or write to, before anything is sent.
-
-    :param value: the URL.
-    :param what: what the URL is for, for the error message.
-    :param schemes: the schemes Livepeer accepts there.
-    :raises ValueError: not a string, empty, or not of one of ``schemes``.
-    """
-    expected = f"a {'/'.join(schemes)} URL such as https://example.com/video.mp4"
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
-    parts = urlsplit(value.strip())
-    if parts.scheme.lower() not in schemes or not (parts.netloc or parts.path.strip("/")):
-        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
-    return value.strip()
-
-
-def compact(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A request body from ``fields``, leaving out the ones not given (``None``)."""
-    return {key: value for key, value in fields.items() if value is not None}
-
-
 def server_time(headers: Mapping[str, str]) -> float | None:
     """The server's clock when it answered (its ``Date`` header, whole seconds), as Unix seconds."""
     value = headers.get("Date")

@@ -17,13 +17,24 @@ FIELD_BEHAVIOUR: dict[str, Any] = {
     "placeholders": {"host": "https://livepeer.studio", "password": "Livepeer API key"},
 }
 
+#: The shortest ``read_timeout`` the form and the hook accept, in seconds.
+READ_TIMEOUT_MINIMUM = 1
+
 #: The extra fields, kept in the connection's extras under these names.
 EXTRA_FIELDS: dict[str, Any] = {
     "read_timeout": {
         "label": "Read timeout (seconds)",
         "description": "How long to wait for Livepeer to answer a request (default 30).",
-        "schema": {"type": ["number", "null"], "minimum": 1},
-    }
+        "schema": {"type": ["number", "null"], "minimum": READ_TIMEOUT_MINIMUM},
+    },
+    "verify": {
+        "label": "Verify TLS certificates",
+        "description": (
+            "true (default: the CA bundle of REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE, else "
+            "certifi's), false (not checked), or the path of a CA bundle on the workers and triggerers."
+        ),
+        "schema": {"type": ["string", "null"]},
+    },
 }
 
 
@@ -37,9 +48,10 @@ def form_widgets() -> dict[str, Any]:
 
     Only Airflow's own UI calls this, where WTForms is installed (the Flask UI of 2.x, or the API server
     of 3.0 and 3.1, which stands in for the Flask widgets). A number with a minimum is an
-    ``IntegerField`` with that lower bound: the field classes those UIs accept have no float.
+    ``IntegerField`` with that lower bound: the field classes those UIs accept have no float. A string is
+    a ``StringField``.
     """
-    from wtforms import IntegerField
+    from wtforms import IntegerField, StringField
     from wtforms.validators import NumberRange, Optional
 
     widget: Any = None
@@ -51,6 +63,11 @@ def form_widgets() -> dict[str, Any]:
         pass
     widgets: dict[str, Any] = {}
     for name, field in EXTRA_FIELDS.items():
+        if "string" in field["schema"]["type"]:
+            widgets[name] = StringField(
+                field["label"], validators=[Optional()], description=field["description"], widget=widget
+            )
+            continue
         minimum = field["schema"].get("minimum")
         widgets[name] = IntegerField(
             field["label"],

@@ -2,49 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import itertools
-import math
-import os
-import ssl
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import urlsplit
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from typing import Any
 
-import certifi
-import requests
-from airflow.providers.common.compat.connection import get_async_connection
-from airflow.providers.common.compat.sdk import BaseHook, Connection, mask_secret
-from tenacity import AsyncRetrying, Retrying, retry_if_exception, stop_before_delay
-from urllib3.exceptions import NewConnectionError
+from tenacity import Retrying, retry_if_exception, stop_before_delay
 
 from airflow_provider_livepeer import connection_form
 from airflow_provider_livepeer.api import (
     ApiRequest,
-    RetrySettings,
-    api_base_url,
-    compact,
-    decode_response,
     is_clip_rate_limited,
     list_params,
     may_have_acted,
     next_page_params,
-    request_headers,
     retry_policy,
-    server_time,
     validate_livepeer_id,
-    validate_url,
 )
-from airflow_provider_livepeer.exceptions import (
-    LivepeerBadResponseError,
-    LivepeerConnectionError,
-    LivepeerError,
+from airflow_provider_livepeer.create_requests import (
+    ClipRequest,
+    ExportAssetRequest,
+    ImportAssetRequest,
+    TranscodeRequest,
+    finite_number,
 )
+from airflow_provider_livepeer.exceptions import LivepeerBadResponseError, LivepeerError
+from airflow_provider_livepeer.hooks.base import LivepeerBaseHook
 from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, TaskRef, parse
+from airflow_provider_livepeer.transport import ApiResponse
 
 #: How long :meth:`LivepeerHook.create_clip` keeps retrying Livepeer's clip rate limit by default: the
 #: limit (5 clips per requester and playback id in 5 minutes) clears within 5 minutes.
@@ -52,38 +37,8 @@ CLIP_RATE_LIMIT_TIMEOUT = 330.0
 #: How far back an import whose answer was lost is looked for among the account's upload tasks.
 LOST_IMPORT_LOOKBACK_S = 600.0
 
-if TYPE_CHECKING:
-    import aiohttp
 
-
-class ApiResponse(NamedTuple):
-    """A decoded answer: its JSON value, its headers and the server's clock when it answered."""
-
-    data: Any
-    headers: Mapping[str, str]
-    #: The server's ``Date`` header as Unix seconds, or ``None`` without one.
-    answered_at: float | None
-
-
-@dataclass(frozen=True)
-class _Endpoint:
-    """Where and how to send requests, as read from the connection."""
-
-    base_url: str
-    headers: dict[str, str] = field(repr=False)  # holds the API key
-    connect_timeout: float
-    read_timeout: float
-    #: The proxy the environment sets for the API's URL, or ``None``: read once, used by both clients.
-    proxy: str | None = None
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def api_path(self, path: str) -> str:
-        return f"{urlsplit(self.base_url).path}{path}"
-
-
-class LivepeerHook(BaseHook):
+class LivepeerHook(LivepeerBaseHook):
     """Calls Livepeer Studio's API with the API key of a ``livepeer`` connection.
 
     The connection's password is the API key, sent as ``Authorization: Bearer``; its host defaults to
@@ -97,8 +52,11 @@ class LivepeerHook(BaseHook):
     with exponential backoff (honouring ``Retry-After``); 400, 401, 403, 404 and 422 are never retried.
     The synchronous methods use one keep-alive ``requests`` session per hook; the ``a``-prefixed
     coroutines (for triggers) use one ``aiohttp`` session per hook, with the same rules and one client
-    configuration: the certificate authorities (``REQUESTS_CA_BUNDLE``, else certifi's), the proxy the
-    environment sets for the API's host (read once per hook), and the timeouts.
+    configuration (:mod:`~airflow_provider_livepeer.transport`): TLS verification (the connection's
+    ``verify`` extra; by default the CA bundle of ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` or
+    ``SSL_CERT_FILE``, else certifi's), the proxy the environment sets for the API's host (read once per
+    hook), and the timeouts. ``with LivepeerHook() as hook:`` and ``async with`` close the sessions the
+    hook opened (:meth:`close`, :meth:`aclose`).
 
     :param livepeer_conn_id: the Airflow connection id.
     :param connect_timeout: seconds to wait for a TCP/TLS connection.
@@ -110,180 +68,6 @@ class LivepeerHook(BaseHook):
     :param backoff_max: the longest single backoff wait; a ``Retry-After`` is honoured up to
         ``retry_max_seconds`` instead.
     """
-
-    conn_name_attr = "livepeer_conn_id"
-    default_conn_name = "livepeer_default"
-    conn_type = "livepeer"
-    hook_name = "Livepeer"
-
-    def __init__(
-        self,
-        livepeer_conn_id: str = default_conn_name,
-        *,
-        connect_timeout: float = 10.0,
-        read_timeout: float | None = None,
-        max_attempts: int = 5,
-        retry_max_seconds: float = 120.0,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 30.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.livepeer_conn_id = livepeer_conn_id
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.retry_settings = RetrySettings(
-            max_attempts=max_attempts,
-            max_seconds=retry_max_seconds,
-            backoff_initial=backoff_initial,
-            backoff_max=backoff_max,
-        )
-        self._endpoint: _Endpoint | None = None
-        self._endpoint_lock = asyncio.Lock()
-        self._async_client: aiohttp.ClientSession | None = None
-
-    # -- connection ---------------------------------------------------------------------------------
-
-    def _endpoint_from(self, conn: Connection) -> _Endpoint:
-        api_key = (conn.password or "").strip()
-        if not api_key:
-            raise LivepeerError(
-                f"Connection {self.livepeer_conn_id!r} has no Livepeer API key: set its password "
-                "(the 'API key' field) to a key from Livepeer Studio's developer settings."
-            )
-        mask_secret(api_key)
-        read_timeout = self.read_timeout
-        if read_timeout is None:
-            extra_timeout = conn.extra_dejson.get("read_timeout")
-            read_timeout = 30.0
-            if extra_timeout not in (None, ""):
-                read_timeout = _finite(
-                    extra_timeout, f"read_timeout of connection {self.livepeer_conn_id!r}", 0.001
-                )
-        base_url = api_base_url(conn.host, conn.port, conn.schema)
-        return _Endpoint(
-            base_url, request_headers(api_key), self.connect_timeout, read_timeout, _proxy_for(base_url)
-        )
-
-    def _get_endpoint(self) -> _Endpoint:
-        if self._endpoint is None:
-            self._endpoint = self._endpoint_from(self.get_connection(self.livepeer_conn_id))
-        return self._endpoint
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL for this connection, e.g. ``https://livepeer.studio/api``."""
-        return self._get_endpoint().base_url
-
-    async def _aget_endpoint(self) -> _Endpoint:
-        if self._endpoint is None:
-            # Many coroutines may share this hook (the shared watcher): one connection lookup serves all.
-            async with self._endpoint_lock:
-                if self._endpoint is None:
-                    conn = await get_async_connection(self.livepeer_conn_id, hook=self)
-                    self._endpoint = self._endpoint_from(conn)
-        return self._endpoint
-
-    @cached_property
-    def session(self) -> requests.Session:
-        """The keep-alive session of the synchronous calls."""
-        session = requests.Session()
-        session.verify = _ca_bundle()
-        # The environment is read once, in the endpoint (proxies) and _ca_bundle(): requests would read
-        # it again on every request (a sixth of a poke's CPU), and could swap in .netrc credentials.
-        session.trust_env = False
-        return session
-
-    def get_conn(self) -> requests.Session:
-        """Return the ``requests`` session, as Airflow hooks do."""
-        return self.session
-
-    # -- the one request method, sync and async -----------------------------------------------------
-
-    def _send(self, request: ApiRequest) -> ApiResponse:
-        endpoint = self._get_endpoint()
-        api_path = endpoint.api_path(request.path)
-        label = f"{request.method} {api_path}"
-        for attempt in Retrying(**retry_policy(self.retry_settings, self.log, label, request.idempotent)):
-            with attempt:
-                try:
-                    # Prepared alone and sent through the session (its pool, redirects), skipping the
-                    # session's merging of its own settings, which Livepeer's calls do not use: about a
-                    # sixth of a poke's CPU.
-                    prepared = requests.Request(
-                        request.method,
-                        endpoint.url(request.path),
-                        params=request.params,
-                        json=request.body,
-                        headers={**_SYNC_DEFAULT_HEADERS, **endpoint.headers},
-                    ).prepare()
-                    response = self.session.send(
-                        prepared,
-                        proxies={"http": endpoint.proxy, "https": endpoint.proxy} if endpoint.proxy else {},
-                        timeout=(endpoint.connect_timeout, endpoint.read_timeout),
-                        allow_redirects=request.follows_redirects,
-                    )
-                except requests.RequestException as err:
-                    raise LivepeerConnectionError(
-                        f"Livepeer {label} got no answer: {err}", request_sent=not _never_connected(err)
-                    ) from None
-                return self._decode(
-                    request, api_path, response.status_code, response.headers, response.content
-                )
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    async def _asend(self, request: ApiRequest) -> ApiResponse:
-        # Imported here, by the triggers that use it: at import, aiohttp would cost every DAG parse a
-        # tenth of a second of CPU.
-        import aiohttp
-
-        endpoint = await self._aget_endpoint()
-        api_path = endpoint.api_path(request.path)
-        label = f"{request.method} {api_path}"
-        if self._async_client is None:
-            # aiohttp rather than httpx: about half the CPU per request (bench/results/latest.md).
-            self._async_client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=_tls_context()),
-                timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=endpoint.connect_timeout, sock_read=endpoint.read_timeout
-                ),
-            )
-        async for attempt in AsyncRetrying(
-            **retry_policy(self.retry_settings, self.log, label, request.idempotent)
-        ):
-            with attempt:
-                try:
-                    async with self._async_client.request(
-                        request.method,
-                        endpoint.url(request.path),
-                        params=request.params,
-                        json=request.body,
-                        headers=endpoint.headers,
-                        proxy=endpoint.proxy,
-                        allow_redirects=request.follows_redirects,
-                    ) as response:
-                        body = await response.read()
-                except (TimeoutError, aiohttp.ClientError) as err:
-                    raise LivepeerConnectionError(
-                        f"Livepeer {label} got no answer: {type(err).__name__}: {err}",
-                        request_sent=not isinstance(
-                            err, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-                        ),
-                    ) from None
-                return self._decode(request, api_path, response.status, response.headers, body)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    def _decode(
-        self, request: ApiRequest, api_path: str, status: int, headers: Mapping[str, str], body: bytes
-    ) -> ApiResponse:
-        data = decode_response(request.method, api_path, status, headers, body)
-        return ApiResponse(data, headers, server_time(headers))
-
-    async def aclose(self) -> None:
-        """Close the async HTTP session, if one was opened."""
-        if self._async_client is not None:
-            await self._async_client.close()
-            self._async_client = None
 
     # -- tasks ------------------------------------------------------------------------------------------
 
@@ -419,29 +203,14 @@ class LivepeerHook(BaseHook):
         :returns: the new asset and its task.
         :raises ValueError: the URL or name is invalid (nothing is sent).
         """
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"Invalid asset name {name!r}: expected a non-empty string.")
-        body = compact(
-            {
-                "url": validate_url(url, "import URL"),
-                "name": name,
-                "staticMp4": static_mp4,
-                "playbackPolicy": playback_policy,
-                "storage": storage,
-                "profiles": profiles,
-                "creatorId": creator_id,
-                "encryption": encryption,
-                "c2pa": c2pa,
-                "targetSegmentSizeSecs": _segment_size(target_segment_size_secs),
-            }
-        )
-        request = ApiRequest("POST", "/asset/upload/url", body=body, idempotent=False)
+        parameters = ImportAssetRequest.of(locals())  # by name: the model takes its fields
+        request = parameters.api_request()
         policy = retry_policy(self.retry_settings, self.log, "POST /api/asset/upload/url")
         policy["retry"] = retry_if_exception(may_have_acted)
         for attempt in Retrying(**policy):
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
-                    earlier = self._find_import(body["url"])
+                    earlier = self._find_import(parameters.url)
                     if earlier is not None:
                         return earlier
                 return self._create(request)
@@ -486,24 +255,7 @@ class LivepeerHook(BaseHook):
         :returns: the export task.
         :raises ValueError: a bad asset id, neither or both destinations, or a bad URL (nothing is sent).
         """
-        path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}/export"
-        if ipfs is not None and not isinstance(ipfs, (bool, dict)):
-            raise ValueError(
-                f"Invalid export ipfs {ipfs!r}: expected True, or Livepeer's IPFS export parameters."
-            )
-        if (ipfs in (None, False)) == (custom_url is None):
-            raise ValueError(
-                f"Export of asset {asset_id!r} needs exactly one destination: ipfs or custom_url "
-                f"(got ipfs={ipfs!r}, custom_url={custom_url!r})."
-            )
-        if custom_url is not None:
-            custom = {"url": validate_url(custom_url, "export URL", ("http", "https"))}
-            body: dict[str, Any] = {
-                "custom": compact({**custom, "method": custom_method, "headers": custom_headers})
-            }
-        else:
-            body = {"ipfs": ipfs if isinstance(ipfs, dict) else {}}
-        return self._create(ApiRequest("POST", path, body=body, idempotent=False))
+        return self._create(ExportAssetRequest.of(locals()).api_request())
 
     def transcode(
         self,
@@ -528,28 +280,7 @@ class LivepeerHook(BaseHook):
         :returns: the ``transcode-file`` task (it makes no Livepeer asset).
         :raises ValueError: a bad input, storage or outputs (nothing is sent).
         """
-        if isinstance(input, str):
-            input = {"url": validate_url(input, "transcode input URL")}
-        elif not isinstance(input, dict) or not ("url" in input or input.get("type") == "s3"):
-            raise ValueError(f"Invalid transcode input {input!r}: expected a URL, or an S3 input object.")
-        elif "url" in input:
-            validate_url(input["url"], "transcode input URL")
-        if not isinstance(storage, dict) or "type" not in storage:
-            raise ValueError(f"Invalid transcode storage {storage!r}: expected an object with a 'type'.")
-        if not isinstance(outputs, dict) or not outputs or not set(outputs) <= {"hls", "mp4", "fmp4"}:
-            raise ValueError(f"Invalid transcode outputs {outputs!r}: expected some of hls, mp4, fmp4.")
-        body = compact(
-            {
-                "input": input,
-                "storage": storage,
-                "outputs": outputs,
-                "profiles": profiles,
-                "targetSegmentSizeSecs": _segment_size(target_segment_size_secs),
-                "creatorId": creator_id,
-                "c2pa": c2pa,
-            }
-        )
-        return self._create(ApiRequest("POST", "/transcode", body=body, idempotent=False))
+        return self._create(TranscodeRequest.of(locals()).api_request())
 
     def create_clip(
         self,
@@ -576,24 +307,8 @@ class LivepeerHook(BaseHook):
         :returns: the clip's asset and task.
         :raises ValueError: a bad playback id, or times out of order (nothing is sent).
         """
-        rate_limit_timeout = _finite(rate_limit_timeout, "clip rate_limit_timeout", 0)
-        validate_livepeer_id(playback_id, "Livepeer playback id")
-        start = _milliseconds(start_time, "clip start_time")
-        end = None if end_time is None else _milliseconds(end_time, "clip end_time")
-        if end is not None and end <= start:
-            raise ValueError(
-                f"Invalid clip end_time {end_time!r}: expected it after start_time {start_time!r}."
-            )
-        body = compact(
-            {
-                "playbackId": playback_id,
-                "startTime": start,
-                "endTime": end,
-                "name": name,
-                "sessionId": session_id,
-            }
-        )
-        request = ApiRequest("POST", "/clip", body=body, idempotent=False)
+        rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
+        request = ClipRequest.of(locals()).api_request()
         policy = retry_policy(self.retry_settings, self.log, "POST /api/clip")
         policy["retry"] = retry_if_exception(is_clip_rate_limited)
         policy["stop"] = stop_before_delay(rate_limit_timeout)
@@ -619,7 +334,7 @@ class LivepeerHook(BaseHook):
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The form's extra fields (``read_timeout``)."""
+        """The form's extra fields (``read_timeout``, ``verify``)."""
         return connection_form.form_widgets()
 
     # -- connection test ----------------------------------------------------------------------------
@@ -631,66 +346,6 @@ class LivepeerHook(BaseHook):
         except (LivepeerError, ValueError) as err:
             return False, str(err)
         return True, f"Connected to Livepeer Studio at {self._get_endpoint().base_url}"
-
-
-@functools.cache
-def _ca_bundle() -> str:
-    """The certificate authorities both clients trust, by requests' rule.
-
-    ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else certifi's bundle.
-    """
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-
-
-#: What a requests session adds to every request (compression, keep-alive); ours override the rest.
-_SYNC_DEFAULT_HEADERS = dict(requests.utils.default_headers())
-
-
-def _proxy_for(url: str) -> str | None:
-    """The proxy the environment sets for ``url``, by requests' rules.
-
-    ``HTTPS_PROXY`` / ``HTTP_PROXY`` (by the URL's scheme), else ``ALL_PROXY``; none when ``NO_PROXY``
-    matches the host.
-    """
-    proxies = requests.utils.get_environ_proxies(url)
-    return proxies.get(urlsplit(url).scheme) or proxies.get("all")
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One certificate-checking TLS context per process: building one costs ~30 ms of CPU, per client."""
-    return ssl.create_default_context(cafile=_ca_bundle())
-
-
-def _finite(value: object, what: str, minimum: float, unit: str = "seconds") -> float:
-    """A finite number of at least ``minimum`` (a numeric string too, as templates render them)."""
-    try:
-        number = (
-            float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
-        )
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number) or number < minimum:
-        raise ValueError(f"Invalid {what} {value!r}: expected {unit}, a finite number >= {minimum:g}.")
-    return number
-
-
-def _segment_size(value: float | None) -> float | None:
-    return None if value is None else _finite(value, "target_segment_size_secs", 0.001)
-
-
-def _milliseconds(value: object, what: str) -> float:
-    if isinstance(value, str):
-        raise ValueError(f"Invalid {what} {value!r}: expected Unix milliseconds, a finite number >= 0.")
-    return _finite(value, what, 0, "Unix milliseconds")
-
-
-def _never_connected(err: requests.RequestException) -> bool:
-    """Whether ``requests`` failed before a connection was open, so the request cannot have arrived."""
-    if isinstance(err, requests.ConnectTimeout):
-        return True
-    reason = getattr(err.args[0], "reason", None) if err.args else None
-    return isinstance(err, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def _task_request(livepeer_task_id: str) -> ApiRequest:

@@ -20,14 +20,21 @@ on older versions every try creates new work, and the task log says so in one li
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
+from airflow_provider_livepeer.create_requests import (
+    ClipRequest,
+    CreateRequest,
+    ExportAssetRequest,
+    ImportAssetRequest,
+    TranscodeRequest,
+    with_request_fields,
+)
 from airflow_provider_livepeer.exceptions import (
     LivepeerInvalidRequestError,
     LivepeerNotFoundError,
@@ -80,8 +87,14 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         on the connection (default); ``False`` polls this task on its own.
     :param durable: re-attach to the Livepeer task of an earlier try instead of creating new work
         (default ``True``; needs Airflow 3.3).
+
+    A subclass's create parameters are the fields of its :attr:`request_model` (the hook method's
+    parameters), kept as attributes of the same names; its ``__init__`` shows them to Airflow
+    (:func:`~airflow_provider_livepeer.create_requests.with_request_fields`).
     """
 
+    #: The create call: its fields are the operator's create parameters.
+    request_model: ClassVar[type[CreateRequest]]
     external_id_key = XCOM_LIVEPEER_TASK_ID
     operator_extra_links = (LivepeerTaskLink(), LivepeerAssetLink())
     template_fields: Sequence[str] = ("livepeer_conn_id",)
@@ -100,6 +113,8 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         durable: bool | None = None,
         **kwargs: Any,
     ) -> None:
+        # Kept as given (templates render them later): the hook checks them when the task runs.
+        create_arguments = self.request_model.take_arguments(kwargs)
         kwargs = alias_outlets(airflow_asset_alias, kwargs)
         if AIRFLOW_V_3_3_PLUS:
             kwargs["durable"] = durable is not False
@@ -119,15 +134,18 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         self._made_asset_id: str | None = None
         #: The latest answer about the task (its creation, or a re-attach's read), handed to the trigger.
         self._last_seen: LastSeen | None = None
+        for name, value in create_arguments.items():
+            setattr(self, name, value)
 
     @cached_property
     def hook(self) -> LivepeerHook:
         """The hook of the operator's connection."""
         return LivepeerHook(self.livepeer_conn_id)
 
-    @abstractmethod
     def create(self, hook: LivepeerHook) -> CreatedWork:
-        """Send the create call; validate the arguments first, so bad ones send nothing."""
+        """Send the create call; the hook checks the arguments first, so bad ones send nothing."""
+        send: Callable[..., CreatedWork] = getattr(hook, self.request_model.hook_method)
+        return send(**self.request_model.arguments_of(self))
 
     def execute(self, context: Context) -> Any:
         """Create the work (or re-attach to an earlier try's) and wait for it."""
@@ -277,13 +295,17 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
     :param playback_policy: e.g. ``{"type": "jwt"}`` (templated).
     :param storage: e.g. ``{"ipfs": True}`` (templated).
     :param profiles: transcode profiles (templated).
-    :param creator_id: an unverified creator id (templated).
+    :param creator_id: an unverified creator id, or Livepeer's creator-id object (templated).
+    :param encryption: ``{"encryptedKey": ...}`` for an encrypted source (templated).
     :param c2pa: sign the output with C2PA.
     :param target_segment_size_secs: the HLS segment length.
 
     The other arguments are :class:`LivepeerTaskOperator`'s.
     """
 
+    request_model = ImportAssetRequest
+    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
+    url: str
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "url",
@@ -292,50 +314,17 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
         "storage",
         "profiles",
         "creator_id",
+        "encryption",
     )
 
-    def __init__(
-        self,
-        *,
-        url: str,
-        name: str,
-        static_mp4: bool | None = None,
-        playback_policy: dict[str, Any] | None = None,
-        storage: dict[str, Any] | None = None,
-        profiles: list[dict[str, Any]] | None = None,
-        creator_id: str | None = None,
-        c2pa: bool | None = None,
-        target_segment_size_secs: float | None = None,
-        **kwargs: Any,
-    ) -> None:
+    @with_request_fields(ImportAssetRequest)
+    def __init__(self, **kwargs: Any) -> None:
+        # Defined for its signature: Airflow reads an operator's parameters from its __init__.
         super().__init__(**kwargs)
-        self.url = url
-        self.name = name
-        self.static_mp4 = static_mp4
-        self.playback_policy = playback_policy
-        self.storage = storage
-        self.profiles = profiles
-        self.creator_id = creator_id
-        self.c2pa = c2pa
-        self.target_segment_size_secs = target_segment_size_secs
 
     def lineage_inputs(self) -> list[Dataset]:
         """The source URL (``ipfs://`` and ``ar://`` ones by content id)."""
         return [url_dataset(self.url)]
-
-    def create(self, hook: LivepeerHook) -> CreatedWork:
-        """Start the import."""
-        return hook.import_asset(
-            self.url,
-            self.name,
-            static_mp4=self.static_mp4,
-            playback_policy=self.playback_policy,
-            storage=self.storage,
-            profiles=self.profiles,
-            creator_id=self.creator_id,
-            c2pa=self.c2pa,
-            target_segment_size_secs=self.target_segment_size_secs,
-        )
 
 
 class LivepeerExportAssetOperator(LivepeerTaskOperator):
@@ -351,6 +340,10 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
     :param custom_headers: headers of that request (templated).
     """
 
+    request_model = ExportAssetRequest
+    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
+    asset_id: str
+    custom_url: str | None
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "asset_id",
@@ -359,22 +352,10 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
         "custom_headers",
     )
 
-    def __init__(
-        self,
-        *,
-        asset_id: str,
-        ipfs: dict[str, Any] | bool | None = None,
-        custom_url: str | None = None,
-        custom_method: str | None = None,
-        custom_headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> None:
+    @with_request_fields(ExportAssetRequest)
+    def __init__(self, **kwargs: Any) -> None:
+        # Defined for its signature: Airflow reads an operator's parameters from its __init__.
         super().__init__(**kwargs)
-        self.asset_id = asset_id
-        self.ipfs = ipfs
-        self.custom_url = custom_url
-        self.custom_method = custom_method
-        self.custom_headers = custom_headers
 
     def input_asset_id(self) -> str | None:
         """The exported asset."""
@@ -391,16 +372,6 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
         exported = ipfs_export_dataset(result.output) if result else None
         return [exported] if exported else []
 
-    def create(self, hook: LivepeerHook) -> CreatedWork:
-        """Start the export."""
-        return hook.export_asset(
-            self.asset_id,
-            ipfs=self.ipfs,
-            custom_url=self.custom_url,
-            custom_method=self.custom_method,
-            custom_headers=self.custom_headers,
-        )
-
 
 class LivepeerTranscodeOperator(LivepeerTaskOperator):
     """Transcode a video file into your own storage (``POST /api/transcode``).
@@ -413,10 +384,15 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
     :param outputs: e.g. ``{"hls": {"path": "/out/hls"}, "mp4": {"path": "/out/mp4"}}`` (templated).
     :param profiles: transcode profiles (templated).
     :param target_segment_size_secs: the HLS segment length.
-    :param creator_id: an unverified creator id (templated).
+    :param creator_id: an unverified creator id, or Livepeer's creator-id object (templated).
     :param c2pa: sign the output with C2PA.
     """
 
+    request_model = TranscodeRequest
+    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
+    input: str | dict[str, Any]
+    storage: dict[str, Any]
+    outputs: dict[str, Any]
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "input",
@@ -426,26 +402,10 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
         "creator_id",
     )
 
-    def __init__(
-        self,
-        *,
-        input: str | dict[str, Any],
-        storage: dict[str, Any],
-        outputs: dict[str, Any],
-        profiles: list[dict[str, Any]] | None = None,
-        target_segment_size_secs: float | None = None,
-        creator_id: str | None = None,
-        c2pa: bool | None = None,
-        **kwargs: Any,
-    ) -> None:
+    @with_request_fields(TranscodeRequest)
+    def __init__(self, **kwargs: Any) -> None:
+        # Defined for its signature: Airflow reads an operator's parameters from its __init__.
         super().__init__(**kwargs)
-        self.input = input
-        self.storage = storage
-        self.outputs = outputs
-        self.profiles = profiles
-        self.target_segment_size_secs = target_segment_size_secs
-        self.creator_id = creator_id
-        self.c2pa = c2pa
 
     def lineage_inputs(self) -> list[Dataset]:
         """The source: a URL, or an S3 object (``s3://<bucket>`` and its key)."""
@@ -464,18 +424,6 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
             if isinstance(output, dict) and output.get("path")
         ]
 
-    def create(self, hook: LivepeerHook) -> CreatedWork:
-        """Start the transcode."""
-        return hook.transcode(
-            self.input,
-            self.storage,
-            self.outputs,
-            profiles=self.profiles,
-            target_segment_size_secs=self.target_segment_size_secs,
-            creator_id=self.creator_id,
-            c2pa=self.c2pa,
-        )
-
 
 class LivepeerClipOperator(LivepeerTaskOperator):
     """Clip a livestream or its recording into a new asset (``POST /api/clip``).
@@ -490,6 +438,9 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         fail at once.
     """
 
+    request_model = ClipRequest
+    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
+    playback_id: str
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "playback_id",
@@ -499,39 +450,22 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         "session_id",
     )
 
-    def __init__(
-        self,
-        *,
-        playback_id: str,
-        start_time: float | str,
-        end_time: float | str | None = None,
-        name: str | None = None,
-        session_id: str | None = None,
-        rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT,
-        **kwargs: Any,
-    ) -> None:
+    @with_request_fields(ClipRequest)
+    def __init__(self, *, rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rate_limit_timeout = rate_limit_timeout
-        self.playback_id = playback_id
-        self.start_time = start_time
-        self.end_time = end_time
-        self.name = name
-        self.session_id = session_id
 
     def lineage_inputs(self) -> list[Dataset]:
         """The clipped stream, by its playback id."""
         return [livepeer_dataset(self.api_host, f"streams/{self.playback_id}")]
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
-        """Start the clip."""
-        return hook.create_clip(
-            self.playback_id,
-            _number(self.start_time, "clip start_time"),
-            None if self.end_time is None else _number(self.end_time, "clip end_time"),
-            name=self.name,
-            session_id=self.session_id,
-            rate_limit_timeout=self.rate_limit_timeout,
-        )
+        """Start the clip; templated times render as strings, so numeric strings are accepted."""
+        arguments = ClipRequest.arguments_of(self)
+        for name in ("start_time", "end_time"):
+            if arguments[name] is not None:
+                arguments[name] = _number(arguments[name], f"clip {name}")
+        return hook.create_clip(**arguments, rate_limit_timeout=self.rate_limit_timeout)
 
 
 class LivepeerDeleteAssetOperator(BaseOperator):

@@ -1,0 +1,146 @@
+"""The HTTP side of the Livepeer hook: the connection, read once, and the hook's two sessions.
+
+:class:`LivepeerBaseHook` turns a ``livepeer`` connection into the HTTP configuration of
+:mod:`~airflow_provider_livepeer.transport`, opens one keep-alive ``requests`` session for the
+synchronous calls and one ``aiohttp`` session for the coroutines, sends every request through one retry
+policy, and closes what it opened (:meth:`~LivepeerBaseHook.close`, :meth:`~LivepeerBaseHook.aclose`,
+``with`` and ``async with``). :class:`~airflow_provider_livepeer.hooks.livepeer.LivepeerHook` adds
+Livepeer's API calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Self
+
+import requests
+from airflow.providers.common.compat.connection import get_async_connection
+from airflow.providers.common.compat.sdk import BaseHook, Connection
+from tenacity import AsyncRetrying, Retrying
+
+from airflow_provider_livepeer.api import ApiRequest, RetrySettings, retry_policy
+from airflow_provider_livepeer.transport import ApiResponse, HttpConfig, http_config
+
+if TYPE_CHECKING:
+    import aiohttp
+
+
+class LivepeerBaseHook(BaseHook):
+    """The connection and HTTP sessions of :class:`~airflow_provider_livepeer.hooks.livepeer.LivepeerHook`.
+
+    See that class for the parameters.
+    """
+
+    conn_name_attr = "livepeer_conn_id"
+    default_conn_name = "livepeer_default"
+    conn_type = "livepeer"
+    hook_name = "Livepeer"
+
+    def __init__(
+        self,
+        livepeer_conn_id: str = default_conn_name,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float | None = None,
+        max_attempts: int = 5,
+        retry_max_seconds: float = 120.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.livepeer_conn_id = livepeer_conn_id
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.retry_settings = RetrySettings(
+            max_attempts=max_attempts,
+            max_seconds=retry_max_seconds,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+        )
+        self._endpoint: HttpConfig | None = None
+        self._endpoint_lock = asyncio.Lock()
+        self._async_client: aiohttp.ClientSession | None = None
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    def _endpoint_from(self, conn: Connection) -> HttpConfig:
+        return http_config(conn, self.livepeer_conn_id, self.connect_timeout, self.read_timeout, self.log)
+
+    def _get_endpoint(self) -> HttpConfig:
+        if self._endpoint is None:
+            self._endpoint = self._endpoint_from(self.get_connection(self.livepeer_conn_id))
+        return self._endpoint
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL for this connection, e.g. ``https://livepeer.studio/api``."""
+        return self._get_endpoint().base_url
+
+    async def _aget_endpoint(self) -> HttpConfig:
+        if self._endpoint is None:
+            # Many coroutines may share this hook (the shared watcher): one connection lookup serves all.
+            async with self._endpoint_lock:
+                if self._endpoint is None:
+                    conn = await get_async_connection(self.livepeer_conn_id, hook=self)
+                    self._endpoint = self._endpoint_from(conn)
+        return self._endpoint
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """The keep-alive session of the synchronous calls."""
+        return self._get_endpoint().requests_session()
+
+    def get_conn(self) -> requests.Session:
+        """Return the ``requests`` session, as Airflow hooks do."""
+        return self.session
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the ``requests`` session, if one was opened (a later call opens a new one)."""
+        session = self.__dict__.pop("session", None)
+        if session is not None:
+            session.close()
+
+    async def aclose(self) -> None:
+        """Close both sessions, the ``aiohttp`` one and the ``requests`` one, if they were opened."""
+        if self._async_client is not None:
+            await self._async_client.close()
+            self._async_client = None
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- the one request method, sync and async -----------------------------------------------------
+
+    def _send(self, request: ApiRequest) -> ApiResponse:
+        endpoint = self._get_endpoint()
+        label = f"{request.method} {endpoint.api_path(request.path)}"
+        for attempt in Retrying(**retry_policy(self.retry_settings, self.log, label, request.idempotent)):
+            with attempt:
+                return endpoint.send(self.session, request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _asend(self, request: ApiRequest) -> ApiResponse:
+        endpoint = await self._aget_endpoint()
+        label = f"{request.method} {endpoint.api_path(request.path)}"
+        if self._async_client is None:
+            self._async_client = endpoint.aiohttp_session()
+        async for attempt in AsyncRetrying(
+            **retry_policy(self.retry_settings, self.log, label, request.idempotent)
+        ):
+            with attempt:
+                return await endpoint.asend(self._async_client, request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover

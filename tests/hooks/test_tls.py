@@ -1,0 +1,149 @@
+"""Both clients check TLS certificates alike, on a loopback HTTPS server with a certificate from a test CA.
+
+The sync client (requests) and the async one (aiohttp) accept the server when told to trust that CA
+(the connection's ``verify`` extra, or a CA environment variable), both refuse it otherwise (certifi's
+bundle does not hold the test CA), and both accept it with ``verify`` false.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import certifi
+import pytest
+import trustme
+from pytest_httpserver import HTTPServer
+
+from airflow_provider_livepeer.exceptions import LivepeerConnectionError
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.transport import CA_BUNDLE_VARIABLES
+
+TASK = {"id": "t1", "type": "upload", "status": {"phase": "running", "updatedAt": 1}}
+PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+
+
+@pytest.fixture(scope="module")
+def test_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def ca_file(test_ca: trustme.CA, tmp_path: Path) -> str:
+    path = tmp_path / "test-ca.pem"
+    test_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def https_server(test_ca: trustme.CA) -> Iterator[HTTPServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    test_ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    server.expect_request("/api/task/t1").respond_with_json(TASK)
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CA bundle or proxy from the machine's environment: each test sets what it means."""
+    for name in (*CA_BUNDLE_VARIABLES, *PROXY_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def connect(https_server: HTTPServer, livepeer_connection: Callable[..., str]) -> Callable[..., str]:
+    def define(**extra: object) -> str:
+        url = https_server.url_for("/").rstrip("/")
+        assert url.startswith("https://127.0.0.1:")
+        return livepeer_connection(url, **extra)
+
+    return define
+
+
+async def read_with_both_clients(conn_id: str) -> list[Any]:
+    """What ``get_task`` and ``aget_task`` give: the task's phase, or the error raised."""
+    answers: list[Any] = []
+    async with LivepeerHook(conn_id, max_attempts=1) as hook:
+        try:
+            answers.append(hook.get_task("t1").phase)
+        except LivepeerConnectionError as err:
+            answers.append(err)
+        try:
+            answers.append((await hook.aget_task("t1")).phase)
+        except LivepeerConnectionError as err:
+            answers.append(err)
+    return answers
+
+
+async def test_both_clients_trust_the_ca_of_the_verify_extra(
+    connect: Callable[..., str], ca_file: str, https_server: HTTPServer
+) -> None:
+    assert await read_with_both_clients(connect(verify=ca_file)) == ["running", "running"]
+    assert len(https_server.log) == 2
+
+
+@pytest.mark.parametrize("variable", CA_BUNDLE_VARIABLES)
+async def test_both_clients_trust_the_ca_of_the_environment(
+    connect: Callable[..., str], ca_file: str, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, ca_file)
+    assert await read_with_both_clients(connect()) == ["running", "running"]
+    # Read anew by every hook, not once per process: without it, the next hook refuses the server.
+    monkeypatch.delenv(variable)
+    assert all(
+        isinstance(answer, LivepeerConnectionError) for answer in await read_with_both_clients(connect())
+    )
+
+
+async def test_the_verify_extra_outranks_the_environment(
+    connect: Callable[..., str], ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+    answers = await read_with_both_clients(connect(verify=certifi.where()))  # without the test CA
+    assert all(isinstance(answer, LivepeerConnectionError) for answer in answers), answers
+
+
+async def test_both_clients_refuse_a_server_of_an_unknown_ca(
+    connect: Callable[..., str], https_server: HTTPServer
+) -> None:
+    answers = await read_with_both_clients(connect())
+    assert len(answers) == 2
+    for answer in answers:
+        assert isinstance(answer, LivepeerConnectionError), answer
+        message = str(answer)
+        assert "GET /api/task/t1 got no answer: the server's TLS certificate was refused" in message
+        assert "verify extra" in message and "REQUESTS_CA_BUNDLE" in message
+        assert answer.request_sent is False  # refused before anything was sent: safe to send again
+    assert https_server.log == []
+
+
+@pytest.mark.parametrize("verify", [False, "false", " False ", "no", "0"])
+async def test_verify_false_accepts_any_certificate_with_one_warning(
+    connect: Callable[..., str], capfd: pytest.CaptureFixture[str], verify: object
+) -> None:
+    assert await read_with_both_clients(connect(verify=verify)) == ["running", "running"]
+    assert capfd.readouterr().out.count("TLS certificates are not checked (verify is false)") == 1
+
+
+@pytest.mark.parametrize("verify", [True, "true", "", None])
+async def test_verify_true_or_unset_checks_against_the_default_bundle(
+    connect: Callable[..., str], verify: object
+) -> None:
+    answers = await read_with_both_clients(connect(verify=verify))
+    assert all(isinstance(answer, LivepeerConnectionError) for answer in answers), answers
+
+
+@pytest.mark.parametrize("verify", ["/no/such/ca.pem", "maybe", 3])
+def test_a_bad_verify_extra_is_a_clear_error(connect: Callable[..., str], verify: object) -> None:
+    with pytest.raises(
+        ValueError, match=f"Invalid verify of connection 'livepeer_test' {verify!r}: expected"
+    ):
+        LivepeerHook(connect(verify=verify)).get_task("t1")
