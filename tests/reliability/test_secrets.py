@@ -1,6 +1,6 @@
 """The API key stays secret: in logs, exceptions, XComs, trigger kwargs and events, and across redirects.
 
-A recognisable key (:data:`tests.conftest.LEAKY_KEY`) is an emulator account; sensors, operators and
+A recognisable key (:data:`tests.support.project.LEAKY_KEY`) is an emulator account; sensors, operators and
 triggers run with it through success, Livepeer failure, transient faults, permanent errors and timeouts,
 and every text they produced is searched for it (and for a fragment of it, to catch a partial leak).
 One real ``dag.test()`` adds Airflow's own task logs. Separately, a redirect to another origin must not
