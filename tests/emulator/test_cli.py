@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from airflow_provider_livepeer.emulator.accounts import DEFAULT_API_KEY, default_api_keys
 from airflow_provider_livepeer.emulator.cli import build_parser, fault_config, main
-from airflow_provider_livepeer.emulator.state import DEFAULT_API_KEY, EmulatorState, default_api_keys
+from airflow_provider_livepeer.emulator.state import EmulatorState
 from tests.emulator.conftest import ApiClient, recorded_playback_id
 
 
