@@ -1,4 +1,4 @@
-"""Running the emulator: uvicorn in a background thread on a free loopback port, and its handle.
+"""Running the emulator: uvicorn in a background thread on a free loopback port.
 
 .. code-block:: python
 
@@ -60,6 +60,10 @@ class _Connections(set[Any]):
         super().__init__()
         self.emptied = asyncio.Event()
 
+    def add(self, connection: Any) -> None:
+        super().add(connection)
+        self.emptied.clear()
+
     def discard(self, connection: Any) -> None:
         super().discard(connection)
         if not self:
@@ -77,16 +81,16 @@ class _Server(uvicorn.Server):
     Tests start and stop an emulator each; this keeps stopping fast.
     """
 
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    #: Called once the server accepts requests (the CLI announces its URL then).
+    on_started: Callable[[], None] | None = None
+
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self._connections = _Connections()
         if isinstance(getattr(self, "server_state", None), ServerState):
             self.server_state.connections = self._connections
-
-    _wake: asyncio.Event | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
-    #: Called once the server accepts requests (the CLI announces its URL then).
-    on_started: Callable[[], None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)

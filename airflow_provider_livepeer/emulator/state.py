@@ -34,9 +34,7 @@ from airflow_provider_livepeer.emulator.request_log import RequestLog, RequestRe
 from airflow_provider_livepeer.emulator.store import Store
 from airflow_provider_livepeer.emulator.streams import CLIP_RATE_WINDOW_S, requester_id
 from airflow_provider_livepeer.emulator.timeline import Durations
-from airflow_provider_livepeer.emulator.views import (
-    ipfs_export_output,
-)
+from airflow_provider_livepeer.emulator.views import ipfs_export_output
 
 
 class EmulatorState(Store):
