@@ -94,7 +94,7 @@ def _outcome(request: Request) -> Outcome | None:
     try:
         return Outcome.parse(raw)
     except ValueError as err:
-        raise ApiError(400, f"invalid {OUTCOME_HEADER} header: {err}") from None
+        raise ApiError(400, f"invalid {OUTCOME_HEADER} header: {'; '.join(_messages(err))}") from None
 
 
 def _details(request: Request) -> bool:
