@@ -136,11 +136,6 @@ class JobRunner:
         with self._idle:
             return self._idle.wait_for(lambda: self._active == 0, timeout)
 
-    @property
-    def closing(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closing.is_set()
-
     def close(self) -> None:
         """Stop accepting jobs and tell running fetches to stop (they end at their next chunk)."""
         self._closing.set()

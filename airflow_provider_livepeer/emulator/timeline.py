@@ -102,7 +102,7 @@ class Snapshot(CamelModel):
 
     def status(self) -> dict[str, Any]:
         """The task's ``status`` object, as Livepeer writes it for this phase (unset fields left out)."""
-        return self.model_dump(by_alias=True, exclude_none=True)
+        return self.to_json(exclude_none=True)
 
 
 def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: Gate | None) -> list[Snapshot]:
@@ -171,7 +171,3 @@ def reached(snapshots: Sequence[Snapshot], now_ms: int) -> int:
     """The index of the snapshot in force at ``now_ms`` (the first one at least: a task exists once made)."""
     index = bisect.bisect_right([s.at_ms for s in snapshots], now_ms) - 1
     return max(index, 0)
-
-
-TERMINAL_PHASES = frozenset({"completed", "failed", "cancelled"})
-QUEUED_PHASES = frozenset({"pending", "waiting", "running"})
