@@ -11,6 +11,7 @@ leaves half a file. API keys are never saved (account ids are derived from them)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -24,6 +25,8 @@ from airflow_provider_livepeer.emulator.outcomes import OutcomeRule
 from airflow_provider_livepeer.emulator.records import AssetRecord, TaskRecord
 from airflow_provider_livepeer.emulator.shapes import CamelModel
 from airflow_provider_livepeer.emulator.streams import StreamRecord
+
+log = logging.getLogger(__name__)
 
 STATE_FORMAT = "livepeer-emulator-state"
 STATE_VERSION = 1
@@ -109,7 +112,10 @@ class StateFile:
                 # Let the changes of the next interval gather into this write; close() cuts it short.
                 if self._closed or self._pending.wait_for(lambda: self._closed, self.interval):
                     return
-            self.flush()
+            try:
+                self.flush()
+            except OSError:  # e.g. a full disk: say so, and try again after the interval
+                log.exception("Cannot write the emulator state file %s", self.path)
 
     def flush(self) -> None:
         """Write the pending changes now, if any."""
@@ -120,9 +126,14 @@ class StateFile:
                 self._dirty = False
             text = self._snapshot()
             tmp = self.path.with_name(f".{self.path.name}.tmp")
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.path)
+            try:
+                tmp.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, self.path)
+            except OSError:
+                with self._pending:
+                    self._dirty = True  # still to be written
+                raise
             self.writes += 1
 
     def close(self) -> None:
