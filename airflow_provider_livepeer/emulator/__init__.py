@@ -14,18 +14,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airflow_provider_livepeer.emulator.accounts import DEFAULT_API_KEY
     from airflow_provider_livepeer.emulator.app import create_app
     from airflow_provider_livepeer.emulator.clock import ManualClock
     from airflow_provider_livepeer.emulator.faults import FaultConfig
+    from airflow_provider_livepeer.emulator.handle import EmulatorHandle
     from airflow_provider_livepeer.emulator.outcomes import Outcome, OutcomeRule
-    from airflow_provider_livepeer.emulator.server import EmulatorHandle, run_emulator, start_emulator
-    from airflow_provider_livepeer.emulator.state import DEFAULT_API_KEY, EmulatorState
+    from airflow_provider_livepeer.emulator.server import run_emulator, start_emulator
+    from airflow_provider_livepeer.emulator.state import EmulatorState
     from airflow_provider_livepeer.emulator.timeline import Durations
 
 _EXPORTS = {
-    "DEFAULT_API_KEY": "state",
+    "DEFAULT_API_KEY": "accounts",
     "Durations": "timeline",
-    "EmulatorHandle": "server",
+    "EmulatorHandle": "handle",
     "EmulatorState": "state",
     "FaultConfig": "faults",
     "ManualClock": "clock",

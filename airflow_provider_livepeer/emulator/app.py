@@ -1,6 +1,7 @@
 """The HTTP layer: Livepeer's ``/api`` endpoints and the emulator's ``/_emulator`` admin endpoints.
 
-Routes only parse requests and shape answers; :class:`~.state.EmulatorState` does the work. Every error
+Routes only parse requests and shape answers; :class:`~.state.EmulatorState` does the work, in a worker
+thread (its lock is shared with the job threads, so the event loop never waits for it). Every error
 is Livepeer's ``{"errors": [...]}``.
 
 Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET /api/task/{id}``,
@@ -36,10 +37,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_livepeer import __version__
 from airflow_provider_livepeer.emulator import dashboard, listing, payloads
+from airflow_provider_livepeer.emulator.accounts import Account
 from airflow_provider_livepeer.emulator.errors import ApiError
 from airflow_provider_livepeer.emulator.faults import (
     ApiTrafficMiddleware,
@@ -47,7 +50,6 @@ from airflow_provider_livepeer.emulator.faults import (
     silence_drop_tracebacks,
 )
 from airflow_provider_livepeer.emulator.outcomes import Outcome, OutcomeRule
-from airflow_provider_livepeer.emulator.records import Account
 from airflow_provider_livepeer.emulator.state import EmulatorState
 
 #: Request header choosing the outcome of the task a call creates (see Outcome.parse).
@@ -92,7 +94,7 @@ def _outcome(request: Request) -> Outcome | None:
     try:
         return Outcome.parse(raw)
     except ValueError as err:
-        raise ApiError(400, f"invalid {OUTCOME_HEADER} header: {err}") from None
+        raise ApiError(400, f"invalid {OUTCOME_HEADER} header: {'; '.join(_messages(err))}") from None
 
 
 def _details(request: Request) -> bool:
@@ -127,11 +129,12 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
 
     @app.get("/api/task")
     async def list_tasks(request: Request) -> Response:
-        return _list_response(request, state.list_tasks(account(request)), listing.TASK_FIELDS, end_link=True)
+        items = await run_in_threadpool(state.list_tasks, account(request))
+        return _list_response(request, items, listing.TASK_FIELDS, end_link=True)
 
     @app.get("/api/task/{task_id}")
     async def get_task(request: Request, task_id: str) -> Response:
-        return JSONResponse(state.get_task(account(request), task_id))
+        return JSONResponse(await run_in_threadpool(state.get_task, account(request), task_id))
 
     @app.get("/api/asset")
     async def list_assets(request: Request) -> Response:
@@ -143,57 +146,64 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
             if key in request.query_params
         ]
         extra = list(listing.parse_filters(json.dumps(shortcuts), listing.ASSET_FIELDS)) if shortcuts else []
-        items = state.list_assets(caller, _details(request))
+        items = await run_in_threadpool(state.list_assets, caller, _details(request))
         return _list_response(request, items, listing.ASSET_FIELDS, end_link=False, extra=extra)
 
     @app.post("/api/asset/upload/url")
     async def import_asset(request: Request) -> Response:
         caller = account(request)
         payload = payloads.parse_body(await request.body(), payloads.NewAssetFromUrl)
-        status, body = state.create_import(caller, payload, _outcome(request))
+        status, body = await run_in_threadpool(state.create_import, caller, payload, _outcome(request))
         return JSONResponse(body, status_code=status)
 
     @app.get("/api/asset/{asset_id}")
     async def get_asset(request: Request, asset_id: str) -> Response:
-        return JSONResponse(state.get_asset(account(request), asset_id, _details(request)))
+        return JSONResponse(
+            await run_in_threadpool(state.get_asset, account(request), asset_id, _details(request))
+        )
 
     @app.delete("/api/asset/{asset_id}")
     async def delete_asset(request: Request, asset_id: str) -> Response:
-        state.delete_asset(account(request), asset_id)
+        await run_in_threadpool(state.delete_asset, account(request), asset_id)
         return Response(status_code=204)
 
     @app.post("/api/asset/{asset_id}/export")
     async def export_asset(request: Request, asset_id: str) -> Response:
         caller = account(request)
         params = payloads.parse_body(await request.body(), payloads.ExportParams)
-        return JSONResponse(state.create_export(caller, asset_id, params, _outcome(request)), status_code=201)
+        task = await run_in_threadpool(state.create_export, caller, asset_id, params, _outcome(request))
+        return JSONResponse(task, status_code=201)
 
     @app.post("/api/transcode")
     async def transcode(request: Request) -> Response:
         caller = account(request)
         payload = payloads.parse_body(await request.body(), payloads.TranscodePayload)
-        return JSONResponse(state.create_transcode(caller, payload, _outcome(request)))
+        return JSONResponse(
+            await run_in_threadpool(state.create_transcode, caller, payload, _outcome(request))
+        )
 
     @app.post("/api/clip")
     async def clip(request: Request) -> Response:
         caller = account(request)
         payload = payloads.parse_body(await request.body(), payloads.ClipPayload)
         client = request.client.host if request.client else "127.0.0.1"
-        return JSONResponse(state.create_clip(caller, payload, _outcome(request), client))
+        return JSONResponse(
+            await run_in_threadpool(state.create_clip, caller, payload, _outcome(request), client)
+        )
 
     @app.post("/api/stream")
     async def create_stream(request: Request) -> Response:
         caller = account(request)
         payload = payloads.parse_body(await request.body(), payloads.NewStreamPayload)
-        return JSONResponse(state.create_stream(caller, payload), status_code=201)
+        return JSONResponse(await run_in_threadpool(state.create_stream, caller, payload), status_code=201)
 
     @app.get("/api/stream")
     async def list_streams(request: Request) -> Response:
-        return JSONResponse(state.list_streams(account(request)))
+        return JSONResponse(await run_in_threadpool(state.list_streams, account(request)))
 
     @app.get("/api/stream/{stream_id}")
     async def get_stream(request: Request, stream_id: str) -> Response:
-        return JSONResponse(state.get_stream(account(request), stream_id))
+        return JSONResponse(await run_in_threadpool(state.get_stream, account(request), stream_id))
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
@@ -209,7 +219,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
 def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/_emulator/health")
     async def health() -> Response:
-        return JSONResponse(state.health())
+        return JSONResponse(await run_in_threadpool(state.health))
 
     @app.get("/_emulator/faults")
     async def get_faults() -> Response:
@@ -256,7 +266,7 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
         try:
             rule = OutcomeRule.from_json(data)
         except ValueError as err:
-            raise ApiError(422, str(err)) from None
+            raise ApiError(422, *_messages(err)) from None
         return JSONResponse(state.add_outcome_rule(rule).to_json(), status_code=201)
 
     @app.delete("/_emulator/outcomes")
@@ -273,7 +283,7 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/_emulator/tasks/{task_id}")
     async def debug_task(task_id: str) -> Response:
         try:
-            return JSONResponse(state.debug_task(task_id))
+            return JSONResponse(await run_in_threadpool(state.debug_task, task_id))
         except KeyError:
             raise ApiError(404, "not found") from None
 
@@ -284,7 +294,8 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
         if not isinstance(url, str) or not url:
             raise ApiError(422, "recordingUrl (the URL of a media file) is required")
         try:
-            return JSONResponse(state.add_recording_session(stream_id, url), status_code=201)
+            session = await run_in_threadpool(state.add_recording_session, stream_id, url)
+            return JSONResponse(session, status_code=201)
         except KeyError:
             raise ApiError(404, "stream not found") from None
 
@@ -309,7 +320,7 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
 
     @app.post("/_emulator/reset")
     async def reset() -> Response:
-        state.reset()
+        await run_in_threadpool(state.reset)
         return Response(status_code=204)
 
 
@@ -324,6 +335,7 @@ def _add_dashboard_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/dashboard/assets/{asset_id}")
     async def asset_page(asset_id: str) -> Response:
         try:
-            return HTMLResponse(dashboard.asset_page(state.asset_view(asset_id, details=False)))
+            asset = await run_in_threadpool(state.asset_view, asset_id, False)
+            return HTMLResponse(dashboard.asset_page(asset))
         except KeyError:
             return HTMLResponse(dashboard.not_found_page(f"Asset {asset_id}"), status_code=404)

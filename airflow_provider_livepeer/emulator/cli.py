@@ -17,13 +17,13 @@ import argparse
 import logging
 from collections.abc import Sequence
 
+from airflow_provider_livepeer.emulator.accounts import mask_key
 from airflow_provider_livepeer.emulator.faults import FAULT_KINDS, FaultConfig
 from airflow_provider_livepeer.emulator.media import (
     DEFAULT_FETCH_TIMEOUT,
     DEFAULT_MAX_SOURCE_BYTES,
     is_loopback_host,
 )
-from airflow_provider_livepeer.emulator.records import mask_key
 
 log = logging.getLogger("livepeer_emulator")
 # --fault-rate spreads its probability over these.
@@ -98,6 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-queued-tasks", type=int, default=100, help="queued tasks per account before 429"
     )
+    parser.add_argument(
+        "--list-lag",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds the task list lags behind single-task reads, as from a read replica (default 0)",
+    )
+    parser.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds added to the tasks' time stamps, as from an API process whose clock is off (default 0)",
+    )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     return parser
 
@@ -153,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fetch_timeout=args.fetch_timeout,
             allow_remote_sources=args.allow_remote_sources,
             max_queued_tasks=args.max_queued_tasks,
+            list_lag=args.list_lag,
+            clock_offset=args.clock_offset,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -1,4 +1,4 @@
-"""Fault injection and the request log, as an ASGI middleware in front of ``/api``.
+"""Fault injection, and logging into the request log, as an ASGI middleware in front of ``/api``.
 
 Each API request may, by a seeded random draw (or a queue of forced faults), get instead of its answer:
 
@@ -26,11 +26,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from airflow_provider_livepeer.emulator.request_log import RequestRecord
+from airflow_provider_livepeer.emulator.shapes import CamelModel
 
 FaultKind = Literal["500", "502", "503", "429", "429-no-retry-after", "html-502", "drop"]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
@@ -50,7 +52,7 @@ _DROP_LENGTH = 256
 _DROP_PARTIAL = b'{"errors": ["'
 
 
-class FaultConfig(BaseModel):
+class FaultConfig(CamelModel):
     """What faults to inject. JSON keys are camelCase (``retryAfter``); snake_case is accepted too.
 
     :param rates: probability (0..1) of each fault kind per request; their sum must not exceed 1.
@@ -66,7 +68,7 @@ class FaultConfig(BaseModel):
     :param seed: seeds the random draws, for reproducible runs.
     """
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
     rates: dict[FaultKind, float] = Field(default_factory=dict)
     retry_after: int = Field(default=1, ge=0)
@@ -100,10 +102,6 @@ class FaultConfig(BaseModel):
         if not self.path_prefix.startswith("/api"):
             raise ValueError("pathPrefix must start with '/api'")
         return self
-
-    def to_json(self) -> dict[str, Any]:
-        """The config as the admin API shows it."""
-        return self.model_dump(mode="json", by_alias=True)
 
 
 @dataclass(frozen=True)
@@ -165,33 +163,6 @@ class FaultInjector:
                         break
             delay = config.latency_ms + (config.spike_ms if spike_draw < config.spike_rate else 0.0)
             return Decision(fault, delay / 1000, config.timing, config.retry_after)
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One API request the emulator saw.
-
-    :param status: the status the client got; ``None`` for a dropped connection.
-    :param fault: the injected fault, if any.
-    """
-
-    method: str
-    path: str
-    query: str
-    status: int | None
-    fault: str | None
-    at: float
-
-    def to_json(self) -> dict[str, Any]:
-        """For the admin API."""
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "status": self.status,
-            "fault": self.fault,
-            "at": self.at,
-        }
 
 
 class EmulatedConnectionDrop(Exception):
@@ -257,7 +228,16 @@ class ApiTrafficMiddleware:
                 recorded = True
                 # A dropped connection has no status, whatever its half-sent headers said.
                 status = statuses[0] if statuses and decision.fault != "drop" else None
-                self.record(RequestRecord(method, path, query, status, decision.fault, time.time()))
+                self.record(
+                    RequestRecord(
+                        method=method,
+                        path=path,
+                        query=query,
+                        status=status,
+                        fault=decision.fault,
+                        at=time.time(),
+                    )
+                )
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -27,6 +27,9 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import httpx
+from pydantic import ConfigDict
+
+from airflow_provider_livepeer.emulator.shapes import CamelModel
 
 DEFAULT_MAX_SOURCE_BYTES = 512 * 1024 * 1024
 DEFAULT_FETCH_TIMEOUT = 60.0
@@ -56,9 +59,10 @@ class FetchLimits:
     allow_remote: bool = False
 
 
-@dataclass(frozen=True)
-class MediaInfo:
+class MediaInfo(CamelModel):
     """What the emulator learnt about a source."""
+
+    model_config = ConfigDict(frozen=True)
 
     size: int
     md5: str
@@ -68,25 +72,6 @@ class MediaInfo:
     def hashes(self) -> list[dict[str, str]]:
         """The asset's ``hash`` list, as Livepeer writes it."""
         return [{"hash": self.md5, "algorithm": "md5"}, {"hash": self.sha256, "algorithm": "sha256"}]
-
-    def to_json(self) -> dict[str, Any]:
-        """For the state file and the admin API."""
-        return {
-            "size": self.size,
-            "md5": self.md5,
-            "sha256": self.sha256,
-            "videoSpec": self.video_spec,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MediaInfo:
-        """From the state file."""
-        return cls(
-            size=int(data["size"]),
-            md5=str(data["md5"]),
-            sha256=str(data["sha256"]),
-            video_spec=dict(data["videoSpec"]),
-        )
 
 
 def redact_url(url: str) -> str:

@@ -16,9 +16,22 @@ Outcomes are chosen, first match wins, from:
 from __future__ import annotations
 
 import json
+import threading
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
+
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from airflow_provider_livepeer.emulator.shapes import CamelModel
 
 #: How many times Livepeer retries a task that errors before marking it ``failed``.
 MAX_RETRIES = 2
@@ -28,11 +41,11 @@ _RESULTS: tuple[str, ...] = get_args(OutcomeResult)
 
 DEFAULT_FAIL_MESSAGE = "emulated failure"
 DEFAULT_RETRY_MESSAGE = "emulated transient error"
+_POSITIONAL = ("result", "error_message", "retries", "retry_error_message")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """How a task ends.
+class Outcome(CamelModel):
+    """How a task ends; JSON ``{"outcome", "retries", "errorMessage", "retryErrorMessage"}``.
 
     :param result: ``complete`` (the default), ``fail`` (ends ``failed`` with ``error_message``),
         ``cancel`` (ends ``cancelled``) or ``stall`` (stays ``running`` for ever, for timeout tests).
@@ -41,21 +54,41 @@ class Outcome:
     :param retry_error_message: the ``status.errorMessage`` shown while a retry waits.
     """
 
-    result: OutcomeResult = "complete"
-    error_message: str | None = None
-    retries: int = 0
-    retry_error_message: str | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    def __post_init__(self) -> None:
-        if self.result not in _RESULTS:
-            raise ValueError(f"Unknown outcome {self.result!r}: expected one of {', '.join(_RESULTS)}.")
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int):
-            raise ValueError(f"Outcome retries must be an integer, not {self.retries!r}.")
-        if not 0 <= self.retries <= MAX_RETRIES:
+    result: OutcomeResult = Field(default="complete", alias="outcome")
+    retries: StrictInt = 0
+    error_message: StrictStr | None = None
+    retry_error_message: StrictStr | None = None
+
+    def __init__(self, *args: Any, **data: Any) -> None:
+        # Also positional, in the order result, error_message, retries, retry_error_message:
+        # Outcome("fail", "corrupt file"). pydantic validates JSON through here too, with keyword aliases.
+        if len(args) > len(_POSITIONAL):
+            raise TypeError(f"Outcome takes at most {len(_POSITIONAL)} positional arguments")
+        super().__init__(**dict(zip(_POSITIONAL[: len(args)], args, strict=True)), **data)
+
+    @field_validator("result", mode="before")
+    @classmethod
+    def _known_result(cls, value: object) -> object:
+        if value not in _RESULTS:
+            raise ValueError(f"Unknown outcome {value!r}: expected one of {', '.join(_RESULTS)}.")
+        return value
+
+    @field_validator("retries")
+    @classmethod
+    def _retries_in_range(cls, value: int) -> int:
+        if not 0 <= value <= MAX_RETRIES:
             raise ValueError(
                 f"Outcome retries must be 0 to {MAX_RETRIES} (Livepeer retries a task at most "
-                f"{MAX_RETRIES} times), not {self.retries}."
+                f"{MAX_RETRIES} times), not {value}."
             )
+        return value
+
+    @model_serializer(mode="wrap")
+    def _without_nones(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # The messages are only shown when set.
+        return {key: value for key, value in handler(self).items() if value is not None}
 
     @property
     def final_error(self) -> str:
@@ -68,15 +101,6 @@ class Outcome:
         """The error message shown while retry ``attempt`` (1-based) waits."""
         return self.retry_error_message or f"{DEFAULT_RETRY_MESSAGE} (attempt {attempt})"
 
-    def to_json(self) -> dict[str, Any]:
-        """The outcome as the admin API shows it."""
-        data: dict[str, Any] = {"outcome": self.result, "retries": self.retries}
-        if self.error_message is not None:
-            data["errorMessage"] = self.error_message
-        if self.retry_error_message is not None:
-            data["retryErrorMessage"] = self.retry_error_message
-        return data
-
     @classmethod
     def from_json(cls, data: object) -> Outcome:
         """Read ``{"outcome", "errorMessage", "retries", "retryErrorMessage"}`` (all optional).
@@ -85,18 +109,7 @@ class Outcome:
         """
         if not isinstance(data, dict):
             raise ValueError(f"An outcome must be a JSON object, not {type(data).__name__}.")
-        unknown = set(data) - {"outcome", "errorMessage", "retries", "retryErrorMessage"}
-        if unknown:
-            raise ValueError(f"Unknown outcome keys: {', '.join(sorted(unknown))}.")
-        for key in ("errorMessage", "retryErrorMessage"):
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise ValueError(f"Outcome {key} must be a string.")
-        return cls(
-            result=cast("OutcomeResult", data.get("outcome", "complete")),
-            error_message=data.get("errorMessage"),
-            retries=data.get("retries", 0),
-            retry_error_message=data.get("retryErrorMessage"),
-        )
+        return cls.model_validate(data)
 
     @classmethod
     def parse(cls, text: str) -> Outcome:
@@ -128,14 +141,18 @@ class Outcome:
             raise ValueError(f"unknown outcome {result!r}: expected one of {', '.join(_RESULTS)}")
         if sep and result not in ("fail", "cancel"):
             raise ValueError(f"outcome {result!r} takes no message")
-        return cls(
-            result=cast("OutcomeResult", result), error_message=message if sep else None, retries=retries
-        )
+        return cls(cast("OutcomeResult", result), message if sep else None, retries)
 
 
-@dataclass
-class OutcomeRule:
+#: The keys of an outcome rule's JSON that choose tasks; the others describe the outcome.
+_MATCH_KEYS = frozenset({"id", "url", "taskType", "task_type", "playbackId", "playback_id", "times"})
+
+
+class OutcomeRule(CamelModel):
     """An outcome for the next tasks that match; every given criterion must match.
+
+    Its JSON is flat: the match keys (``id``, ``url``, ``taskType``, ``playbackId``, ``times``) beside
+    those of its :class:`Outcome`.
 
     :param outcome: the outcome to give.
     :param url: the source URL: ``params.upload.url`` of an import, the input URL of a transcode, the
@@ -145,18 +162,30 @@ class OutcomeRule:
     :param times: how many more tasks it applies to; ``None`` for all.
     """
 
-    outcome: Outcome
-    url: str | None = None
-    task_type: str | None = None
-    playback_id: str | None = None
-    times: int | None = None
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    model_config = ConfigDict(extra="forbid")
 
-    def __post_init__(self) -> None:
-        if self.times is not None and (isinstance(self.times, bool) or not isinstance(self.times, int)):
-            raise ValueError(f"times must be an integer, not {self.times!r}.")
-        if self.times is not None and self.times < 1:
-            raise ValueError(f"times must be at least 1, not {self.times}.")
+    id: StrictStr = Field(default_factory=lambda: str(uuid.uuid4()))
+    url: StrictStr | None = None
+    task_type: StrictStr | None = None
+    playback_id: StrictStr | None = None
+    times: StrictInt | None = Field(default=None, ge=1)
+    outcome: Outcome
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_outcome(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            raise ValueError(f"An outcome rule must be a JSON object, not {type(data).__name__}.")
+        if isinstance(data.get("outcome"), (Outcome, dict)):
+            return data
+        rule = {key: value for key, value in data.items() if key in _MATCH_KEYS}
+        rule["outcome"] = {key: value for key, value in data.items() if key not in _MATCH_KEYS}
+        return rule
+
+    @model_serializer(mode="wrap")
+    def _flatten_outcome(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {**data, **data.pop("outcome")}
 
     def matches(self, task_type: str, url: str | None, playback_id: str | None) -> bool:
         """Whether a new task with these properties gets this outcome."""
@@ -166,39 +195,56 @@ class OutcomeRule:
             and (self.playback_id is None or self.playback_id == playback_id)
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """The rule as the admin API shows it."""
-        return {
-            "id": self.id,
-            "url": self.url,
-            "taskType": self.task_type,
-            "playbackId": self.playback_id,
-            "times": self.times,
-            **self.outcome.to_json(),
-        }
-
     @classmethod
     def from_json(cls, data: object) -> OutcomeRule:
-        """Read a rule from its JSON form.
-
-        The keys are those of :meth:`Outcome.from_json` plus ``url``, ``taskType``, ``playbackId``,
-        ``times`` and (when reloading) ``id``.
+        """Read a rule from its JSON form (the keys of :meth:`Outcome.from_json` plus the match keys).
 
         :raises ValueError: unknown keys or bad values.
         """
-        if not isinstance(data, dict):
-            raise ValueError(f"An outcome rule must be a JSON object, not {type(data).__name__}.")
-        match_keys = {"id", "url", "taskType", "playbackId", "times"}
-        for key in ("url", "taskType", "playbackId", "id"):
-            if data.get(key) is not None and not isinstance(data[key], str):
-                raise ValueError(f"{key} must be a string.")
-        rule = cls(
-            outcome=Outcome.from_json({k: v for k, v in data.items() if k not in match_keys}),
-            url=data.get("url"),
-            task_type=data.get("taskType"),
-            playback_id=data.get("playbackId"),
-            times=data.get("times"),
-        )
-        if data.get("id"):
-            rule.id = data["id"]
+        return cls.model_validate(data)
+
+
+class OutcomeRules:
+    """The scripted rules in force, tried in the order added; thread-safe."""
+
+    def __init__(self, rules: list[OutcomeRule] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rules = list(rules or [])
+
+    def take(self, task_type: str, url: str | None, playback_id: str | None) -> Outcome:
+        """The outcome of a new task.
+
+        The first matching rule's (a rule is used up after its ``times``), else :class:`Outcome`'s default.
+        """
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(task_type, url, playback_id):
+                    if rule.times is not None:
+                        rule.times -= 1
+                        if rule.times <= 0:
+                            self._rules.remove(rule)
+                    return rule.outcome
+        return Outcome()
+
+    def add(self, rule: OutcomeRule) -> OutcomeRule:
+        """Add a rule after the others."""
+        with self._lock:
+            self._rules.append(rule)
         return rule
+
+    def remove(self, rule_id: str) -> bool:
+        """Remove one rule; returns whether it existed."""
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [rule for rule in self._rules if rule.id != rule_id]
+            return len(self._rules) != before
+
+    def replace(self, rules: list[OutcomeRule]) -> None:
+        """Put these rules in force instead (``[]`` clears them)."""
+        with self._lock:
+            self._rules = list(rules)
+
+    def all(self) -> list[OutcomeRule]:
+        """The rules in force."""
+        with self._lock:
+            return list(self._rules)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from airflow_provider_livepeer.emulator.server import EmulatorHandle
+    from airflow_provider_livepeer.emulator.handle import EmulatorHandle
 
 #: The fixture's defaults, changed per test by ``@pytest.mark.livepeer_emulator(...)``.
 FIXTURE_DEFAULTS: dict[str, Any] = {

@@ -17,11 +17,14 @@ a recording session is 500 ``Recording session not found``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import Field
+
+from airflow_provider_livepeer.emulator.accounts import Account
 from airflow_provider_livepeer.emulator.errors import ApiError
-from airflow_provider_livepeer.emulator.records import Account, new_id, new_playback_id
+from airflow_provider_livepeer.emulator.records import new_id, new_playback_id
+from airflow_provider_livepeer.emulator.shapes import CamelModel
 
 #: How many clip tasks one requester may schedule per playback id within the rate window.
 MAX_CLIPS_PER_REQUESTER = 5
@@ -30,26 +33,15 @@ CLIP_RATE_WINDOW_S = 300.0
 CLIP_RATE_LIMITED = "Too many clips are being processed."
 
 
-@dataclass
-class RecordingSession:
+class RecordingSession(CamelModel):
     """A recorded session of a stream; ``recording_url`` is the media file standing for the recording."""
 
     id: str
-    created_ms: int
+    created_ms: int = Field(alias="createdAt")
     recording_url: str
 
-    def to_json(self) -> dict[str, Any]:
-        """For the state file and the admin API."""
-        return {"id": self.id, "createdAt": self.created_ms, "recordingUrl": self.recording_url}
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RecordingSession:
-        """From the state file."""
-        return cls(id=data["id"], created_ms=int(data["createdAt"]), recording_url=data["recordingUrl"])
-
-
-@dataclass
-class StreamRecord:
+class StreamRecord(CamelModel):
     """A stream as stored. ``body`` holds the payload fields echoed back (``record``, ``profiles``...)."""
 
     id: str
@@ -59,8 +51,8 @@ class StreamRecord:
     playback_id: str
     stream_key: str
     created_ms: int
-    body: dict[str, Any] = field(default_factory=dict)
-    sessions: list[RecordingSession] = field(default_factory=list)
+    body: dict[str, Any] = Field(default_factory=dict)
+    sessions: list[RecordingSession] = Field(default_factory=list)
 
     def view(self) -> dict[str, Any]:
         """The stream as ``GET /api/stream/{id}`` shows it (no session: nothing is ever live)."""
@@ -78,35 +70,6 @@ class StreamRecord:
             "record": False,
             **self.body,
         }
-
-    def to_json(self) -> dict[str, Any]:
-        """For the state file."""
-        return {
-            "id": self.id,
-            "userId": self.user_id,
-            "projectId": self.project_id,
-            "name": self.name,
-            "playbackId": self.playback_id,
-            "streamKey": self.stream_key,
-            "createdMs": self.created_ms,
-            "body": self.body,
-            "sessions": [session.to_json() for session in self.sessions],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> StreamRecord:
-        """From the state file."""
-        return cls(
-            id=data["id"],
-            user_id=data["userId"],
-            project_id=data["projectId"],
-            name=data["name"],
-            playback_id=data["playbackId"],
-            stream_key=data["streamKey"],
-            created_ms=int(data["createdMs"]),
-            body=data.get("body") or {},
-            sessions=[RecordingSession.from_json(item) for item in data.get("sessions", [])],
-        )
 
 
 class Streams:
@@ -154,7 +117,7 @@ class Streams:
 
         :raises KeyError: unknown stream.
         """
-        session = RecordingSession(new_id(), now_ms, recording_url)
+        session = RecordingSession(id=new_id(), created_ms=now_ms, recording_url=recording_url)
         self._by_id[stream_id].sessions.append(session)
         return session
 
@@ -190,13 +153,13 @@ class Streams:
             raise ApiError(500, "Recording session not found")
         return stream, stream.sessions[-1]
 
-    def to_json(self) -> list[dict[str, Any]]:
-        """For the state file."""
-        return [stream.to_json() for stream in self._by_id.values()]
+    def all(self) -> list[StreamRecord]:
+        """Every stream, oldest first (for the state file)."""
+        return list(self._by_id.values())
 
-    def load(self, items: list[dict[str, Any]]) -> None:
+    def load(self, streams: list[StreamRecord]) -> None:
         """Replace the streams with those of the state file."""
-        self._by_id = {item["id"]: StreamRecord.from_json(item) for item in items}
+        self._by_id = {stream.id: stream for stream in streams}
 
     def clear(self) -> None:
         """Forget every stream."""

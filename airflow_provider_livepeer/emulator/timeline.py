@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ConfigDict, Field
+
 from airflow_provider_livepeer.emulator.outcomes import MAX_RETRIES, Outcome
+from airflow_provider_livepeer.emulator.shapes import CamelModel
 
 
 @dataclass(frozen=True)
@@ -62,24 +65,16 @@ class Durations:
         )
 
 
-@dataclass(frozen=True)
-class PhaseTimes:
+class PhaseTimes(CamelModel):
     """A task's phase durations in milliseconds, fixed at creation (so changing speed later is safe)."""
+
+    model_config = ConfigDict(frozen=True)
 
     pending_ms: int
     waiting_ms: int
     running_ms: int
     retry_delay_ms: int
     progress_steps: int
-
-    def to_json(self) -> dict[str, int]:
-        """For the state file."""
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PhaseTimes:
-        """From the state file."""
-        return cls(**{key: int(data[key]) for key in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -94,30 +89,20 @@ class Gate:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """A task's status from ``at_ms`` until the next snapshot."""
+class Snapshot(CamelModel):
+    """A task's status from ``at_ms`` until the next snapshot; its JSON is the task's ``status``."""
 
-    at_ms: int
+    model_config = ConfigDict(frozen=True)
+
     phase: str
+    at_ms: int = Field(alias="updatedAt")
     progress: float | None = None
     retries: int | None = None
     error_message: str | None = None
 
     def status(self) -> dict[str, Any]:
-        """The task's ``status`` object, as Livepeer writes it for this phase."""
-        status: dict[str, Any] = {"phase": self.phase, "updatedAt": self.at_ms}
-        if self.progress is not None:
-            status["progress"] = self.progress
-        if self.retries is not None:
-            status["retries"] = self.retries
-        if self.error_message is not None:
-            status["errorMessage"] = self.error_message
-        return status
-
-    def to_json(self) -> dict[str, Any]:
-        """For the admin API's task debug view."""
-        return self.status()
+        """The task's ``status`` object, as Livepeer writes it for this phase (unset fields left out)."""
+        return self.to_json(exclude_none=True)
 
 
 def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: Gate | None) -> list[Snapshot]:
@@ -139,7 +124,7 @@ def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: G
     def add(at_ms: int, phase: str, **fields: Any) -> int:
         if snapshots:
             at_ms = max(at_ms, snapshots[-1].at_ms + 1)
-        snapshots.append(Snapshot(at_ms, phase, **fields))
+        snapshots.append(Snapshot(at_ms=at_ms, phase=phase, **fields))
         return at_ms
 
     now = add(created_ms, "pending")
@@ -186,7 +171,3 @@ def reached(snapshots: Sequence[Snapshot], now_ms: int) -> int:
     """The index of the snapshot in force at ``now_ms`` (the first one at least: a task exists once made)."""
     index = bisect.bisect_right([s.at_ms for s in snapshots], now_ms) - 1
     return max(index, 0)
-
-
-TERMINAL_PHASES = frozenset({"completed", "failed", "cancelled"})
-QUEUED_PHASES = frozenset({"pending", "waiting", "running"})

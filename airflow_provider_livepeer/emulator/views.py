@@ -10,8 +10,11 @@ gets ``size``, ``hash``, ``videoSpec``,
 
 from __future__ import annotations
 
+import base64
 import copy
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_livepeer.emulator.records import AssetRecord, TaskRecord
@@ -141,3 +144,28 @@ def _extension(video_spec: dict[str, Any]) -> str:
     return {"mpegts": "ts", "matroska": "mkv", "mov": "mov", "avi": "avi"}.get(
         str(video_spec.get("format")), "mp4"
     )
+
+
+def ipfs_export_output(asset: Mapping[str, Any]) -> dict[str, str]:
+    """``output.export.ipfs`` of an IPFS export of ``asset`` (its JSON): well-formed CIDs and URLs.
+
+    The CIDs are derived from the asset's sha256 (or its id), so they are stable; they are not the real
+    IPFS hashes of the file and its metadata.
+    """
+    sha256 = next((h["hash"] for h in asset.get("hash") or [] if h.get("algorithm") == "sha256"), None)
+    video_digest = bytes.fromhex(sha256) if sha256 else hashlib.sha256(asset["id"].encode()).digest()
+    metadata = json.dumps({"name": asset["name"], "properties": {"video": f"ipfs://{_cid(video_digest)}"}})
+    video_cid, metadata_cid = _cid(video_digest), _cid(hashlib.sha256(metadata.encode()).digest())
+    return {
+        "videoFileCid": video_cid,
+        "videoFileUrl": f"ipfs://{video_cid}",
+        "videoFileGatewayUrl": f"{IPFS_GATEWAY}{video_cid}",
+        "nftMetadataCid": metadata_cid,
+        "nftMetadataUrl": f"ipfs://{metadata_cid}",
+        "nftMetadataGatewayUrl": f"{IPFS_GATEWAY}{metadata_cid}",
+    }
+
+
+def _cid(digest: bytes) -> str:
+    """A well-formed CIDv1 (dag-pb, sha2-256, base32): ``bafybei...``."""
+    return "b" + base64.b32encode(bytes([0x01, 0x70, 0x12, 0x20]) + digest).decode().lower().rstrip("=")

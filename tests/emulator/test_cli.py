@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -15,9 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from airflow_provider_livepeer.emulator.accounts import DEFAULT_API_KEY, default_api_keys
 from airflow_provider_livepeer.emulator.cli import build_parser, fault_config, main
-from airflow_provider_livepeer.emulator.state import DEFAULT_API_KEY, EmulatorState, default_api_keys
+from airflow_provider_livepeer.emulator.state import EmulatorState
 from tests.support.emulator_api import ApiClient, recorded_playback_id
+from tests.support.tasks import transcode_body
 
 
 def _start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, list[str]]:
@@ -76,12 +79,28 @@ def test_command_serves_and_stops_on_a_signal(tmp_path: Path, sig: int) -> None:
         assert clip.status_code == 200
         assert api.wait_task(clip.json()["task"]["id"])["status"]["phase"] == "completed"
         assert ApiClient(url, "second-secret-key").get("/task").json() == []
+        # Made just before the signal: the state file may not have been written since.
+        stream = api.post("/stream", json={"name": "last change"}).json()
     finally:
         assert _stop(process, sig) == 0
     output = "".join(lines)
     assert "cli-secret-key-1234" not in output and "second-secret-key" not in output
     assert "cli-****" in output and "seco****" in output
-    assert state_file.exists()
+    assert stream["id"] in [saved["id"] for saved in json.loads(state_file.read_text())["streams"]]
+
+
+def test_list_lag_and_clock_offset_options() -> None:
+    process, url, _ = _start("--api-key", "k", "--list-lag", "30", "--clock-offset", "3600")
+    try:
+        api = ApiClient(url, "k")
+        before_ms = time.time() * 1000
+        task = api.post("/transcode", json=transcode_body()).json()
+        # Stamped an hour ahead; the list, served 30 s behind, does not show the new task yet.
+        assert task["createdAt"] - before_ms > 3_500_000
+        assert api.get(f"/task/{task['id']}").status_code == 200
+        assert api.get("/task").json() == []
+    finally:
+        assert _stop(process) == 0
 
 
 def test_command_takes_its_key_from_the_environment() -> None:

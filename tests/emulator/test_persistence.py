@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_livepeer.emulator import payloads
 from airflow_provider_livepeer.emulator.state import EmulatorState
 from tests.support.emulator_api import ApiClient, recorded_playback_id, video_bytes
 from tests.support.servers import MediaServer
@@ -77,5 +79,74 @@ def test_missing_state_file_starts_empty_and_is_created(tmp_path: Path) -> None:
     state = EmulatorState("k", state_file=path)
     assert not path.exists()
     state.reset()
+    state.flush()
     assert json.loads(path.read_text())["tasks"] == []
+    state.close()
+
+
+def test_many_changes_are_coalesced_into_few_writes(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    state = EmulatorState("k", state_file=path, save_interval=0.2)
+    account = state.account()
+    started = time.monotonic()
+    for number in range(200):
+        state.create_stream(account, payloads.NewStreamPayload(name=f"s{number}"))
+    elapsed = time.monotonic() - started
+    state.close()
+    assert state._file is not None
+    # One write per interval at most while changing, plus the last one at close.
+    assert state._file.writes <= elapsed / 0.2 + 2
+    assert len(json.loads(path.read_text())["streams"]) == 200
+
+
+def test_the_last_change_is_on_disk_after_a_stop(livepeer_emulator_factory: Any, tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    # A long interval: nothing would be written before the stop but for the flush at the stop.
+    emulator = livepeer_emulator_factory(state=EmulatorState("k", state_file=path, save_interval=60))
+    api = ApiClient(emulator.url, "k")
+    stream = api.post("/stream", json={"name": "last"}).json()
+    assert not path.exists()
+    emulator.stop()
+    assert [saved["id"] for saved in json.loads(path.read_text())["streams"]] == [stream["id"]]
+
+
+def test_state_file_of_the_earlier_format_loads(tmp_path: Path) -> None:
+    # As written before the models were pydantic ones: phase times with snake_case keys.
+    times = {"pending_ms": 1, "waiting_ms": 1, "running_ms": 1, "retry_delay_ms": 1, "progress_steps": 2}
+    task = {
+        "id": "t1", "seq": 1, "type": "transcode-file", "userId": "u", "projectId": "p", "createdMs": 1000,
+        "params": {"transcode-file": {}}, "times": times, "outcome": {"outcome": "fail", "retries": 0},
+        "inputAssetId": None, "outputAssetId": None, "requesterId": None, "job": None, "output": None,
+        "exportTarget": None,
+    }  # fmt: skip
+    rule = {"id": "r1", "url": "https://x/a.mp4", "taskType": None, "playbackId": None, "times": 2}
+    path = tmp_path / "old.json"
+    path.write_text(
+        json.dumps(
+            {
+                "format": "livepeer-emulator-state",
+                "version": 1,
+                "savedAt": 1,
+                "seq": 1,
+                "tasks": [task],
+                "assets": [],
+                "outcomes": [{**rule, "outcome": "fail", "retries": 1, "errorMessage": "old"}],
+                "streams": [],
+            }
+        )
+    )
+    state = EmulatorState("k", state_file=path)
+    assert state.task_view("t1")["status"] == {
+        "phase": "failed",
+        "updatedAt": 1004,
+        "retries": 0,
+        "errorMessage": "emulated failure",
+    }
+    [loaded] = state.outcome_rules()
+    assert (loaded.id, loaded.times, loaded.outcome.retries, loaded.outcome.error_message) == (
+        "r1",
+        2,
+        1,
+        "old",
+    )
     state.close()
