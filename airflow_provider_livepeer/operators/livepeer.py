@@ -43,7 +43,9 @@ from airflow_provider_livepeer.lineage import (
 )
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
-from airflow_provider_livepeer.sensors.livepeer import (
+from airflow_provider_livepeer.triggers.watcher import LastSeen
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable, xcom_push
+from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
     alias_outlets,
     publish_result,
@@ -51,8 +53,6 @@ from airflow_provider_livepeer.sensors.livepeer import (
     trigger_for,
     wait_for_task,
 )
-from airflow_provider_livepeer.triggers.watcher import LastSeen
-from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable, xcom_push
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
