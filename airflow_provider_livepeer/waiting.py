@@ -78,9 +78,11 @@ def wait_for_task(
             result = task.result()
             raise_for_failure(result)
             return result
-        if time.monotonic() >= deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise AirflowSensorTimeout(f"Livepeer task {livepeer_task_id} did not finish within {timeout} s")
-        time.sleep(poll_interval)
+        # Never past the deadline: the last read is made at the timeout, not up to an interval after it.
+        time.sleep(min(poll_interval, remaining))
 
 
 def trigger_for(
