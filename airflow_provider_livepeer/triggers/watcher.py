@@ -248,8 +248,8 @@ class SharedTaskWatcher:
                 yield task
             return
         subscriber = _Subscriber(interval)
-        self._subscribe(livepeer_task_id, subscriber, last_seen)
         try:
+            self._subscribe(livepeer_task_id, subscriber, last_seen)
             while True:
                 item = await subscriber.get()
                 if isinstance(item, Exception):
@@ -313,8 +313,10 @@ class SharedTaskWatcher:
     def _subscribe(self, livepeer_task_id: str, subscriber: _Subscriber, last_seen: LastSeen | None) -> None:
         watched = self.watched.get(livepeer_task_id)
         if watched is None:
-            watched = self.watched[livepeer_task_id] = _Watched()
+            watched = _Watched()
+            # Registered only once it is made: a last look it cannot start from leaves nothing behind.
             self._start_from(watched, last_seen)
+            self.watched[livepeer_task_id] = watched
         watched.subscribers.append(subscriber)
         self._intervals[subscriber.poll_interval] += 1
         if watched.last is not None:
@@ -407,9 +409,14 @@ class SharedTaskWatcher:
             await self._read(livepeer_task_id)
 
     async def _read(self, livepeer_task_id: str) -> None:
+        """Read one task and hand what the read gave, task or error, to that task's subscribers alone.
+
+        It never raises: the first looks run as tasks of their own, whose errors nobody would see, and the
+        other reads run together in a ``gather``, where one task's error would stop the others'.
+        """
         try:
             task = await self.hook.aget_task(livepeer_task_id)
-        except (LivepeerError, ValueError) as err:  # ValueError: a bad id or connection setting
+        except Exception as err:  # a Livepeer error, a bad id or connection setting, or anything else
             if not is_retryable(err):
                 self._deliver_error(livepeer_task_id, err)
                 return
