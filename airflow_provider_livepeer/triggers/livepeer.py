@@ -97,9 +97,10 @@ class LivepeerTaskTrigger(BaseTrigger):
         polling = None
         if self.shared_polling:
             watcher = shared_watcher(self.livepeer_conn_id, self.poll_interval)
-            updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval)
+            # The watchers log through the trigger's logger: Airflow writes that to the task's log.
+            updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval, self.log)
         else:
-            polling = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval)
+            polling = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval, self.log)
             updates = polling.watch(self.livepeer_task_id, self.last_seen)
         try:
             yield TriggerEvent(await self._outcome(updates))  # type: ignore[no-untyped-call]

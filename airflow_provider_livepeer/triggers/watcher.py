@@ -16,14 +16,16 @@ import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from airflow_provider_livepeer.api import is_retryable, validate_livepeer_id
+from airflow_provider_livepeer.api import Logger, is_retryable, validate_livepeer_id
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidRequestError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, Task, TaskPage, TaskStatus
 
-log = logging.getLogger(__name__)
+_LOG = logging.getLogger(__name__)
+#: What a watcher logs when a read of a task failed for now (429, 5xx, a timeout): the next poll tries again.
+_UNREADABLE = "Livepeer task %s could not be read, trying again: %s"
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,14 @@ class PollingTaskWatcher:
 
     :param hook: the hook whose async calls are used.
     :param poll_interval: seconds between reads, after a failure too.
+    :param log: where its warnings go: the waiting trigger's ``self.log``, which Airflow writes to the
+        task's log (this module's logger when not given).
     """
 
-    def __init__(self, hook: LivepeerHook, poll_interval: float) -> None:
+    def __init__(self, hook: LivepeerHook, poll_interval: float, log: Logger | None = None) -> None:
         self.hook = hook
         self.poll_interval = poll_interval
+        self.log: Logger = log if log is not None else _LOG
 
     async def watch(
         self, livepeer_task_id: str, last_seen: LastSeen | None = None
@@ -88,12 +93,29 @@ class PollingTaskWatcher:
             except LivepeerError as err:
                 if not is_retryable(err):
                     raise
-                log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
+                self.log.warning(_UNREADABLE, livepeer_task_id, err)
             else:
                 yield task
                 if task.is_terminal:
                     return
             await asyncio.sleep(self.poll_interval)
+
+
+@dataclass(frozen=True)
+class _Notice:
+    """A line the shared watcher logs on behalf of a task's triggers.
+
+    It is handed to each of them like an update, and each logs it from its own coroutine, through its own
+    logger: Airflow writes what a trigger logs to its task's log, while the watcher's own coroutine
+    belongs to no task.
+    """
+
+    level: Literal["info", "warning"]
+    message: str
+    args: tuple[Any, ...]
+
+    def emit(self, log: Logger) -> None:
+        (log.warning if self.level == "warning" else log.info)(self.message, *self.args)
 
 
 @dataclass(eq=False)
@@ -105,15 +127,15 @@ class _Subscriber:
     """
 
     poll_interval: float
-    pending: list[Task | Exception] = field(default_factory=list)
+    pending: list[Task | Exception | _Notice] = field(default_factory=list)
     waiter: asyncio.Future[None] | None = None
 
-    def put(self, item: Task | Exception) -> None:
+    def put(self, item: Task | Exception | _Notice) -> None:
         self.pending.append(item)
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
-    async def get(self) -> Task | Exception:
+    async def get(self) -> Task | Exception | _Notice:
         while not self.pending:
             self.waiter = asyncio.get_running_loop().create_future()
             try:
@@ -230,12 +252,19 @@ class SharedTaskWatcher:
         self._mentioned: set[str] = set()
 
     async def watch(
-        self, livepeer_task_id: str, last_seen: LastSeen | None = None, poll_interval: float | None = None
+        self,
+        livepeer_task_id: str,
+        last_seen: LastSeen | None = None,
+        poll_interval: float | None = None,
+        log: Logger | None = None,
     ) -> AsyncGenerator[Task, None]:
         """Yield the task each time it changes, until it is terminal; see :class:`TaskWatcher`.
 
         :param poll_interval: how often this subscriber wants the task polled; the watcher's own
             interval when not given.
+        :param log: where the lines about this task go (a failed read, a task the list does not show):
+            the waiting trigger's ``self.log``, which Airflow writes to the task's log (this module's
+            logger when not given).
         """
         validate_livepeer_id(livepeer_task_id)
         interval = self.poll_interval if poll_interval is None else poll_interval
@@ -243,7 +272,7 @@ class SharedTaskWatcher:
             # This watcher stopped between being handed out and this first step (its last other
             # subscriber left meanwhile): follow the task through the connection's current one.
             async for task in shared_watcher(self.livepeer_conn_id, interval).watch(
-                livepeer_task_id, last_seen, interval
+                livepeer_task_id, last_seen, interval, log
             ):
                 yield task
             return
@@ -252,6 +281,9 @@ class SharedTaskWatcher:
             self._subscribe(livepeer_task_id, subscriber, last_seen)
             while True:
                 item = await subscriber.get()
+                if isinstance(item, _Notice):
+                    item.emit(log if log is not None else _LOG)
+                    continue
                 if isinstance(item, Exception):
                     raise item
                 yield item
@@ -286,7 +318,8 @@ class SharedTaskWatcher:
                 item = await feed.subscriber.get()
                 if isinstance(item, Exception):
                     raise item
-                yield item
+                if isinstance(item, Task):  # a feed is handed no notices
+                    yield item
         finally:
             self.feeds.remove(feed)
             self._forget_interval(interval)
@@ -391,7 +424,7 @@ class SharedTaskWatcher:
                     await asyncio.wait_for(self._wake.wait(), wait)
         except Exception as err:
             # Whatever stops the poller must end the waits it serves, or they would hang to their timeout.
-            log.exception("The shared Livepeer watcher of connection %r stopped", self.livepeer_conn_id)
+            _LOG.exception("The shared Livepeer watcher of connection %r stopped", self.livepeer_conn_id)
             self._fail_all(err)
             self._stopped = True
             _forget(self)
@@ -420,7 +453,7 @@ class SharedTaskWatcher:
             if not is_retryable(err):
                 self._deliver_error(livepeer_task_id, err)
                 return
-            log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
+            self._notify(livepeer_task_id, _Notice("warning", _UNREADABLE, (livepeer_task_id, err)))
             watched = self.watched.get(livepeer_task_id)
             if watched is not None:
                 watched.reading = False  # a wanted read is tried again at the next round
@@ -442,7 +475,7 @@ class SharedTaskWatcher:
         except LivepeerError as err:
             if isinstance(err, LivepeerInvalidRequestError) and err.status == 400:
                 self.per_task_fallback = True
-                log.warning(
+                _LOG.warning(
                     "Livepeer refused the filtered task list (%s); reading each of the %d waiting tasks "
                     "directly from now on",
                     err,
@@ -453,7 +486,7 @@ class SharedTaskWatcher:
             if not is_retryable(err):
                 self._fail_all(err)
                 return
-            log.warning("Livepeer's task list could not be read, trying again next interval: %s", err)
+            _LOG.warning("Livepeer's task list could not be read, trying again next interval: %s", err)
             return
         if not listed:
             return
@@ -540,11 +573,11 @@ class SharedTaskWatcher:
             if task_id in self._mentioned or known is None or not since < known < answered_at:
                 continue
             if not watched.unlisted:
-                log.info(
+                notice = (
                     "Livepeer task %s is not in this key's task list (a task of another project?): "
-                    "reading it directly every interval",
-                    task_id,
+                    "reading it directly every interval"
                 )
+                self._notify(task_id, _Notice("info", notice, (task_id,)))
             watched.unlisted = True
 
     def _take(self, page: TaskPage) -> float | None:
@@ -589,8 +622,12 @@ class SharedTaskWatcher:
             subscriber.put(task)
 
     def _deliver_error(self, livepeer_task_id: str, error: Exception) -> None:
+        self._notify(livepeer_task_id, error)
+
+    def _notify(self, livepeer_task_id: str, item: Exception | _Notice) -> None:
+        """Hand an error or a line to log to the task's subscribers."""
         for subscriber in self.watched.get(livepeer_task_id, _Watched()).subscribers:
-            subscriber.put(error)
+            subscriber.put(item)
 
 
 def _is_terminal(phase: str) -> bool:
