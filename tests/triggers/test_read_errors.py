@@ -17,7 +17,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from airflow_provider_livepeer.triggers import watcher as watcher_module
+from airflow_provider_livepeer.triggers import shared_watcher as watcher_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 
 #: JSON nested deeper than Python's decoder recurses: decoding it raises RecursionError, an error the
@@ -81,7 +81,8 @@ async def test_an_error_reading_one_task_ends_only_that_tasks_wait(
 async def test_a_last_look_the_watcher_cannot_start_from_fails_that_wait_and_leaves_nothing_behind(
     httpserver: HTTPServer, livepeer_connection: Any
 ) -> None:
-    from airflow_provider_livepeer.triggers.watcher import LastSeen, shared_watcher
+    from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
+    from airflow_provider_livepeer.triggers.watcher import LastSeen
 
     conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
     watcher = shared_watcher(conn_id, 0.05)

@@ -11,9 +11,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.triggers import watcher as watcher_module
+from airflow_provider_livepeer.triggers import shared_watcher as watcher_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher, shared_watcher
+from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher, shared_watcher
 
 S3_INPUT = {
     "type": "s3",

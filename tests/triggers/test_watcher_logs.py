@@ -16,14 +16,17 @@ from airflow_provider_livepeer.api import RetrySettings
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers import livepeer as trigger_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from airflow_provider_livepeer.triggers.watcher import shared_watcher
+from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
 from tests.triggers.test_shared_watcher import start_transcodes
 
 UNREADABLE = "could not be read, trying again"
 
 
 def trigger_lines(
-    trigger: LivepeerTaskTrigger, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], text: str
+    trigger: LivepeerTaskTrigger,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+    text: str,
 ) -> list[str]:
     """The lines with ``text`` logged through the trigger's logger.
 
