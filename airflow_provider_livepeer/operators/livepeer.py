@@ -24,10 +24,10 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
+from airflow_provider_livepeer.assets import api_host
 from airflow_provider_livepeer.exceptions import (
     LivepeerInvalidRequestError,
     LivepeerNotFoundError,
@@ -202,7 +202,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     @property
     def api_host(self) -> str:
         """The connection's API host, the authority of ``livepeer://`` datasets."""
-        return urlsplit(self.hook.base_url).netloc
+        return api_host(self.hook.base_url)
 
     def lineage_inputs(self) -> list[Dataset]:
         """The OpenLineage datasets the work reads."""

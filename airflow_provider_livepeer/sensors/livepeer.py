@@ -9,7 +9,6 @@ import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -21,6 +20,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_livepeer import waiting
+from airflow_provider_livepeer.assets import api_host
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import Task, TaskResult
@@ -170,7 +170,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
         """OpenLineage: what the awaited task made (its asset, or the task itself), as its Airflow Asset."""
         from airflow_provider_livepeer.lineage import operator_lineage, result_dataset
 
-        host = urlsplit(self.hook.base_url).netloc
+        host = api_host(self.hook.base_url)
         return operator_lineage([], [result_dataset(host, self._result)] if self._result else [])
 
     def execute_complete(
