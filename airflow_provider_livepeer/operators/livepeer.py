@@ -44,7 +44,7 @@ from airflow_provider_livepeer.lineage import (
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
 from airflow_provider_livepeer.triggers.watcher import LastSeen
-from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable, xcom_push
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_reattach_unavailable, xcom_push
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
     alias_outlets,
@@ -131,13 +131,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         """Create the work (or re-attach to an earlier try's) and wait for it."""
-        if not AIRFLOW_V_3_3_PLUS and self._durable_requested is not False:
-            log_feature_unavailable(
-                self.log,
-                "Re-attaching a retry to the Livepeer task of an earlier try (durable, task_state_store)",
-                "3.3",
-                "every try of this task creates new Livepeer work",
-            )
+        log_reattach_unavailable(self.log, self._durable_requested)
         return self.execute_resumable(context)
 
     # -- ResumableJobMixin ------------------------------------------------------------------------------
