@@ -5,7 +5,6 @@ It waits through :mod:`airflow_provider_livepeer.waiting`, as the operators that
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from airflow_provider_livepeer.assets import api_host
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import Task, TaskResult
+from airflow_provider_livepeer.moved import moved_names
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
@@ -39,9 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_TIMEOUT", "XCOM_ASSET_SPEC", "XCOM_OUTPUT", "XCOM_OUTPUT_ASSET_ID", "LivepeerTaskSensor"]
 
-#: The waiting functions this module held before :mod:`airflow_provider_livepeer.waiting`: importing them
-#: from here still works, with a DeprecationWarning.
-_MOVED_TO_WAITING = frozenset(
+#: The waiting functions this module held before :mod:`airflow_provider_livepeer.waiting`.
+__getattr__ = moved_names(
+    __name__,
+    "airflow_provider_livepeer.waiting",
     {
         "read_task",
         "raise_for_failure",
@@ -50,20 +51,8 @@ _MOVED_TO_WAITING = frozenset(
         "result_from_event",
         "publish_result",
         "alias_outlets",
-    }
+    },
 )
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_WAITING:
-        warnings.warn(
-            f"airflow_provider_livepeer.sensors.livepeer.{name} moved to "
-            f"airflow_provider_livepeer.waiting.{name}; import it from there.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(waiting, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class LivepeerTaskSensor(BaseSensorOperator):

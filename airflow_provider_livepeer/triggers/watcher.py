@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from airflow_provider_livepeer.api import Logger, is_retryable
 from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import CreatedWork, Task
+from airflow_provider_livepeer.moved import moved_names
 
 _LOG = logging.getLogger(__name__)
 #: What a watcher logs when a read of a task failed for now (429, 5xx, a timeout): the next poll tries again.
@@ -99,19 +99,9 @@ class PollingTaskWatcher:
 
 
 #: What moved to :mod:`airflow_provider_livepeer.triggers.shared_watcher`, still importable from here.
-_MOVED_TO_SHARED_WATCHER = frozenset({"SharedTaskWatcher", "shared_watcher", "_WATCHERS"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_SHARED_WATCHER:
-        from airflow_provider_livepeer.triggers import shared_watcher
-
-        if not name.startswith("_"):
-            warnings.warn(
-                f"airflow_provider_livepeer.triggers.watcher.{name} moved to "
-                f"airflow_provider_livepeer.triggers.shared_watcher.{name}; import it from there.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-        return getattr(shared_watcher, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved_names(
+    __name__,
+    "airflow_provider_livepeer.triggers.shared_watcher",
+    {"SharedTaskWatcher", "shared_watcher"},
+    private={"_WATCHERS"},
+)
