@@ -37,9 +37,10 @@ class SharedTaskWatcher:
     request, a few with more than 1000 changes), and hands each change to the triggers waiting on that
     task, so N waiting triggers cost about one request per interval instead of N. Around that:
 
-    * a trigger says what it last saw of its task (:class:`LastSeen`: phase, ``updatedAt`` and the server's
-      clock of that answer), and the watcher starts from there, with no read; a trigger that knows nothing
-      gets one direct ``GET /api/task/{id}``;
+    * a trigger says what it last saw of its task
+      (:class:`~airflow_provider_livepeer.triggers.watcher.LastSeen`: phase, ``updatedAt`` and the
+      server's clock of that answer), and the watcher starts from there, with no read; a trigger that
+      knows nothing gets one direct ``GET /api/task/{id}``;
     * the time filter starts from the server's own clock (its ``Date`` header) minus ``overlap`` seconds,
       so changes stamped a little late, or by a server whose clock lags, are not missed (repeats are
       dropped: a subscriber only hears of a task when it changed);
@@ -105,7 +106,9 @@ class SharedTaskWatcher:
         poll_interval: float | None = None,
         log: Logger | None = None,
     ) -> AsyncGenerator[Task, None]:
-        """Yield the task each time it changes, until it is terminal; see :class:`TaskWatcher`.
+        """Yield the task each time it changes, until it is terminal.
+
+        See :class:`~airflow_provider_livepeer.triggers.watcher.TaskWatcher`.
 
         :param poll_interval: how often this subscriber wants the task polled; the watcher's own
             interval when not given.
@@ -190,7 +193,7 @@ class SharedTaskWatcher:
     def _fail_all(self, error: Exception) -> None:
         """End every wait and feed with ``error``."""
         for task_id in list(self.watched):
-            self._deliver_error(task_id, error)
+            self._notify(task_id, error)
         for feed in self.feeds:
             feed.subscriber.put(error)
 
@@ -289,7 +292,7 @@ class SharedTaskWatcher:
             task = await self.hook.aget_task(livepeer_task_id)
         except Exception as err:  # a Livepeer error, a bad id or connection setting, or anything else
             if not is_retryable(err):
-                self._deliver_error(livepeer_task_id, err)
+                self._notify(livepeer_task_id, err)
                 return
             self._notify(livepeer_task_id, Notice("warning", UNREADABLE, (livepeer_task_id, err)))
             watched = self.watched.get(livepeer_task_id)
@@ -403,9 +406,6 @@ class SharedTaskWatcher:
         watched = self.watched.get(task.id)
         if watched is not None:
             see(watched, task.status, lambda: task)
-
-    def _deliver_error(self, livepeer_task_id: str, error: Exception) -> None:
-        self._notify(livepeer_task_id, error)
 
     def _notify(self, livepeer_task_id: str, item: Exception | Notice) -> None:
         """Hand an error or a line to log to the task's subscribers."""
