@@ -70,9 +70,14 @@ def livepeer_uri_to_openlineage(asset: Any, lineage_context: Any = None) -> Data
     return livepeer_dataset(parts.netloc, parts.path.lstrip("/"))
 
 
+def api_host(api_base_url: str) -> str:
+    """The authority of ``livepeer://`` URIs and datasets: the API base URL's host (and port)."""
+    return urlsplit(api_base_url).netloc
+
+
 def livepeer_asset_uri(api_base_url: str, result: TaskResult) -> str:
     """The ``livepeer://`` URI of what a completed task made."""
-    host = urlsplit(api_base_url).netloc
+    host = api_host(api_base_url)
     if result.output_asset_id:
         return f"{SCHEME}://{host}/assets/{result.output_asset_id}"
     return f"{SCHEME}://{host}/tasks/{result.livepeer_task_id}"

@@ -3,7 +3,7 @@
 What each version lacks, and what the provider does instead:
 
 * below 3.3 there is no ``task_state_store``, so the operators cannot re-attach a retry to the Livepeer task
-  of an earlier try (``durable``): every try creates new work (:func:`log_feature_unavailable` says so);
+  of an earlier try (``durable``): every try creates new work (:func:`log_reattach_unavailable` says so);
 * below 3.2 Airflow's UI does not read the connection form from the provider info, so the hook also
   describes it the older way (:meth:`LivepeerHook.get_connection_form_widgets`);
 * below 3.0 Airflow Assets are Datasets: ``airflow.providers.common.compat.sdk`` hands out the right class,
@@ -42,14 +42,37 @@ AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 ASSET_URIS_KEY = "asset-uris" if AIRFLOW_V_3_0_PLUS else "dataset-uris"
 
 
-def log_feature_unavailable(log: Logger, feature: str, needs: str, instead: str) -> None:
-    """The one log line of a feature that this Airflow lacks: what, which version has it, what happens now."""
-    log.warning(
+def log_feature_unavailable(
+    log: Logger, feature: str, needs: str, instead: str, *, asked: bool = True
+) -> None:
+    """The one log line of a feature that this Airflow lacks: what, which version has it, what happens now.
+
+    :param asked: whether the DAG asked for the feature itself (a warning), rather than meeting it as a
+        default it never chose (information only).
+    """
+    (log.warning if asked else log.info)(
         "%s needs Airflow %s or newer; this is Airflow %s, so %s.",
         feature,
         needs,
         AIRFLOW_VERSION_STRING,
         instead,
+    )
+
+
+def log_reattach_unavailable(log: Logger, durable: bool | None) -> None:
+    """Below Airflow 3.3, say in the task's log that a retry will create new Livepeer work.
+
+    :param durable: the operator's ``durable`` argument: ``True`` (asked for) logs a warning, ``None``
+        (left at its default) an information line, ``False`` (not wanted) nothing.
+    """
+    if AIRFLOW_V_3_3_PLUS or durable is False:
+        return
+    log_feature_unavailable(
+        log,
+        "Re-attaching a retry to the Livepeer task of an earlier try (durable, task_state_store)",
+        "3.3",
+        "every try of this task creates new Livepeer work",
+        asked=durable is True,
     )
 
 

@@ -17,9 +17,12 @@ DASHBOARD = "https://livepeer.studio/dashboard"
 
 
 #: The URLs the links of each task instance stored in this process, by XCom key (``None``: the URL was
-#: stored before the task deferred). Keyed by the task instance, not kept on the operator: Airflow 3.0's
-#: worker hands ``get_link`` another copy of the operator than the one that ran.
+#: stored before the task deferred), until ``get_link`` reads them. Keyed by the task instance, not kept on
+#: the operator: Airflow 3.0's worker hands ``get_link`` another copy of the operator than the one that ran.
 _STORED: dict[tuple[Any, ...], dict[str, str | None]] = {}
+#: The most task instances kept in :data:`_STORED`. Airflow 3 reads each link once, as the task ends, which
+#: empties its entry; Airflow 2's workers never read them, so a long-lived process drops the oldest.
+_STORED_MAX = 1000
 
 
 def _identity(ti: Any) -> tuple[Any, ...]:
@@ -45,11 +48,15 @@ class _PersistedLink(BaseOperatorLink):
         returned, or, after a deferral, the one stored before deferring. Elsewhere the XCom is read.
         """
         if hasattr(ti_key, "xcom_push"):
-            stored = _STORED.get(_identity(ti_key), {})
+            identity = _identity(ti_key)
+            stored = _STORED.get(identity, {})
             if self.xcom_key not in stored:
                 return ""
-            if stored[self.xcom_key] is not None:
-                return str(stored[self.xcom_key])
+            url = stored.pop(self.xcom_key)  # read once, as the task ends: nothing is kept after it
+            if not stored:
+                _STORED.pop(identity, None)
+            if url is not None:
+                return url
         return str(XCom.get_value(ti_key=ti_key, key=self.xcom_key) or "")
 
     @classmethod
@@ -57,16 +64,19 @@ class _PersistedLink(BaseOperatorLink):
         """Store the URL for the running task instance."""
         key = cls().xcom_key
         context["ti"].xcom_push(key=key, value=url)
-        cls._note(context, url)
+        _note(context, key, url)
 
     @classmethod
     def stored_before_deferring(cls, context: Context) -> None:
         """Note, in a run resumed from deferral, that the run which deferred stored this link's URL."""
-        cls._note(context, None)
+        _note(context, cls().xcom_key, None)
 
-    @classmethod
-    def _note(cls, context: Context, url: str | None) -> None:
-        _STORED.setdefault(_identity(context["ti"]), {})[cls().xcom_key] = url
+
+def _note(context: Context, key: str, url: str | None) -> None:
+    """Keep the URL the running task instance stored under ``key`` for ``get_link``."""
+    _STORED.setdefault(_identity(context["ti"]), {})[key] = url
+    while len(_STORED) > _STORED_MAX:
+        del _STORED[next(iter(_STORED))]  # the oldest task instance's, long finished
 
 
 class LivepeerTaskLink(_PersistedLink):

@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
+from airflow_provider_livepeer.assets import api_host
 from airflow_provider_livepeer.create_requests import (
     ClipRequest,
     CreateRequest,
@@ -50,7 +50,9 @@ from airflow_provider_livepeer.lineage import (
 )
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
-from airflow_provider_livepeer.sensors.livepeer import (
+from airflow_provider_livepeer.triggers.watcher import LastSeen
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_reattach_unavailable, xcom_push
+from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
     alias_outlets,
     publish_result,
@@ -58,8 +60,6 @@ from airflow_provider_livepeer.sensors.livepeer import (
     trigger_for,
     wait_for_task,
 )
-from airflow_provider_livepeer.triggers.watcher import LastSeen
-from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_feature_unavailable, xcom_push
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -149,13 +149,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
 
     def execute(self, context: Context) -> Any:
         """Create the work (or re-attach to an earlier try's) and wait for it."""
-        if not AIRFLOW_V_3_3_PLUS and self._durable_requested is not False:
-            log_feature_unavailable(
-                self.log,
-                "Re-attaching a retry to the Livepeer task of an earlier try (durable, task_state_store)",
-                "3.3",
-                "every try of this task creates new Livepeer work",
-            )
+        log_reattach_unavailable(self.log, self._durable_requested)
         return self.execute_resumable(context)
 
     # -- ResumableJobMixin ------------------------------------------------------------------------------
@@ -220,7 +214,7 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     @property
     def api_host(self) -> str:
         """The connection's API host, the authority of ``livepeer://`` datasets."""
-        return urlsplit(self.hook.base_url).netloc
+        return api_host(self.hook.base_url)
 
     def lineage_inputs(self) -> list[Dataset]:
         """The OpenLineage datasets the work reads."""

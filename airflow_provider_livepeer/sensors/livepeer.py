@@ -1,199 +1,58 @@
 """The sensor that gates downstream tasks on a Livepeer task finishing.
 
-The pieces of waiting (reading a task, judging it, deferring to the trigger, publishing the result) are
-module functions here, so the operators that start Livepeer work wait exactly as this sensor does.
+It waits through :mod:`airflow_provider_livepeer.waiting`, as the operators that start Livepeer work do.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import (
-    AirflowException,
     AirflowFailException,
-    AirflowSensorTimeout,
     AirflowSkipException,
-    AssetAlias,
     BaseSensorOperator,
     Context,
     PokeReturnValue,
     conf,
 )
-from pydantic import ValidationError
 
-from airflow_provider_livepeer.api import Logger, is_retryable
-from airflow_provider_livepeer.assets import emit_asset_event
-from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerTaskFailedError
+from airflow_provider_livepeer import waiting
+from airflow_provider_livepeer.assets import api_host
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
-from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskPhase, TaskResult
-from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
+from airflow_provider_livepeer.models import Task, TaskResult
+from airflow_provider_livepeer.moved import moved_names
 from airflow_provider_livepeer.triggers.watcher import LastSeen
-from airflow_provider_livepeer.version_compat import xcom_push
+from airflow_provider_livepeer.waiting import (
+    DEFAULT_TIMEOUT,
+    XCOM_ASSET_SPEC,
+    XCOM_OUTPUT,
+    XCOM_OUTPUT_ASSET_ID,
+)
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_livepeer.lineage import Dataset
 
-#: XCom keys pushed when a Livepeer task completes.
-XCOM_OUTPUT_ASSET_ID = "output_asset_id"
-XCOM_ASSET_SPEC = "asset_spec"
-XCOM_OUTPUT = "output"
+__all__ = ["DEFAULT_TIMEOUT", "XCOM_ASSET_SPEC", "XCOM_OUTPUT", "XCOM_OUTPUT_ASSET_ID", "LivepeerTaskSensor"]
 
-#: Seven days, the default ``timeout`` of Airflow's sensors.
-DEFAULT_TIMEOUT = 7 * 24 * 3600.0
-
-
-def read_task(hook: LivepeerHook, livepeer_task_id: str, log: Logger) -> Task | None:
-    """Read a task and log where it stands.
-
-    :returns: the task, or ``None`` when a transient error (429, 5xx, timeout) outlasted the hook's retries:
-        "not done yet", to be tried again at the next poll.
-    :raises LivepeerError: a permanent error (401, 403, 404, a malformed answer).
-    """
-    try:
-        task = hook.get_task(livepeer_task_id)
-    except LivepeerError as err:
-        if not is_retryable(err):
-            raise
-        log.warning("Livepeer task %s could not be read this time: %s", livepeer_task_id, err)
-        return None
-    log.info(task.describe())
-    return task
-
-
-def raise_for_failure(result: TaskResult) -> None:
-    """Raise :class:`LivepeerTaskFailedError` for a task that ended ``failed`` or ``cancelled``."""
-    if result.phase in FAILURE_PHASES:
-        raise LivepeerTaskFailedError(
-            result.livepeer_task_id, result.type, result.phase, result.error_message
-        )
-
-
-def wait_for_task(
-    hook: LivepeerHook, livepeer_task_id: str, *, poll_interval: float, timeout: float, log: Logger
-) -> TaskResult:
-    """Poll a task in this process until it is terminal.
-
-    :raises AirflowSensorTimeout: ``timeout`` seconds passed first.
-    :raises LivepeerTaskFailedError: the task failed or was cancelled.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        task = read_task(hook, livepeer_task_id, log)
-        if task is not None and task.is_terminal:
-            result = task.result()
-            raise_for_failure(result)
-            return result
-        if time.monotonic() >= deadline:
-            raise AirflowSensorTimeout(f"Livepeer task {livepeer_task_id} did not finish within {timeout} s")
-        time.sleep(poll_interval)
-
-
-def trigger_for(
-    livepeer_task_id: str,
-    livepeer_conn_id: str,
-    poll_interval: float,
-    timeout: float,
-    shared_polling: bool,
-    last_seen: LastSeen | None = None,
-) -> dict[str, Any]:
-    """The arguments of ``defer()`` that wait for a task in the triggerer for at most ``timeout`` seconds.
-
-    :param last_seen: what this worker last saw of the task, so the triggerer need not read it again.
-    """
-    return {
-        "trigger": LivepeerTaskTrigger(
-            livepeer_task_id=livepeer_task_id,
-            livepeer_conn_id=livepeer_conn_id,
-            poll_interval=poll_interval,
-            end_time=time.time() + timeout,
-            shared_polling=shared_polling,
-            last_phase=last_seen.phase if last_seen else None,
-            last_updated_at=last_seen.updated_at if last_seen else None,
-            last_seen_at=last_seen.at if last_seen else None,
-        ),
-        "method_name": "execute_complete",
-        # Handed back to execute_complete: each (mapped) task instance resumes knowing its own Livepeer task.
-        "kwargs": {"livepeer_task_id": livepeer_task_id},
-        "timeout": timedelta(seconds=timeout),
-    }
-
-
-def result_from_event(event: Any, livepeer_task_id: str) -> TaskResult:
-    """Validate a :class:`LivepeerTaskTrigger` event and turn it into the completed task's result.
-
-    :raises AirflowException: the event is missing, malformed or of an unknown status.
-    :raises AirflowSensorTimeout: the trigger gave up at its end time.
-    :raises LivepeerError: the trigger could not read the task.
-    :raises LivepeerTaskFailedError: the task failed or was cancelled.
-    """
-    if not isinstance(event, dict):
-        raise AirflowException(
-            f"Waiting for Livepeer task {livepeer_task_id} resumed without a trigger event (got {event!r})"
-        )
-    status = event.get("status")
-    if status not in EVENT_STATUSES:
-        raise AirflowException(
-            f"Unknown event status {status!r} while waiting for Livepeer task {livepeer_task_id}: "
-            f"expected one of {', '.join(EVENT_STATUSES)}"
-        )
-    message = str(event.get("message") or f"Livepeer task {livepeer_task_id}: trigger event {status!r}")
-    if status == "timeout":
-        raise AirflowSensorTimeout(message)
-    if status == "error":
-        raise LivepeerError(message)
-    try:
-        result = TaskResult.model_validate(event.get("result"))
-    except ValidationError as err:
-        raise AirflowException(
-            f"Malformed {status!r} event for Livepeer task {livepeer_task_id}: "
-            f"{err.error_count()} problem(s) in its result"
-        ) from None
-    # The result must be of this task and agree with the status, or the XComs would be wrong.
-    expected = FAILURE_PHASES if status == "failed" else {TaskPhase.COMPLETED}
-    if result.livepeer_task_id != livepeer_task_id or result.phase not in expected:
-        raise AirflowException(
-            f"Malformed {status!r} event for Livepeer task {livepeer_task_id}: its result is task "
-            f"{result.livepeer_task_id} in phase {result.phase!r}"
-        )
-    raise_for_failure(result)
-    return result
-
-
-def publish_result(
-    context: Context, result: TaskResult, hook: LivepeerHook, airflow_asset_alias: str | None
-) -> dict[str, Any]:
-    """Hand a completed task downstream and return its summary.
-
-    XComs: ``output_asset_id`` and ``asset_spec`` always (``None`` for tasks that make no asset), and
-    ``output``, Livepeer's output object, for tasks that make no asset (export, transcode-file), whose
-    result is there. Also the extra links' URLs and, with an alias, the Airflow Asset event.
-    """
-    ti = context["ti"]
-    xcom_push(ti, XCOM_OUTPUT_ASSET_ID, result.output_asset_id)
-    xcom_push(ti, XCOM_ASSET_SPEC, result.asset_spec)
-    if result.asset_spec is None:
-        xcom_push(ti, XCOM_OUTPUT, result.output)
-    LivepeerTaskLink.persist_page(context, hook.base_url, result)
-    if result.output_asset_id:
-        LivepeerAssetLink.persist(context, LivepeerAssetLink.url(hook.base_url, result.output_asset_id))
-    if airflow_asset_alias:
-        emit_asset_event(context, airflow_asset_alias, hook.base_url, result)
-    return result.summary()
-
-
-def alias_outlets(airflow_asset_alias: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Operator arguments with ``AssetAlias(airflow_asset_alias)`` added to the outlets."""
-    if airflow_asset_alias:
-        kwargs["outlets"] = [*kwargs.get("outlets", []), AssetAlias(airflow_asset_alias)]
-    return kwargs
+#: The waiting functions this module held before :mod:`airflow_provider_livepeer.waiting`.
+__getattr__ = moved_names(
+    __name__,
+    "airflow_provider_livepeer.waiting",
+    {
+        "read_task",
+        "raise_for_failure",
+        "wait_for_task",
+        "trigger_for",
+        "result_from_event",
+        "publish_result",
+        "alias_outlets",
+    },
+)
 
 
 class LivepeerTaskSensor(BaseSensorOperator):
@@ -243,7 +102,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
         shared_polling: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**alias_outlets(airflow_asset_alias, kwargs))
+        super().__init__(**waiting.alias_outlets(airflow_asset_alias, kwargs))
         self.livepeer_task_id = livepeer_task_id
         self.livepeer_conn_id = livepeer_conn_id
         self.deferrable = deferrable
@@ -258,15 +117,15 @@ class LivepeerTaskSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the task once: done when completed, an error when it failed."""
-        return self._judge(context, read_task(self.hook, self.livepeer_task_id, self.log))
+        return self._judge(context, waiting.read_task(self.hook, self.livepeer_task_id, self.log))
 
     def _judge(self, context: Context, task: Task | None) -> bool | PokeReturnValue:
         if task is None or not task.is_terminal:
             return False
         result = task.result()
-        raise_for_failure(result)
+        waiting.raise_for_failure(result)
         self._result = result
-        summary = publish_result(context, result, self.hook, self.airflow_asset_alias)
+        summary = waiting.publish_result(context, result, self.hook, self.airflow_asset_alias)
         return PokeReturnValue(is_done=True, xcom_value=summary)
 
     def execute(self, context: Context) -> Any:
@@ -275,7 +134,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
             return super().execute(context)
         task = None
         try:
-            task = read_task(self.hook, self.livepeer_task_id, self.log)
+            task = waiting.read_task(self.hook, self.livepeer_task_id, self.log)
             poked = self._judge(context, task)
         except AirflowFailException as err:
             # The first poke runs outside BaseSensorOperator.execute: apply soft_fail as it would.
@@ -285,7 +144,7 @@ class LivepeerTaskSensor(BaseSensorOperator):
         if isinstance(poked, PokeReturnValue):
             return poked.xcom_value
         self.defer(
-            **trigger_for(
+            **waiting.trigger_for(
                 self.livepeer_task_id,
                 self.livepeer_conn_id,
                 self.poke_interval,
@@ -300,13 +159,13 @@ class LivepeerTaskSensor(BaseSensorOperator):
         """OpenLineage: what the awaited task made (its asset, or the task itself), as its Airflow Asset."""
         from airflow_provider_livepeer.lineage import operator_lineage, result_dataset
 
-        host = urlsplit(self.hook.base_url).netloc
+        host = api_host(self.hook.base_url)
         return operator_lineage([], [result_dataset(host, self._result)] if self._result else [])
 
     def execute_complete(
         self, context: Context, event: Any = None, livepeer_task_id: str | None = None
     ) -> dict[str, Any]:
         """Resume after the trigger fired: validate its event, then publish as a poke does."""
-        result = self._result = result_from_event(event, livepeer_task_id or self.livepeer_task_id)
+        result = self._result = waiting.result_from_event(event, livepeer_task_id or self.livepeer_task_id)
         self.log.info("Livepeer task %s completed", result.livepeer_task_id)
-        return publish_result(context, result, self.hook, self.airflow_asset_alias)
+        return waiting.publish_result(context, result, self.hook, self.airflow_asset_alias)

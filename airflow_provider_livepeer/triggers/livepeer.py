@@ -14,7 +14,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import Task, TaskPhase
-from airflow_provider_livepeer.triggers.watcher import LastSeen, PollingTaskWatcher, shared_watcher
+from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
+from airflow_provider_livepeer.triggers.watcher import LastSeen, PollingTaskWatcher
 from airflow_provider_livepeer.version_compat import (
     AIRFLOW_V_3_0_PLUS,
     AIRFLOW_VERSION_STRING,
@@ -46,7 +47,7 @@ class LivepeerTaskTrigger(BaseTrigger):
     :param end_time: when to give up with a ``timeout`` event: Unix seconds, or a timezone-aware
         ``datetime`` (kept as Unix seconds); ``None`` waits forever.
     :param shared_polling: learn of changes through the connection's
-        :class:`~airflow_provider_livepeer.triggers.watcher.SharedTaskWatcher`, one list request per
+        :class:`~airflow_provider_livepeer.triggers.shared_watcher.SharedTaskWatcher`, one list request per
         interval for all the triggers waiting on it (the default); ``False`` reads this task directly
         every interval.
     :param last_phase: the task's ``status.phase`` as the deferring task last saw it (``None``: only its
@@ -97,9 +98,10 @@ class LivepeerTaskTrigger(BaseTrigger):
         polling = None
         if self.shared_polling:
             watcher = shared_watcher(self.livepeer_conn_id, self.poll_interval)
-            updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval)
+            # The watchers log through the trigger's logger: Airflow writes that to the task's log.
+            updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval, self.log)
         else:
-            polling = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval)
+            polling = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval, self.log)
             updates = polling.watch(self.livepeer_task_id, self.last_seen)
         try:
             yield TriggerEvent(await self._outcome(updates))  # type: ignore[no-untyped-call]
@@ -168,8 +170,8 @@ class LivepeerTaskEventTrigger(_EventTriggerBase):
     """For ``AssetWatcher``: one event per Livepeer task that reaches one of ``phases`` (Airflow 3.0+).
 
     It watches the whole account of the connection through the connection's
-    :class:`~airflow_provider_livepeer.triggers.watcher.SharedTaskWatcher` (the list request it makes every
-    interval serves the waiting sensors and operators too), and fires for each task of one of
+    :class:`~airflow_provider_livepeer.triggers.shared_watcher.SharedTaskWatcher` (the list request it
+    makes every interval serves the waiting sensors and operators too), and fires for each task of one of
     ``task_types`` whose ``status.updatedAt`` shows it reached one of ``phases`` after the watcher started:
     tasks that got there earlier are not replayed. The event is ``{"livepeer_task_id", "type", "phase",
     "output_asset_id", "asset_spec"}``; an ``AssetWatcher`` makes it an asset event of its Asset, whose

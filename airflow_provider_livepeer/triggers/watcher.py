@@ -1,29 +1,28 @@
 """Watchers: how a trigger learns what became of a Livepeer task.
 
 A trigger asks a watcher for the updates of one task and reacts to each; the watcher decides how to get
-them. :class:`PollingTaskWatcher` reads one task directly every interval; :class:`SharedTaskWatcher`
-serves every trigger of a connection with one list request per interval.
+them. :class:`PollingTaskWatcher` reads one task directly every interval;
+:class:`~airflow_provider_livepeer.triggers.shared_watcher.SharedTaskWatcher` serves every trigger of a
+connection with one list request per interval.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import logging
-import time
-import weakref
-from collections import Counter
-from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Protocol
 
-from airflow_provider_livepeer.api import is_retryable, validate_livepeer_id
-from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidRequestError
+from airflow_provider_livepeer.api import Logger, is_retryable
+from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, Task, TaskPage, TaskStatus
+from airflow_provider_livepeer.models import CreatedWork, Task
+from airflow_provider_livepeer.moved import moved_names
 
-log = logging.getLogger(__name__)
+_LOG = logging.getLogger(__name__)
+#: What a watcher logs when a read of a task failed for now (429, 5xx, a timeout): the next poll tries again.
+UNREADABLE = "Livepeer task %s could not be read, trying again: %s"
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,14 @@ class PollingTaskWatcher:
 
     :param hook: the hook whose async calls are used.
     :param poll_interval: seconds between reads, after a failure too.
+    :param log: where its warnings go: the waiting trigger's ``self.log``, which Airflow writes to the
+        task's log (this module's logger when not given).
     """
 
-    def __init__(self, hook: LivepeerHook, poll_interval: float) -> None:
+    def __init__(self, hook: LivepeerHook, poll_interval: float, log: Logger | None = None) -> None:
         self.hook = hook
         self.poll_interval = poll_interval
+        self.log: Logger = log if log is not None else _LOG
 
     async def watch(
         self, livepeer_task_id: str, last_seen: LastSeen | None = None
@@ -88,7 +90,7 @@ class PollingTaskWatcher:
             except LivepeerError as err:
                 if not is_retryable(err):
                     raise
-                log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
+                self.log.warning(UNREADABLE, livepeer_task_id, err)
             else:
                 yield task
                 if task.is_terminal:
@@ -96,528 +98,10 @@ class PollingTaskWatcher:
             await asyncio.sleep(self.poll_interval)
 
 
-@dataclass(eq=False)
-class _Subscriber:
-    """One waiting trigger: the updates not yet taken, and how often it asked to poll.
-
-    A list and a future made while waiting, rather than an ``asyncio.Queue`` (seven objects, for a
-    thousand waiting triggers): fewer objects for the garbage collector to walk.
-    """
-
-    poll_interval: float
-    pending: list[Task | Exception] = field(default_factory=list)
-    waiter: asyncio.Future[None] | None = None
-
-    def put(self, item: Task | Exception) -> None:
-        self.pending.append(item)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    async def get(self) -> Task | Exception:
-        while not self.pending:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.pending.pop(0)
-
-
-@dataclass(eq=False)
-class _Feed:
-    """One follower of every change the list shows (an event trigger), from ``since`` on."""
-
-    subscriber: _Subscriber
-    #: The server's clock (Unix seconds) from which it wants the account's changes.
-    since: float
-    #: Whether a list has reached back to ``since``: from then on the regular window serves it.
-    covered: bool = False
-
-
-@dataclass
-class _Watched:
-    """One watched Livepeer task: who waits for it and what is known of it."""
-
-    subscribers: list[_Subscriber] = field(default_factory=list)
-    #: The task as last handed to the subscribers.
-    last: Task | None = None
-    #: What the watcher compares (see :func:`_state`), as last seen.
-    state: tuple[Any, ...] | None = None
-    #: The phase a subscriber last saw, until the watcher sees the task itself.
-    seen_phase: str | None = None
-    #: The server's clock at the latest answer that showed the task's state (or its creation).
-    seen_at: float | None = None
-    #: Whether every list since ``seen_at`` (minus the overlap) is accounted for: a change would be seen.
-    covered: bool = False
-    #: Whether a direct read is wanted (no last look to start from, or the list could not reach back).
-    needs_read: bool = False
-    reading: bool = False
-    unmentioned_polls: int = 0
-    #: The task's ``status.updatedAt`` as last known, Unix seconds.
-    updated_at: float | None = None
-    #: Whether the list has left the task out of a window it should have shown it in: such a task is
-    #: read directly every interval (Livepeer's list only holds the tasks of the key's project, and a
-    #: ``transcode-file`` task made with a key of another project belongs to the default one).
-    unlisted: bool = False
-
-
-class SharedTaskWatcher:
-    """One poller per connection in the triggerer, serving every trigger that waits on that connection.
-
-    Each interval it asks ``GET /api/task`` for the account's tasks updated since its last look (one
-    request, a few with more than 1000 changes), and hands each change to the triggers waiting on that
-    task, so N waiting triggers cost about one request per interval instead of N. Around that:
-
-    * a trigger says what it last saw of its task (:class:`LastSeen`: phase, ``updatedAt`` and the server's
-      clock of that answer), and the watcher starts from there, with no read; a trigger that knows nothing
-      gets one direct ``GET /api/task/{id}``;
-    * the time filter starts from the server's own clock (its ``Date`` header) minus ``overlap`` seconds,
-      so changes stamped a little late, or by a server whose clock lags, are not missed (repeats are
-      dropped: a subscriber only hears of a task when it changed);
-    * a task last seen before the list's window (triggers rebuilt after a triggerer restart, say) widens the
-      next list back to that moment, paging as needed, up to ``catch_up_pages`` pages beyond what the
-      regular window needs; a task the list could not reach back to gets a direct read;
-    * a task whose last known ``updatedAt`` falls inside a window the list answered for, yet which the
-      list left out, is one the list does not show (Livepeer lists only the tasks of the key's project:
-      ``transcode-file`` tasks made with a key of a non-default project never appear); it is read
-      directly every interval, at most ``unlisted_batch`` per interval, until the list shows it;
-    * a task the list has not mentioned for ``safety_net_polls`` intervals gets a direct read, at most
-      ``safety_net_batch`` per interval, in case the list ever misses a change;
-    * if Livepeer refuses the filtered list (400), the watcher reads each task directly instead, and says
-      so once in the log;
-    * :meth:`follow` hands every task the list shows changed to a follower (an event trigger watching the
-      account for finished work), from the same list requests;
-    * it polls at the shortest interval of the triggers it serves now, and stops, and is forgotten, when
-      its last subscriber leaves.
-
-    Use :func:`shared_watcher` to get the one for a connection.
-
-    :param livepeer_conn_id: the connection.
-    :param poll_interval: seconds between list calls until subscribers say otherwise.
-    """
-
-    #: Seconds subtracted from the server's clock when asking what changed since the last look.
-    overlap: float = 5.0
-    #: Intervals without a mention before a task gets a direct read.
-    safety_net_polls: int = 10
-    #: The most direct safety-net reads per interval.
-    safety_net_batch: int = 10
-    #: The most direct reads per interval of tasks the list does not show.
-    unlisted_batch: int = 50
-    #: List pages (1000 tasks each) one poll may read to reach back to tasks last seen before its window.
-    catch_up_pages: int = 5
-    #: The most direct reads (first looks, safety net, fallback) under way at once.
-    reads_in_flight: int = 8
-    #: Tasks per list page.
-    page_size: int = 1000
-
-    def __init__(self, livepeer_conn_id: str, poll_interval: float) -> None:
-        self.livepeer_conn_id = livepeer_conn_id
-        self.poll_interval = poll_interval
-        self.hook = LivepeerHook(livepeer_conn_id)
-        self.watched: dict[str, _Watched] = {}
-        self.feeds: list[_Feed] = []
-        #: How many current subscribers asked for each poll interval.
-        self._intervals: Counter[float] = Counter()
-        self.per_task_fallback = False
-        self._since: float | None = None
-        self._listing = False
-        self._wake = asyncio.Event()
-        self._reads = asyncio.Semaphore(self.reads_in_flight)
-        self._loop_task: asyncio.Task[None] | None = None
-        self._stopped = False
-        #: The watched tasks the list round under way has shown.
-        self._mentioned: set[str] = set()
-
-    async def watch(
-        self, livepeer_task_id: str, last_seen: LastSeen | None = None, poll_interval: float | None = None
-    ) -> AsyncGenerator[Task, None]:
-        """Yield the task each time it changes, until it is terminal; see :class:`TaskWatcher`.
-
-        :param poll_interval: how often this subscriber wants the task polled; the watcher's own
-            interval when not given.
-        """
-        validate_livepeer_id(livepeer_task_id)
-        interval = self.poll_interval if poll_interval is None else poll_interval
-        if self._stopped:
-            # This watcher stopped between being handed out and this first step (its last other
-            # subscriber left meanwhile): follow the task through the connection's current one.
-            async for task in shared_watcher(self.livepeer_conn_id, interval).watch(
-                livepeer_task_id, last_seen, interval
-            ):
-                yield task
-            return
-        subscriber = _Subscriber(interval)
-        self._subscribe(livepeer_task_id, subscriber, last_seen)
-        try:
-            while True:
-                item = await subscriber.get()
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-                if item.is_terminal:
-                    return
-        finally:
-            self._unsubscribe(livepeer_task_id, subscriber)
-
-    async def follow(self, since: float, poll_interval: float | None = None) -> AsyncGenerator[Task, None]:
-        """Yield every task of the account that the list shows changed after ``since``, as long as asked.
-
-        A task may be yielded more than once (the list's window overlaps, and a task changes more than
-        once): the follower decides what is news. Permanent list errors (401, 403) are raised.
-
-        :param since: the server's clock (Unix seconds) from which changes are wanted.
-        :param poll_interval: how often this follower wants the list read.
-        """
-        interval = self.poll_interval if poll_interval is None else poll_interval
-        if self._stopped:
-            async for task in shared_watcher(self.livepeer_conn_id, interval).follow(since, interval):
-                yield task
-            return
-        feed = _Feed(_Subscriber(interval), since)
-        self.feeds.append(feed)
-        self._intervals[interval] += 1
-        self._set_interval()
-        if self._loop_task is None or self._loop_task.done():
-            self._loop_task = asyncio.get_running_loop().create_task(self._run())
-        self._wake.set()
-        try:
-            while True:
-                item = await feed.subscriber.get()
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-        finally:
-            self.feeds.remove(feed)
-            self._forget_interval(interval)
-            self._stop_if_idle()
-
-    def _forget_interval(self, interval: float) -> None:
-        self._intervals[interval] -= 1
-        if not self._intervals[interval]:
-            del self._intervals[interval]
-
-    def _stop_if_idle(self) -> None:
-        if not self.watched and not self.feeds:
-            self._stop()
-        else:
-            self._set_interval()
-
-    def _fail_all(self, error: Exception) -> None:
-        """End every wait and feed with ``error``."""
-        for task_id in list(self.watched):
-            self._deliver_error(task_id, error)
-        for feed in self.feeds:
-            feed.subscriber.put(error)
-
-    def _subscribe(self, livepeer_task_id: str, subscriber: _Subscriber, last_seen: LastSeen | None) -> None:
-        watched = self.watched.get(livepeer_task_id)
-        if watched is None:
-            watched = self.watched[livepeer_task_id] = _Watched()
-            self._start_from(watched, last_seen)
-        watched.subscribers.append(subscriber)
-        self._intervals[subscriber.poll_interval] += 1
-        if watched.last is not None:
-            # Another trigger already follows this task: the newcomer starts from what it last saw.
-            subscriber.put(watched.last)
-        self._set_interval()
-        if self._loop_task is None or self._loop_task.done():
-            self._loop_task = asyncio.get_running_loop().create_task(self._run())
-        self._wake.set()
-
-    def _start_from(self, watched: _Watched, last_seen: LastSeen | None) -> None:
-        """Take a subscriber's last look as the task's first, or ask for a read when there is none."""
-        if last_seen is None or (last_seen.phase is not None and _is_terminal(last_seen.phase)):
-            watched.needs_read = True  # nothing to start from (a finished task is read for its result)
-            return
-        watched.seen_phase = last_seen.phase
-        if last_seen.updated_at is not None:
-            watched.updated_at = last_seen.updated_at / 1000
-        elif last_seen.phase is None:
-            # Only its creation was seen, in that answer: it was stamped then (to the Date's second).
-            watched.updated_at = last_seen.at
-        self._seen(watched, last_seen.at)
-
-    def _seen(self, watched: _Watched, at: float) -> None:
-        """The task's state is known as of ``at``: covered if the list's window already reaches back."""
-        watched.seen_at = at
-        # While a list is under way its earlier pages went by unseen by this task: the next one covers it.
-        watched.covered = not self._listing and self._since is not None and at - self.overlap >= self._since
-
-    def _unsubscribe(self, livepeer_task_id: str, subscriber: _Subscriber) -> None:
-        watched = self.watched.get(livepeer_task_id)
-        if watched is not None and subscriber in watched.subscribers:
-            watched.subscribers.remove(subscriber)
-            self._forget_interval(subscriber.poll_interval)
-            if not watched.subscribers:
-                del self.watched[livepeer_task_id]
-        self._stop_if_idle()
-
-    def _set_interval(self) -> None:
-        """Poll at the shortest interval any current subscriber asked for."""
-        shortest = min(self._intervals)  # a handful of distinct intervals, however many subscribers
-        if shortest != self.poll_interval:
-            self.poll_interval = shortest
-            self._wake.set()
-
-    def _stop(self) -> None:
-        """Stop for good: a later subscriber gets a new watcher from :func:`shared_watcher`."""
-        self._stopped = True
-        _forget(self)
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        # The first list goes out at once: triggers rebuilt after a restart learn what they missed.
-        last_list = loop.time() - self.poll_interval
-        reads: set[asyncio.Task[None]] = set()
-        try:
-            while self.watched or self.feeds:
-                if loop.time() >= last_list + self.poll_interval:
-                    last_list = loop.time()
-                    await self._poll()
-                # Direct reads run beside the polling, so a thousand new triggers do not hold the list back.
-                for task_id, watched in self.watched.items():
-                    if watched.needs_read and not watched.reading:
-                        watched.reading = True
-                        reads.add(loop.create_task(self._read_limited(task_id)))
-                reads = {read for read in reads if not read.done()}
-                self._wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    wait = max(0.0, last_list + self.poll_interval - loop.time())
-                    await asyncio.wait_for(self._wake.wait(), wait)
-        except Exception as err:
-            # Whatever stops the poller must end the waits it serves, or they would hang to their timeout.
-            log.exception("The shared Livepeer watcher of connection %r stopped", self.livepeer_conn_id)
-            self._fail_all(err)
-            self._stopped = True
-            _forget(self)
-        finally:
-            for read in reads:
-                read.cancel()
-            await self.hook.aclose()
-
-    async def _read_all(self, task_ids: list[str]) -> None:
-        await asyncio.gather(*(self._read_limited(task_id) for task_id in task_ids))
-
-    async def _read_limited(self, livepeer_task_id: str) -> None:
-        """Read a task directly, a few at a time: a thousand new triggers must not send a thousand at once."""
-        async with self._reads:
-            await self._read(livepeer_task_id)
-
-    async def _read(self, livepeer_task_id: str) -> None:
-        try:
-            task = await self.hook.aget_task(livepeer_task_id)
-        except (LivepeerError, ValueError) as err:  # ValueError: a bad id or connection setting
-            if not is_retryable(err):
-                self._deliver_error(livepeer_task_id, err)
-                return
-            log.warning("Livepeer task %s could not be read, trying again: %s", livepeer_task_id, err)
-            watched = self.watched.get(livepeer_task_id)
-            if watched is not None:
-                watched.reading = False  # a wanted read is tried again at the next round
-            return
-        watched = self.watched.get(livepeer_task_id)
-        if watched is not None:
-            watched.needs_read = watched.reading = False
-            self._seen(watched, task.answered_at if task.answered_at is not None else time.time())
-        self._deliver(task)
-
-    async def _poll(self) -> None:
-        if self.per_task_fallback:
-            await self._read_all(list(self.watched))
-            return
-        for watched in self.watched.values():
-            watched.unmentioned_polls += 1
-        try:
-            listed = await self._list_changes()
-        except LivepeerError as err:
-            if isinstance(err, LivepeerInvalidRequestError) and err.status == 400:
-                self.per_task_fallback = True
-                log.warning(
-                    "Livepeer refused the filtered task list (%s); reading each of the %d waiting tasks "
-                    "directly from now on",
-                    err,
-                    len(self.watched),
-                )
-                await self._read_all(list(self.watched))
-                return
-            if not is_retryable(err):
-                self._fail_all(err)
-                return
-            log.warning("Livepeer's task list could not be read, trying again next interval: %s", err)
-            return
-        if not listed:
-            return
-        unlisted = [task_id for task_id, w in self.watched.items() if w.unlisted and not w.needs_read]
-        stale = sorted(
-            (
-                task_id
-                for task_id, w in self.watched.items()
-                if w.unmentioned_polls >= self.safety_net_polls and not w.needs_read and not w.unlisted
-            ),
-            key=lambda task_id: -self.watched[task_id].unmentioned_polls,
-        )[: self.safety_net_batch]
-        await self._read_all(unlisted[: self.unlisted_batch] + stale)
-
-    async def _list_changes(self) -> bool:
-        """One list round: every task changed since the window's start, and since older last looks.
-
-        :returns: whether a list was read (not before anything gives a time to start from).
-        """
-        behind = [w for w in self.watched.values() if w.seen_at is not None and not w.covered]
-        new_feeds = [feed for feed in self.feeds if not feed.covered]
-        regular = self._since
-        if regular is None and not behind and not new_feeds:
-            return False  # only tasks still waiting for their first read: nothing to start from yet
-        since = min(
-            [w.seen_at - self.overlap for w in behind if w.seen_at is not None]
-            + [feed.since - self.overlap for feed in new_feeds]
-            + ([regular] if regular is not None else [])
-        )
-        filters = [{"id": "updatedAt", "value": {"gt": int(since * 1000)}}]
-        answered_at, pages, reached = None, 0, since
-        self._mentioned = set()
-        # Ties in updatedAt broken by id: pages are cut by offset.
-        listing = self.hook.alist_task_pages(
-            limit=self.page_size, filters=filters, order="updatedAt-true,id-true"
-        )
-        self._listing = True
-        try:
-            async for page in listing:
-                answered_at = answered_at or page.answered_at
-                pages += 1
-                oldest = self._take(page)
-                # Let go of the page's JSON before the next one is awaited: kept, it survives into the
-                # collector's older generations and brings on full collections of the triggerer's heap.
-                del page
-                if (
-                    pages >= self.catch_up_pages
-                    and oldest is not None
-                    and (regular is None or oldest <= regular)
-                ):
-                    # The regular window is read and the page budget spent: what lies further back is
-                    # read directly, task by task.
-                    reached = oldest
-                    break
-        finally:
-            self._listing = False
-            await listing.aclose()
-        self._note_unlisted(since, answered_at if reached == since else None)
-        for watched in behind:
-            mentioned = watched.unmentioned_polls == 0  # the list showed it as it is now
-            if mentioned or (watched.seen_at is not None and watched.seen_at - self.overlap >= reached):
-                watched.covered = True
-            elif not watched.covered:
-                watched.needs_read = True  # beyond the pages read: the list cannot vouch for it
-        for feed in new_feeds:
-            # Beyond the pages read, a feed is reached back to at the next poll again.
-            feed.covered = feed.since - self.overlap >= reached
-        # Without a Date header, the local clock stands in (the overlap absorbs a small skew).
-        now = answered_at if answered_at is not None else time.time()
-        self._since = max(self._since or since, now - self.overlap)
-        return True
-
-    def _note_unlisted(self, since: float, answered_at: float | None) -> None:
-        """Mark the tasks the list should have shown and did not (see the class docs).
-
-        :param since: the start of the window the list was asked for.
-        :param answered_at: the server's clock when the list answered (whole seconds, so no later than the
-            moment it looked), or ``None`` when the list was not read back to the window's start.
-        """
-        if answered_at is None:
-            return
-        for task_id, watched in self.watched.items():
-            known = watched.updated_at
-            if task_id in self._mentioned or known is None or not since < known < answered_at:
-                continue
-            if not watched.unlisted:
-                log.info(
-                    "Livepeer task %s is not in this key's task list (a task of another project?): "
-                    "reading it directly every interval",
-                    task_id,
-                )
-            watched.unlisted = True
-
-    def _take(self, page: TaskPage) -> float | None:
-        """Hand the page's changes to the watched tasks; returns its oldest ``updatedAt``, in seconds."""
-        states = page.states()
-        if self.feeds:
-            for index in range(len(states)):
-                task = page.task(index)
-                for feed in self.feeds:
-                    feed.subscriber.put(task)
-        for index, state in enumerate(states):
-            watched = self.watched.get(state.id)
-            if watched is not None:
-                self._mentioned.add(state.id)
-                watched.unlisted = False
-                # Only a task that changed is parsed whole, to be handed on.
-                self._see(watched, state.status, functools.partial(page.task, index))
-        updated = states[-1].status.updated_at if states else None
-        return None if updated is None else updated / 1000
-
-    def _deliver(self, task: Task) -> None:
-        watched = self.watched.get(task.id)
-        if watched is not None:
-            self._see(watched, task.status, lambda: task)
-
-    def _see(self, watched: _Watched, status: TaskStatus, whole: Callable[[], Task]) -> None:
-        """The task is seen with ``status``: hand it (``whole()``) to its subscribers if it changed."""
-        watched.unmentioned_polls = 0
-        if status.updated_at is not None:
-            watched.updated_at = status.updated_at / 1000
-        state = _state(status)
-        if watched.state is not None:
-            changed = state != watched.state
-        else:
-            # Seen for the first time here: news unless it is still what the subscriber last saw.
-            changed = watched.seen_phase is None or status.phase != watched.seen_phase
-        watched.state = state
-        if not changed:
-            return
-        task = watched.last = whole()
-        for subscriber in watched.subscribers:
-            subscriber.put(task)
-
-    def _deliver_error(self, livepeer_task_id: str, error: Exception) -> None:
-        for subscriber in self.watched.get(livepeer_task_id, _Watched()).subscribers:
-            subscriber.put(error)
-
-
-def _is_terminal(phase: str) -> bool:
-    return phase in {p.value for p in TERMINAL_PHASES}
-
-
-def _state(status: TaskStatus) -> tuple[Any, ...]:
-    """What a waiting trigger acts on or reports: phase, retries, error.
-
-    Progress ticks are left out: at a thousand running tasks they would be a thousand wake-ups and log
-    lines every interval, for no decision.
-    """
-    return (status.phase, status.retries, status.error_message)
-
-
-_WATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedTaskWatcher]] = (
-    weakref.WeakKeyDictionary()
+#: What moved to :mod:`airflow_provider_livepeer.triggers.shared_watcher`, still importable from here.
+__getattr__ = moved_names(
+    __name__,
+    "airflow_provider_livepeer.triggers.shared_watcher",
+    {"SharedTaskWatcher", "shared_watcher"},
+    private={"_WATCHERS"},
 )
-
-
-def shared_watcher(livepeer_conn_id: str, poll_interval: float) -> SharedTaskWatcher:
-    """The shared watcher of a connection in the running event loop (the triggerer's), made on first use.
-
-    Triggers with different poll intervals on one connection share it; it polls at the shortest of those
-    it serves (``poll_interval`` is its interval until its first subscriber says otherwise).
-    """
-    watchers = _WATCHERS.setdefault(asyncio.get_running_loop(), {})
-    watcher = watchers.get(livepeer_conn_id)
-    if watcher is None:
-        watcher = watchers[livepeer_conn_id] = SharedTaskWatcher(livepeer_conn_id, poll_interval)
-    return watcher
-
-
-def _forget(watcher: SharedTaskWatcher) -> None:
-    watchers = _WATCHERS.get(asyncio.get_running_loop(), {})
-    if watchers.get(watcher.livepeer_conn_id) is watcher:
-        del watchers[watcher.livepeer_conn_id]

@@ -165,7 +165,7 @@ def test_waiting_times_out(livepeer_emulator: Any, emulator_conn: str, media_ser
 
     from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
-    from airflow_provider_livepeer.sensors.livepeer import wait_for_task
+    from airflow_provider_livepeer.waiting import wait_for_task
 
     livepeer_emulator.script_outcome(task_type="transcode-file", outcome="stall")
     hook = LivepeerHook(**FAST)

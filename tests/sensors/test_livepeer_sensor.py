@@ -19,8 +19,9 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerTaskFailedError,
 )
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, result_from_event
+from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.waiting import result_from_event
 from tests.support.tasks import completed_result, task_json
 
 

@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_livepeer.emulator.timeline import Durations
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher
+from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher
 from tests.support.tasks import start_transcode
 
 INTERVAL = 0.5

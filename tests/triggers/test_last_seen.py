@@ -20,7 +20,7 @@ from airflow_provider_livepeer.emulator.timeline import Durations
 from airflow_provider_livepeer.operators.livepeer import LivepeerTranscodeOperator
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher, shared_watcher
+from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher, shared_watcher
 from tests.support.running import RecordingTI, StateStore, context
 from tests.support.tasks import S3_INPUT, S3_OUTPUT, start_transcodes
 

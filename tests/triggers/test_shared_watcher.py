@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from airflow_provider_livepeer.triggers import watcher as watcher_module
+from airflow_provider_livepeer.triggers import shared_watcher as watcher_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher, shared_watcher
+from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher, shared_watcher
 from tests.support.emulator_api import list_requests
 from tests.support.tasks import start_transcodes, task_json
 

@@ -1,0 +1,96 @@
+"""An error reading one task is that task's alone: it ends that task's wait, never the others'.
+
+The shared watcher reads tasks directly beside its list (first looks, the safety net, the per-task
+fallback). Whatever such a read raises reaches the triggers waiting on that task: a permanent error ends
+their wait, a transient one is tried again at the next poll; the other triggers of the connection wait on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from airflow_provider_livepeer.triggers import shared_watcher as watcher_module
+from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+
+#: JSON nested deeper than Python's decoder recurses: decoding it raises RecursionError, an error the
+#: hook does not turn into a Livepeer error.
+UNDECODABLE = b"[" * 100_000 + b"]" * 100_000
+
+
+async def outcome(trigger: LivepeerTaskTrigger) -> dict[str, Any] | BaseException:
+    """The trigger's one event, or what it raised."""
+    try:
+        [event] = [e.payload async for e in trigger.run()]
+    except Exception as err:
+        return err
+    return event  # type: ignore[no-any-return]
+
+
+def is_error(result: dict[str, Any] | BaseException) -> bool:
+    """An error event, or an error the trigger raised (the triggerer fails the task with it)."""
+    return isinstance(result, BaseException) or result["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("bad_from_read", "list_status"),
+    [(1, 200), (2, 400)],
+    ids=["first-look", "per-task-fallback-read"],
+)
+async def test_an_error_reading_one_task_ends_only_that_tasks_wait(
+    httpserver: HTTPServer, livepeer_connection: Any, bad_from_read: int, list_status: int
+) -> None:
+    conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
+    reads: Counter[str] = Counter()
+
+    def task_handler(request: Request) -> Response:
+        task_id = request.path.rsplit("/", 1)[1]
+        reads[task_id] += 1
+        if task_id == "bad" and reads[task_id] >= bad_from_read:
+            return Response(UNDECODABLE, content_type="application/json")
+        phase = "completed" if task_id == "good" and reads[task_id] >= 3 else "running"
+        body = {"id": task_id, "type": "upload", "status": {"phase": phase, "updatedAt": reads[task_id]}}
+        return Response(json.dumps(body), content_type="application/json")
+
+    # 400: Livepeer refused the filtered list, so every poll reads each task directly, all at once.
+    listed: Any = [] if list_status == 200 else {"errors": ["filters not supported"]}
+    httpserver.expect_request("/api/task").respond_with_json(listed, status=list_status)
+    httpserver.expect_request("/api/task/bad").respond_with_handler(task_handler)
+    httpserver.expect_request("/api/task/good").respond_with_handler(task_handler)
+
+    started = time.monotonic()
+    end_time = time.time() + 10
+
+    def trigger(task_id: str) -> LivepeerTaskTrigger:
+        return LivepeerTaskTrigger(task_id, conn_id, poll_interval=0.05, end_time=end_time)
+
+    bad, good = await asyncio.gather(outcome(trigger("bad")), outcome(trigger("good")))
+    assert is_error(bad), bad
+    assert not isinstance(good, BaseException) and good["status"] == "success", good
+    assert time.monotonic() - started < 8, "the failed read ended its wait, not the timeout"
+    assert not watcher_module._WATCHERS.get(asyncio.get_running_loop()), "a watcher outlived its subscribers"
+
+
+async def test_a_last_look_the_watcher_cannot_start_from_fails_that_wait_and_leaves_nothing_behind(
+    httpserver: HTTPServer, livepeer_connection: Any
+) -> None:
+    from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
+    from airflow_provider_livepeer.triggers.watcher import LastSeen
+
+    conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
+    watcher = shared_watcher(conn_id, 0.05)
+    # Trigger kwargs are JSON from the metadata database: an updatedAt that is not a number is refused.
+    broken = LastSeen(at=time.time(), phase="running", updated_at="soon")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        async for _ in watcher.watch("t1", broken):
+            pass
+    assert not watcher.watched
+    assert not watcher_module._WATCHERS.get(asyncio.get_running_loop()), "an idle watcher stayed registered"
+    assert not httpserver.log, "nothing was read"
