@@ -8,27 +8,22 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 
-def moved_names(
-    old_module: str, new_module: str, names: Collection[str], *, private: Collection[str] = ()
-) -> Callable[[str], Any]:
+def moved_names(old_module: str, new_module: str, names: Collection[str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` handing out ``names`` from ``new_module``, each with a DeprecationWarning.
 
     :param old_module: the module the names were in (its ``__name__``).
     :param new_module: where they are now; imported on first use, so the two may import each other.
     :param names: the public names that moved.
-    :param private: moved names that are not public API (tests reach for them): handed out without a
-        warning.
     """
 
     def __getattr__(name: str) -> Any:
-        if name not in names and name not in private:
+        if name not in names:
             raise AttributeError(f"module {old_module!r} has no attribute {name!r}")
-        if name in names:
-            warnings.warn(
-                f"{old_module}.{name} moved to {new_module}.{name}; import it from there.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+        warnings.warn(
+            f"{old_module}.{name} moved to {new_module}.{name}; import it from there.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(new_module), name)
 
     return __getattr__

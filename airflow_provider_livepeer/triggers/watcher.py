@@ -103,5 +103,4 @@ __getattr__ = moved_names(
     __name__,
     "airflow_provider_livepeer.triggers.shared_watcher",
     {"SharedTaskWatcher", "shared_watcher"},
-    private={"_WATCHERS"},
 )

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from airflow_provider_livepeer.triggers.watcher import SharedTaskWatcher
+from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher
 from tests.deployment.dags.deployment_sensors import POLL_INTERVAL
 from tests.deployment.harness import Deployment, most_in_window
 

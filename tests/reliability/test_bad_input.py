@@ -35,8 +35,9 @@ from airflow_provider_livepeer.operators.livepeer import (
     LivepeerImportAssetOperator,
     LivepeerTranscodeOperator,
 )
-from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
+from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.waiting import wait_for_task
 from tests.support.running import context, fast_hook, trigger_events
 from tests.support.tasks import task_json
 

@@ -28,8 +28,9 @@ from airflow_provider_livepeer.operators.livepeer import (
     LivepeerImportAssetOperator,
     LivepeerTranscodeOperator,
 )
-from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
+from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.waiting import wait_for_task
 from tests.support.running import RecordingTI, context, fast_hook, trigger_events
 
 #: A permanent error must come back before the first retry would even have started (the default first

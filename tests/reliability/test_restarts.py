@@ -19,10 +19,11 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException, TaskDeferred
 
 from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
-from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, result_from_event
+from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
-from airflow_provider_livepeer.triggers.watcher import _WATCHERS
+from airflow_provider_livepeer.triggers.shared_watcher import _WATCHERS
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VERSION_STRING
+from airflow_provider_livepeer.waiting import result_from_event
 from tests.support.airflow import needs_task_state_store
 from tests.support.running import RecordingTI, StateStore, context, fast_hook, trigger_events
 from tests.support.tasks import completed_result

@@ -29,8 +29,9 @@ from airflow_provider_livepeer.operators.livepeer import (
     LivepeerImportAssetOperator,
     LivepeerTranscodeOperator,
 )
-from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
+from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.waiting import wait_for_task
 from tests.support.airflow import reschedule_mode_works
 from tests.support.emulator_api import stalled_and_failed_imports
 from tests.support.project import LEAKY_KEY

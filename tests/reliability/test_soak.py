@@ -36,8 +36,9 @@ import pytest
 
 from airflow_provider_livepeer.exceptions import LivepeerTaskFailedError
 from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
-from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor, wait_for_task
+from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.waiting import wait_for_task
 from tests.support.airflow import AirflowRescheduleException, prepare_thread
 from tests.support.running import RecordingTI, context, fast_hook, trigger_events
 

@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowSensorTimeout
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.waiting import wait_for_task
-from tests.triggers.test_shared_watcher import S3_INPUT, S3_OUTPUT
+from tests.support.tasks import S3_INPUT, S3_OUTPUT
 
 
 def test_the_wait_ends_at_its_timeout_when_the_next_poll_would_come_later(

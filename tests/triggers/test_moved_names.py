@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import warnings
 
 import pytest
 
@@ -17,13 +16,6 @@ def test_the_shared_watcher_imports_from_its_old_module_with_a_warning(name: str
     with pytest.warns(DeprecationWarning, match=moved_to):
         moved = getattr(old, name)
     assert moved is getattr(shared_watcher, name)
-
-
-def test_the_registry_of_watchers_is_the_same_object_through_the_old_module() -> None:
-    old = importlib.import_module("airflow_provider_livepeer.triggers.watcher")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert old._WATCHERS is shared_watcher._WATCHERS
 
 
 def test_an_unknown_name_of_the_old_module_is_still_an_attribute_error() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from tests.triggers.test_shared_watcher import start_transcodes
+from tests.support.tasks import start_transcodes
 
 
 @pytest.mark.livepeer_emulator(speed=1)

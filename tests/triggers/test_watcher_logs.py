@@ -17,7 +17,7 @@ from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers import livepeer as trigger_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
-from tests.triggers.test_shared_watcher import start_transcodes
+from tests.support.tasks import start_transcodes
 
 UNREADABLE = "could not be read, trying again"
 
