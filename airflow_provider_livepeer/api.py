@@ -31,6 +31,7 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerApiError,
     LivepeerAuthenticationError,
     LivepeerBadResponseError,
+    LivepeerCertificateError,
     LivepeerConnectionError,
     LivepeerInvalidRequestError,
     LivepeerNotFoundError,
@@ -270,7 +271,8 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 def is_retryable(error: BaseException, idempotent: bool = True) -> bool:
     """Whether sending a request again after ``error`` is both useful and safe.
 
-    Transient errors are 429, 5xx, timeouts and dropped connections; 4xx never are. A request that is not
+    Transient errors are 429, 5xx, timeouts and dropped connections; 4xx and a refused TLS certificate
+    never are. A request that is not
     idempotent (one that creates Livepeer work) is only sent again when Livepeer cannot have acted on it:
     a 429, or a connection that never opened. After a 5xx or a dropped answer it may already have started
     the work, and a second request could start it twice.
@@ -280,6 +282,8 @@ def is_retryable(error: BaseException, idempotent: bool = True) -> bool:
     """
     if isinstance(error, LivepeerRateLimitError):
         return True
+    if isinstance(error, LivepeerCertificateError):
+        return False  # the same certificate is refused again
     if isinstance(error, LivepeerConnectionError):
         return idempotent or not error.request_sent
     return idempotent and isinstance(error, LivepeerServerError)

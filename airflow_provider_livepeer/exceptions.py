@@ -71,6 +71,16 @@ class LivepeerConnectionError(LivepeerError):
         super().__init__(message)
 
 
+class LivepeerCertificateError(LivepeerConnectionError):
+    """The server's TLS certificate was refused, before anything was sent. Not retried.
+
+    The same certificate would be refused again: trust its authority (the ``verify`` extra) or fix the host.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, request_sent=False)
+
+
 class LivepeerTaskFailedError(LivepeerError, AirflowFailException):
     """A Livepeer task ended ``failed`` or ``cancelled``.
 

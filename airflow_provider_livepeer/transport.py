@@ -36,7 +36,11 @@ from airflow_provider_livepeer.api import (
 )
 from airflow_provider_livepeer.connection_form import READ_TIMEOUT_MINIMUM
 from airflow_provider_livepeer.create_requests import finite_number
-from airflow_provider_livepeer.exceptions import LivepeerConnectionError, LivepeerError
+from airflow_provider_livepeer.exceptions import (
+    LivepeerCertificateError,
+    LivepeerConnectionError,
+    LivepeerError,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -264,11 +268,10 @@ def connection_error(err: BaseException, label: str) -> LivepeerConnectionError:
     refused = [cause for cause in _causes(err) if isinstance(cause, ssl.SSLCertVerificationError)]
     if refused:
         detail = next((c.verify_message for c in refused if getattr(c, "verify_message", None)), refused[0])
-        return LivepeerConnectionError(
+        return LivepeerCertificateError(
             f"Livepeer {label} got no answer: the server's TLS certificate was refused ({detail}). To "
             "trust its certificate authority, set the connection's verify extra to its CA bundle, or "
-            f"{CA_BUNDLE_VARIABLES[0]}.",
-            request_sent=False,
+            f"{CA_BUNDLE_VARIABLES[0]}."
         )
     return LivepeerConnectionError(
         f"Livepeer {label} got no answer: {type(err).__name__}: {err}", request_sent=not _never_connected(err)

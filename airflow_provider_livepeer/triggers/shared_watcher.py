@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 import weakref
@@ -176,7 +177,12 @@ class SharedTaskWatcher:
     def _start_polling(self) -> None:
         """Run the poller, if it is not running, and have it look again now."""
         if self._loop_task is None or self._loop_task.done():
-            self._loop_task = asyncio.get_running_loop().create_task(self._run())
+            # A fresh context: the poller serves every trigger of the connection, so it must not inherit
+            # the log context Airflow binds to the trigger that happened to start it (its lines, and the
+            # hook's retries, would land in that one task's log).
+            self._loop_task = asyncio.get_running_loop().create_task(
+                self._run(), context=contextvars.Context()
+            )
         self._wake.set()
 
     def _forget_interval(self, interval: float) -> None:

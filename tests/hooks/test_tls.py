@@ -8,6 +8,7 @@ bundle does not hold the test CA), and both accept it with ``verify`` false.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ import pytest
 import trustme
 from pytest_httpserver import HTTPServer
 
-from airflow_provider_livepeer.exceptions import LivepeerConnectionError
+from airflow_provider_livepeer.api import is_retryable
+from airflow_provider_livepeer.exceptions import LivepeerCertificateError, LivepeerConnectionError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.transport import CA_BUNDLE_VARIABLES
 
@@ -123,6 +125,20 @@ async def test_both_clients_refuse_a_server_of_an_unknown_ca(
         assert "verify extra" in message and "REQUESTS_CA_BUNDLE" in message
         assert answer.request_sent is False  # refused before anything was sent: safe to send again
     assert https_server.log == []
+
+
+async def test_a_refused_certificate_fails_at_once_without_retries(connect: Callable[..., str]) -> None:
+    conn_id = connect()
+    # Retries allowed, with waits that would add up to seconds: a refused certificate skips them all.
+    async with LivepeerHook(conn_id, max_attempts=5, backoff_initial=2.0) as hook:
+        started = time.monotonic()
+        with pytest.raises(LivepeerCertificateError) as refused:
+            hook.get_task("t1")
+        with pytest.raises(LivepeerCertificateError):
+            await hook.aget_task("t1")
+        assert time.monotonic() - started < 1.5
+    assert not is_retryable(refused.value)
+    assert refused.value.request_sent is False
 
 
 @pytest.mark.parametrize("verify", [False, "false", " False ", "no", "0"])

@@ -25,12 +25,10 @@ from airflow_provider_livepeer.waiting import result_from_event
 from tests.support.tasks import completed_result, task_json
 
 
-def start_import(emulator: Any, url: str, **headers: str) -> str:
+def start_import(emulator: Any, url: str) -> str:
     """Create an import on the emulator through the hook; return the Livepeer task id."""
-    hook = LivepeerHook()
-    if headers:
-        hook.session.headers.update(headers)
-    return hook.import_asset(url, "sensor test").task.id
+    with LivepeerHook() as hook:
+        return hook.import_asset(url, "sensor test").task.id
 
 
 def sensor(livepeer_task_id: str, **kwargs: Any) -> LivepeerTaskSensor:

@@ -8,12 +8,14 @@ that logger too, so a person reading the task's log sees why its wait took longe
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Any
 
 import pytest
 
-from airflow_provider_livepeer.api import RetrySettings
+from airflow_provider_livepeer.api import ApiRequest, RetrySettings
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.transport import ApiResponse
 from airflow_provider_livepeer.triggers import livepeer as trigger_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
@@ -85,3 +87,32 @@ async def test_the_shared_watchers_warning_goes_to_the_log_of_each_trigger_of_th
     assert event["status"] == "success"
     [line] = trigger_lines(trigger, caplog, capfd, UNREADABLE)
     assert task_id in line and "503" in line
+
+
+TRIGGER_CONTEXT: contextvars.ContextVar[str] = contextvars.ContextVar("trigger_context")
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+async def test_the_shared_poller_runs_outside_the_context_of_the_trigger_that_started_it(
+    livepeer_emulator: Any, emulator_conn: str
+) -> None:
+    """Airflow binds each trigger's log routing in context variables; the poller serves every trigger."""
+    [task_id] = start_transcodes(1)
+    watcher = shared_watcher("livepeer_default", 0.05)
+    contexts_of_requests: list[str | None] = []
+    send = watcher.hook._asend
+
+    async def recording_send(request: ApiRequest) -> ApiResponse:
+        contexts_of_requests.append(TRIGGER_CONTEXT.get(None))
+        return await send(request)
+
+    watcher.hook._asend = recording_send  # type: ignore[method-assign]
+
+    async def first_trigger() -> dict[str, Any]:
+        TRIGGER_CONTEXT.set("the first trigger's log")
+        return await run(LivepeerTaskTrigger(task_id, poll_interval=0.05))
+
+    event = await asyncio.wait_for(first_trigger(), 30)
+    assert event["status"] == "success"
+    assert contexts_of_requests, "the poller sent no request"
+    assert set(contexts_of_requests) == {None}
