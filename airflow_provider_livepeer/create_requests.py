@@ -1,24 +1,23 @@
-"""The parameters of the calls that create Livepeer work, declared once: one request model per endpoint.
+"""The parameters of the calls that create Livepeer work: one request model per endpoint.
 
-Each model's fields are the parameters of a create call: the hook's method (``import_asset``,
-``export_asset``, ``transcode``, ``create_clip``) builds its request from the model, and the operator that
-makes that call takes the same fields as its create parameters (:func:`with_request_fields`). A field's
-alias is Livepeer's camelCase name in the request body (Livepeer's schema: ``new-asset-from-url-payload``,
-``export-task-params``, ``transcode-payload``, ``clip-payload``).
+Each model declares its call's parameters once: their names, Livepeer's camelCase name for each in the
+request body (the field's alias; Livepeer's schema: ``new-asset-from-url-payload``,
+``export-task-params``, ``transcode-payload``, ``clip-payload``), their defaults and their checks. The
+hook's methods (``import_asset``, ``export_asset``, ``transcode``, ``create_clip``) and the operators'
+``__init__`` repeat them as typed signatures, for type checkers and for Airflow, which reads an
+operator's parameters from its signature; a test fails if a signature and its model disagree.
 
 A model checks what must be right before anything is sent (URLs, names, ids, times, destinations) and
-refuses the rest with a :class:`ValueError` naming the bad value and what was expected. The fields
-Livepeer checks itself are typed but passed as given (``SkipValidation``): its own 422 stays the one
-answer about them, as it names the exact property.
+refuses the rest with a :class:`ValueError` naming the bad value and what was expected. A number may be
+given as a numeric string too, as templates render it. The fields Livepeer checks itself are typed but
+passed as given (``SkipValidation``): its own 422 stays the one answer about them, as it names the exact
+property.
 """
 
 from __future__ import annotations
 
-import inspect
-import math
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, ClassVar, Self, TypeVar
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     BaseModel,
@@ -33,9 +32,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from airflow_provider_livepeer.api import ApiRequest, validate_livepeer_id
+from airflow_provider_livepeer.api import ApiRequest, finite_number, validate_livepeer_id, validate_url
 
-_SOURCE_SCHEMES = ("http", "https", "ipfs", "ar")
 _TRANSCODE_OUTPUTS = frozenset({"hls", "mp4", "fmp4"})
 
 
@@ -52,10 +50,8 @@ class CreateRequest(BaseModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
-    #: The :class:`~airflow_provider_livepeer.hooks.livepeer.LivepeerHook` method that sends it.
-    hook_method: ClassVar[str]
-    #: The endpoint, for fixed paths.
-    path: ClassVar[str]
+    #: The endpoint under ``/api``; ``{name}`` stands for the value of the field ``name``.
+    endpoint: ClassVar[str]
 
     @classmethod
     def of(cls, arguments: Mapping[str, Any]) -> Self:
@@ -70,40 +66,25 @@ class CreateRequest(BaseModel):
         except ValidationError as err:
             raise ValueError(_message(err)) from None
 
-    @classmethod
-    def take_arguments(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Take the fields out of an operator's keyword arguments, unchecked; the defaults of those not given.
-
-        :raises TypeError: a required field is missing.
-        """
-        missing = [
-            name for name, field in cls.model_fields.items() if field.is_required() and name not in kwargs
-        ]
-        if missing:
-            raise TypeError(f"missing keyword argument {missing[0]!r}")
-        return {name: kwargs.pop(name, field.default) for name, field in cls.model_fields.items()}
-
-    @classmethod
-    def arguments_of(cls, holder: object) -> dict[str, Any]:
-        """The call's arguments from the attributes of the same names (an operator's)."""
-        return {name: getattr(holder, name) for name in cls.model_fields}
-
     def body(self) -> dict[str, Any]:
         """The JSON body: the given fields under Livepeer's names."""
         return _given(
             {field.alias or name: getattr(self, name) for name, field in type(self).model_fields.items()}
         )
 
+    def path(self) -> str:
+        """The endpoint's path, with the fields it names filled in (ids, checked before)."""
+        return self.endpoint.format_map(dict(self))
+
     def api_request(self) -> ApiRequest:
         """The request, never sent twice by the retries of transient errors (it creates work)."""
-        return ApiRequest("POST", self.path, body=self.body(), idempotent=False)
+        return ApiRequest("POST", self.path(), body=self.body(), idempotent=False)
 
 
 class ImportAssetRequest(CreateRequest):
     """``POST /api/asset/upload/url``: import a video from a URL into a new asset."""
 
-    hook_method = "import_asset"
-    path = "/asset/upload/url"
+    endpoint = "/asset/upload/url"
 
     url: str
     name: str
@@ -132,7 +113,7 @@ class ImportAssetRequest(CreateRequest):
 class ExportAssetRequest(CreateRequest):
     """``POST /api/asset/{id}/export``: export an asset to IPFS or to a URL."""
 
-    hook_method = "export_asset"
+    endpoint = "/asset/{asset_id}/export"
 
     asset_id: str
     ipfs: dict[str, Any] | bool | None = None
@@ -175,17 +156,11 @@ class ExportAssetRequest(CreateRequest):
             return {"custom": _given(custom)}
         return {"ipfs": self.ipfs if isinstance(self.ipfs, dict) else {}}
 
-    def api_request(self) -> ApiRequest:
-        """The request to the asset's export endpoint."""
-        path = f"/asset/{self.asset_id}/export"
-        return ApiRequest("POST", path, body=self.body(), idempotent=False)
-
 
 class TranscodeRequest(CreateRequest):
     """``POST /api/transcode``: transcode a file into your own storage."""
 
-    hook_method = "transcode"
-    path = "/transcode"
+    endpoint = "/transcode"
 
     input: str | dict[str, Any]
     storage: dict[str, Any]
@@ -231,8 +206,7 @@ class TranscodeRequest(CreateRequest):
 class ClipRequest(CreateRequest):
     """``POST /api/clip``: clip a livestream or its recording into a new asset."""
 
-    hook_method = "create_clip"
-    path = "/clip"
+    endpoint = "/clip"
 
     playback_id: str
     start_time: float
@@ -250,10 +224,7 @@ class ClipRequest(CreateRequest):
     def _time(cls, value: object, info: ValidationInfo) -> float | None:
         if value is None and info.field_name == "end_time":
             return None
-        what = f"clip {info.field_name}"
-        if isinstance(value, str):
-            raise ValueError(f"Invalid {what} {value!r}: expected Unix milliseconds, a finite number >= 0.")
-        return finite_number(value, what, 0, "Unix milliseconds")
+        return finite_number(value, f"clip {info.field_name}", 0, "Unix milliseconds")
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Self:
@@ -263,77 +234,6 @@ class ClipRequest(CreateRequest):
                 f"expected it after start_time {_shown(self.start_time)}."
             )
         return self
-
-
-#: Every create call's request model.
-CREATE_REQUESTS: tuple[type[CreateRequest], ...] = (
-    ImportAssetRequest,
-    ExportAssetRequest,
-    TranscodeRequest,
-    ClipRequest,
-)
-
-_Init = TypeVar("_Init", bound=Callable[..., None])
-
-
-def with_request_fields(model: type[CreateRequest]) -> Callable[[_Init], _Init]:
-    """Give an operator's ``__init__`` the model's fields as keyword parameters, where Airflow reads them.
-
-    Airflow takes an operator's parameters from its ``__init__`` signature: which are required, which
-    ``default_args`` fill, which ``partial()`` and ``expand()`` accept. The ``__init__`` itself takes
-    ``**kwargs`` and hands them on; the operator's base class keeps the model's fields as attributes.
-    """
-
-    def decorate(init: _Init) -> _Init:
-        own = inspect.signature(init)
-        fields = [
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=inspect.Parameter.empty if field.is_required() else field.default,
-                annotation=field.annotation,
-            )
-            for name, field in model.model_fields.items()
-        ]
-        first, *rest = own.parameters.values()  # self, then the operator's own parameters and **kwargs
-        init.__signature__ = own.replace(parameters=[first, *fields, *rest])  # type: ignore[attr-defined]
-        return init
-
-    return decorate
-
-
-def validate_url(value: object, what: str, schemes: tuple[str, ...] = _SOURCE_SCHEMES) -> str:
-    """Check a URL Livepeer is asked to read from or write to, before anything is sent.
-
-    :param value: the URL.
-    :param what: what the URL is for, for the error message.
-    :param schemes: the schemes Livepeer accepts there.
-    :returns: the URL without surrounding blanks.
-    :raises ValueError: not a string, empty, or not of one of ``schemes``.
-    """
-    expected = f"a {'/'.join(schemes)} URL such as https://example.com/video.mp4"
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
-    parts = urlsplit(value.strip())
-    if parts.scheme.lower() not in schemes or not (parts.netloc or parts.path.strip("/")):
-        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
-    return value.strip()
-
-
-def finite_number(value: object, what: str, minimum: float, unit: str = "seconds") -> float:
-    """A finite number of at least ``minimum`` (a numeric string too, as templates render them).
-
-    :raises ValueError: anything else, naming ``what`` and the value.
-    """
-    try:
-        number = (
-            float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
-        )
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number) or number < minimum:
-        raise ValueError(f"Invalid {what} {value!r}: expected {unit}, a finite number >= {minimum:g}.")
-    return number
 
 
 def _shown(milliseconds: float) -> str:

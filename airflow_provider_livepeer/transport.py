@@ -31,11 +31,11 @@ from airflow_provider_livepeer.api import (
     Logger,
     api_base_url,
     decode_response,
+    finite_number,
     request_headers,
     server_time,
 )
 from airflow_provider_livepeer.connection_form import READ_TIMEOUT_MINIMUM
-from airflow_provider_livepeer.create_requests import finite_number
 from airflow_provider_livepeer.exceptions import (
     LivepeerCertificateError,
     LivepeerConnectionError,

@@ -12,6 +12,7 @@ from tenacity import Retrying, retry_if_exception, stop_before_delay
 from airflow_provider_livepeer import connection_form
 from airflow_provider_livepeer.api import (
     ApiRequest,
+    finite_number,
     is_clip_rate_limited,
     list_params,
     may_have_acted,
@@ -24,7 +25,6 @@ from airflow_provider_livepeer.create_requests import (
     ExportAssetRequest,
     ImportAssetRequest,
     TranscodeRequest,
-    finite_number,
 )
 from airflow_provider_livepeer.exceptions import LivepeerBadResponseError, LivepeerError
 from airflow_provider_livepeer.hooks.base import LivepeerBaseHook
@@ -180,7 +180,7 @@ class LivepeerHook(LivepeerBaseHook):
         creator_id: str | dict[str, Any] | None = None,
         encryption: dict[str, Any] | None = None,
         c2pa: bool | None = None,
-        target_segment_size_secs: float | None = None,
+        target_segment_size_secs: float | str | None = None,
     ) -> CreatedWork:
         """Import a video from a URL (``POST /api/asset/upload/url``).
 
@@ -199,7 +199,7 @@ class LivepeerHook(LivepeerBaseHook):
         :param creator_id: an unverified creator id, or Livepeer's creator-id object.
         :param encryption: ``{"encryptedKey": ...}`` for an encrypted source.
         :param c2pa: sign the output with C2PA.
-        :param target_segment_size_secs: the HLS segment length.
+        :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
         :returns: the new asset and its task.
         :raises ValueError: the URL or name is invalid (nothing is sent).
         """
@@ -264,7 +264,7 @@ class LivepeerHook(LivepeerBaseHook):
         outputs: dict[str, Any],
         *,
         profiles: list[dict[str, Any]] | None = None,
-        target_segment_size_secs: float | None = None,
+        target_segment_size_secs: float | str | None = None,
         creator_id: str | dict[str, Any] | None = None,
         c2pa: bool | None = None,
     ) -> CreatedWork:
@@ -274,7 +274,7 @@ class LivepeerHook(LivepeerBaseHook):
         :param storage: where outputs go: Livepeer's ``s3`` or ``web3.storage`` storage object.
         :param outputs: which outputs, e.g. ``{"hls": {"path": "/out/hls"}, "mp4": {"path": "/out/mp4"}}``.
         :param profiles: transcode profiles.
-        :param target_segment_size_secs: the HLS segment length.
+        :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
         :param creator_id: an unverified creator id, or Livepeer's creator-id object.
         :param c2pa: sign the output with C2PA.
         :returns: the ``transcode-file`` task (it makes no Livepeer asset).
@@ -285,8 +285,8 @@ class LivepeerHook(LivepeerBaseHook):
     def create_clip(
         self,
         playback_id: str,
-        start_time: float,
-        end_time: float | None = None,
+        start_time: float | str,
+        end_time: float | str | None = None,
         *,
         name: str | None = None,
         session_id: str | None = None,
@@ -299,13 +299,14 @@ class LivepeerHook(LivepeerBaseHook):
         backoff for up to ``rate_limit_timeout`` seconds. Any other 403 fails at once.
 
         :param playback_id: the stream's playback id (Livepeer does not clip assets yet).
-        :param start_time: the clip's start, Unix milliseconds.
-        :param end_time: the clip's end, Unix milliseconds, after ``start_time``.
+        :param start_time: the clip's start, Unix milliseconds (a numeric string too).
+        :param end_time: the clip's end, Unix milliseconds (a numeric string too), after ``start_time``.
         :param name: the clip asset's name.
         :param session_id: the recorded session to clip, instead of the live stream.
         :param rate_limit_timeout: seconds to keep retrying the clip rate limit (0: fail at once).
         :returns: the clip's asset and task.
-        :raises ValueError: a bad playback id, or times out of order (nothing is sent).
+        :raises ValueError: a bad playback id, a time that is not a number, or times out of order (nothing
+            is sent).
         """
         rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
         request = ClipRequest.of(locals()).api_request()

@@ -20,16 +20,14 @@ on older versions every try creates new work, and the task log says so in one li
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from abc import abstractmethod
+from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
 from airflow_provider_livepeer.assets import api_host
-from airflow_provider_livepeer.create_requests import (
-    CreateRequest,
-)
 from airflow_provider_livepeer.exceptions import (
     LivepeerNotFoundError,
     LivepeerPermissionError,
@@ -79,13 +77,10 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
     :param durable: re-attach to the Livepeer task of an earlier try instead of creating new work
         (default ``True``; needs Airflow 3.3).
 
-    A subclass's create parameters are the fields of its :attr:`request_model` (the hook method's
-    parameters), kept as attributes of the same names; its ``__init__`` shows them to Airflow
-    (:func:`~airflow_provider_livepeer.create_requests.with_request_fields`).
+    A subclass takes its create parameters (those of its hook method) as keyword arguments, keeps them
+    as attributes of the same names, and hands them to the hook method in :meth:`create`.
     """
 
-    #: The create call: its fields are the operator's create parameters.
-    request_model: ClassVar[type[CreateRequest]]
     external_id_key = XCOM_LIVEPEER_TASK_ID
     operator_extra_links = (LivepeerTaskLink(), LivepeerAssetLink())
     template_fields: Sequence[str] = ("livepeer_conn_id",)
@@ -104,8 +99,6 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         durable: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        # Kept as given (templates render them later): the hook checks them when the task runs.
-        create_arguments = self.request_model.take_arguments(kwargs)
         kwargs = alias_outlets(airflow_asset_alias, kwargs)
         if AIRFLOW_V_3_3_PLUS:
             kwargs["durable"] = durable is not False
@@ -125,18 +118,15 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
         self._made_asset_id: str | None = None
         #: The latest answer about the task (its creation, or a re-attach's read), handed to the trigger.
         self._last_seen: LastSeen | None = None
-        for name, value in create_arguments.items():
-            setattr(self, name, value)
 
     @cached_property
     def hook(self) -> LivepeerHook:
         """The hook of the operator's connection."""
         return LivepeerHook(self.livepeer_conn_id)
 
+    @abstractmethod
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Send the create call; the hook checks the arguments first, so bad ones send nothing."""
-        send: Callable[..., CreatedWork] = getattr(hook, self.request_model.hook_method)
-        return send(**self.request_model.arguments_of(self))
 
     def execute(self, context: Context) -> Any:
         """Create the work (or re-attach to an earlier try's) and wait for it."""

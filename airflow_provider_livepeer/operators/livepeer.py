@@ -3,6 +3,10 @@
 Each builds on :class:`~airflow_provider_livepeer.operators.base.LivepeerTaskOperator`, which creates the
 work, pushes ``livepeer_task_id`` to XCom at once, waits as the sensor does, and re-attaches a retry to an
 earlier try's Livepeer task (see :mod:`airflow_provider_livepeer.operators.base`).
+
+An operator's create parameters are its hook method's, typed as DAGs pass them; their names, defaults
+and checks come from the call's request model (:mod:`airflow_provider_livepeer.create_requests`), and a
+test fails if the operator, the hook method and the model disagree.
 """
 
 from __future__ import annotations
@@ -12,13 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context
 
-from airflow_provider_livepeer.create_requests import (
-    ClipRequest,
-    ExportAssetRequest,
-    ImportAssetRequest,
-    TranscodeRequest,
-    with_request_fields,
-)
 from airflow_provider_livepeer.exceptions import (
     LivepeerInvalidRequestError,
     LivepeerNotFoundError,
@@ -66,14 +63,11 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
     :param creator_id: an unverified creator id, or Livepeer's creator-id object (templated).
     :param encryption: ``{"encryptedKey": ...}`` for an encrypted source (templated).
     :param c2pa: sign the output with C2PA.
-    :param target_segment_size_secs: the HLS segment length.
+    :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
 
     The other arguments are :class:`LivepeerTaskOperator`'s.
     """
 
-    request_model = ImportAssetRequest
-    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
-    url: str
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "url",
@@ -85,10 +79,47 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
         "encryption",
     )
 
-    @with_request_fields(ImportAssetRequest)
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined for its signature: Airflow reads an operator's parameters from its __init__.
+    def __init__(
+        self,
+        *,
+        url: str,
+        name: str,
+        static_mp4: bool | None = None,
+        playback_policy: dict[str, Any] | None = None,
+        storage: dict[str, Any] | None = None,
+        profiles: list[dict[str, Any]] | None = None,
+        creator_id: str | dict[str, Any] | None = None,
+        encryption: dict[str, Any] | None = None,
+        c2pa: bool | None = None,
+        target_segment_size_secs: float | str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.url = url
+        self.name = name
+        self.static_mp4 = static_mp4
+        self.playback_policy = playback_policy
+        self.storage = storage
+        self.profiles = profiles
+        self.creator_id = creator_id
+        self.encryption = encryption
+        self.c2pa = c2pa
+        self.target_segment_size_secs = target_segment_size_secs
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the import."""
+        return hook.import_asset(
+            self.url,
+            self.name,
+            static_mp4=self.static_mp4,
+            playback_policy=self.playback_policy,
+            storage=self.storage,
+            profiles=self.profiles,
+            creator_id=self.creator_id,
+            encryption=self.encryption,
+            c2pa=self.c2pa,
+            target_segment_size_secs=self.target_segment_size_secs,
+        )
 
     def lineage_inputs(self) -> list[Dataset]:
         """The source URL (``ipfs://`` and ``ar://`` ones by content id)."""
@@ -108,10 +139,6 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
     :param custom_headers: headers of that request (templated).
     """
 
-    request_model = ExportAssetRequest
-    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
-    asset_id: str
-    custom_url: str | None
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "asset_id",
@@ -120,10 +147,32 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
         "custom_headers",
     )
 
-    @with_request_fields(ExportAssetRequest)
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined for its signature: Airflow reads an operator's parameters from its __init__.
+    def __init__(
+        self,
+        *,
+        asset_id: str,
+        ipfs: dict[str, Any] | bool | None = None,
+        custom_url: str | None = None,
+        custom_method: str | None = None,
+        custom_headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.asset_id = asset_id
+        self.ipfs = ipfs
+        self.custom_url = custom_url
+        self.custom_method = custom_method
+        self.custom_headers = custom_headers
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the export."""
+        return hook.export_asset(
+            self.asset_id,
+            ipfs=self.ipfs,
+            custom_url=self.custom_url,
+            custom_method=self.custom_method,
+            custom_headers=self.custom_headers,
+        )
 
     def input_asset_id(self) -> str | None:
         """The exported asset."""
@@ -151,16 +200,11 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
     :param storage: Livepeer's ``s3`` or ``web3.storage`` storage object (templated).
     :param outputs: e.g. ``{"hls": {"path": "/out/hls"}, "mp4": {"path": "/out/mp4"}}`` (templated).
     :param profiles: transcode profiles (templated).
-    :param target_segment_size_secs: the HLS segment length.
+    :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
     :param creator_id: an unverified creator id, or Livepeer's creator-id object (templated).
     :param c2pa: sign the output with C2PA.
     """
 
-    request_model = TranscodeRequest
-    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
-    input: str | dict[str, Any]
-    storage: dict[str, Any]
-    outputs: dict[str, Any]
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "input",
@@ -170,10 +214,38 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
         "creator_id",
     )
 
-    @with_request_fields(TranscodeRequest)
-    def __init__(self, **kwargs: Any) -> None:
-        # Defined for its signature: Airflow reads an operator's parameters from its __init__.
+    def __init__(
+        self,
+        *,
+        input: str | dict[str, Any],
+        storage: dict[str, Any],
+        outputs: dict[str, Any],
+        profiles: list[dict[str, Any]] | None = None,
+        target_segment_size_secs: float | str | None = None,
+        creator_id: str | dict[str, Any] | None = None,
+        c2pa: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.input = input
+        self.storage = storage
+        self.outputs = outputs
+        self.profiles = profiles
+        self.target_segment_size_secs = target_segment_size_secs
+        self.creator_id = creator_id
+        self.c2pa = c2pa
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the transcode."""
+        return hook.transcode(
+            self.input,
+            self.storage,
+            self.outputs,
+            profiles=self.profiles,
+            target_segment_size_secs=self.target_segment_size_secs,
+            creator_id=self.creator_id,
+            c2pa=self.c2pa,
+        )
 
     def lineage_inputs(self) -> list[Dataset]:
         """The source: a URL, or an S3 object (``s3://<bucket>`` and its key)."""
@@ -197,8 +269,9 @@ class LivepeerClipOperator(LivepeerTaskOperator):
     """Clip a livestream or its recording into a new asset (``POST /api/clip``).
 
     :param playback_id: the stream's playback id (templated); Livepeer does not clip assets yet.
-    :param start_time: the clip's start, Unix milliseconds (templated).
-    :param end_time: the clip's end, Unix milliseconds, after ``start_time`` (templated).
+    :param start_time: the clip's start, Unix milliseconds: a number or a numeric string (templated).
+    :param end_time: the clip's end, Unix milliseconds, after ``start_time``: a number or a numeric
+        string (templated).
     :param name: the clip asset's name (templated).
     :param session_id: the recorded session to clip instead of the live stream (templated).
     :param rate_limit_timeout: seconds to keep retrying Livepeer's clip rate limit (a 403 "Too many
@@ -206,9 +279,6 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         fail at once.
     """
 
-    request_model = ClipRequest
-    # Create arguments this class reads itself, typed for mypy as the model types them (a test checks).
-    playback_id: str
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "playback_id",
@@ -218,22 +288,39 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         "session_id",
     )
 
-    @with_request_fields(ClipRequest)
-    def __init__(self, *, rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        playback_id: str,
+        start_time: float | str,
+        end_time: float | str | None = None,
+        name: str | None = None,
+        session_id: str | None = None,
+        rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.playback_id = playback_id
+        self.start_time = start_time
+        self.end_time = end_time
+        self.name = name
+        self.session_id = session_id
         self.rate_limit_timeout = rate_limit_timeout
+
+    def create(self, hook: LivepeerHook) -> CreatedWork:
+        """Start the clip (templated times render as strings: the hook takes numeric strings)."""
+        return hook.create_clip(
+            self.playback_id,
+            self.start_time,
+            self.end_time,
+            name=self.name,
+            session_id=self.session_id,
+            rate_limit_timeout=self.rate_limit_timeout,
+        )
 
     def lineage_inputs(self) -> list[Dataset]:
         """The clipped stream, by its playback id."""
         return [livepeer_dataset(self.api_host, f"streams/{self.playback_id}")]
-
-    def create(self, hook: LivepeerHook) -> CreatedWork:
-        """Start the clip; templated times render as strings, so numeric strings are accepted."""
-        arguments = ClipRequest.arguments_of(self)
-        for name in ("start_time", "end_time"):
-            if arguments[name] is not None:
-                arguments[name] = _number(arguments[name], f"clip {name}")
-        return hook.create_clip(**arguments, rate_limit_timeout=self.rate_limit_timeout)
 
 
 class LivepeerDeleteAssetOperator(BaseOperator):
@@ -271,13 +358,3 @@ class LivepeerDeleteAssetOperator(BaseOperator):
             self.log.info("Livepeer asset %s was already gone: %s", self.asset_id, err.detail)
             return
         self.log.info("Deleted Livepeer asset %s", self.asset_id)
-
-
-def _number(value: float | str, what: str) -> float:
-    """A templated time: rendered templates are strings, so ``"1700000000000"`` is accepted too."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise ValueError(f"Invalid {what} {value!r}: expected Unix milliseconds, a number.") from None
-    return value

@@ -1,10 +1,24 @@
-"""Each create call's parameters are declared once: the hook, the operator and the request model agree."""
+"""Each create call's parameters agree across its request model, its hook method and its operator.
+
+The request model declares each parameter once (name, Livepeer's alias, default, checks); the hook
+method and the operator's ``__init__`` repeat them as typed signatures, for type checkers and for
+Airflow. These tests fail when a copy drifts:
+
+* names: the hook method takes the model's fields (plus options of the call itself, such as the clip's
+  ``rate_limit_timeout``), and the operator's own ``__init__`` takes exactly the hook method's
+  parameters, keyword-only;
+* defaults and required-ness: equal in all three (a required field has no default anywhere);
+* types: the operator's type is the hook method's (the operator hands its attributes straight to the
+  hook: mypy refuses a wider one, this refuses a narrower one). The hook method's type is the model's
+  field type, except that a number field also takes ``str``, because templates render numbers as strings;
+  the model turns a numeric string into the number (checked here too).
+"""
 
 from __future__ import annotations
 
 import inspect
 import json
-import sys
+import re
 import typing
 from collections.abc import Callable
 from datetime import datetime
@@ -17,7 +31,6 @@ from airflow.providers.common.compat.sdk import DAG
 from pytest_httpserver import HTTPServer
 
 from airflow_provider_livepeer.create_requests import (
-    CREATE_REQUESTS,
     ClipRequest,
     CreateRequest,
     ExportAssetRequest,
@@ -25,6 +38,7 @@ from airflow_provider_livepeer.create_requests import (
     TranscodeRequest,
 )
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.operators import livepeer as operators
 from airflow_provider_livepeer.operators.livepeer import (
     LivepeerClipOperator,
     LivepeerExportAssetOperator,
@@ -33,21 +47,62 @@ from airflow_provider_livepeer.operators.livepeer import (
     LivepeerTranscodeOperator,
 )
 
-OPERATORS: list[type[LivepeerTaskOperator]] = [
-    LivepeerImportAssetOperator,
-    LivepeerExportAssetOperator,
-    LivepeerTranscodeOperator,
-    LivepeerClipOperator,
-]
-#: Parameters of a hook's create method that are options of the call, not fields of the request.
-CALL_OPTIONS = {"create_clip": {"rate_limit_timeout"}}
 S3 = {"type": "s3", "endpoint": "https://s3.example.com", "bucket": "b", "credentials": {}}
 CREATED = {"asset": {"id": "a1", "playbackId": "p1"}, "task": {"id": "t1"}}
 
 
-def hook_parameters(model: type[CreateRequest]) -> dict[str, inspect.Parameter]:
-    method = getattr(LivepeerHook, model.hook_method)
-    return {name: p for name, p in inspect.signature(method).parameters.items() if name != "self"}
+class CreateCall(typing.NamedTuple):
+    operator: type[LivepeerTaskOperator]
+    hook_method: Callable[..., Any]
+    model: type[CreateRequest]
+    #: Parameters of the call that are not fields of its request.
+    options: frozenset[str]
+    #: Arguments the model accepts, to vary one field at a time.
+    valid: dict[str, Any]
+
+    def __str__(self) -> str:
+        return self.operator.__name__
+
+
+CREATE_CALLS = [
+    CreateCall(
+        LivepeerImportAssetOperator,
+        LivepeerHook.import_asset,
+        ImportAssetRequest,
+        frozenset(),
+        {"url": "https://example.com/v.mp4", "name": "n"},
+    ),
+    CreateCall(
+        LivepeerExportAssetOperator,
+        LivepeerHook.export_asset,
+        ExportAssetRequest,
+        frozenset(),
+        {"asset_id": "a1", "ipfs": True},
+    ),
+    CreateCall(
+        LivepeerTranscodeOperator,
+        LivepeerHook.transcode,
+        TranscodeRequest,
+        frozenset(),
+        {"input": "https://example.com/v.mp4", "storage": S3, "outputs": {"hls": {"path": "/h"}}},
+    ),
+    CreateCall(
+        LivepeerClipOperator,
+        LivepeerHook.create_clip,
+        ClipRequest,
+        frozenset({"rate_limit_timeout"}),
+        {"playback_id": "pb1", "start_time": 1},
+    ),
+]
+
+
+def parameters(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """A function's parameters, ``self`` and ``**kwargs`` left out."""
+    return {
+        name: parameter
+        for name, parameter in inspect.signature(function).parameters.items()
+        if name != "self" and parameter.kind is not inspect.Parameter.VAR_KEYWORD
+    }
 
 
 def default_of(model: type[CreateRequest], name: str) -> Any:
@@ -55,57 +110,76 @@ def default_of(model: type[CreateRequest], name: str) -> Any:
     return inspect.Parameter.empty if field.is_required() else field.default
 
 
-def test_every_create_operator_has_a_request_model() -> None:
-    assert sorted(op.request_model.__name__ for op in OPERATORS) == sorted(
-        m.__name__ for m in CREATE_REQUESTS
-    )
+def is_number(annotation: Any) -> bool:
+    return annotation is float or float in typing.get_args(annotation)
 
 
-@pytest.mark.parametrize("model", CREATE_REQUESTS, ids=lambda m: m.__name__)
-def test_hook_method_takes_exactly_the_model_fields_with_their_types_and_defaults(
-    model: type[CreateRequest],
-) -> None:
-    parameters = hook_parameters(model)
-    hints = typing.get_type_hints(getattr(LivepeerHook, model.hook_method))
-    assert set(parameters) - CALL_OPTIONS.get(model.hook_method, set()) == set(model.model_fields)
-    for name, field in model.model_fields.items():
-        assert hints[name] == field.annotation, name
-        assert parameters[name].default == default_of(model, name), name
+def test_every_create_operator_and_every_request_model_is_checked() -> None:
+    creating = {
+        value
+        for value in vars(operators).values()
+        if isinstance(value, type)
+        and issubclass(value, LivepeerTaskOperator)
+        and value is not LivepeerTaskOperator
+    }
+    assert {call.operator for call in CREATE_CALLS} == creating
+    assert {call.model for call in CREATE_CALLS} == set(CreateRequest.__subclasses__())
 
 
-@pytest.mark.parametrize("operator", OPERATORS, ids=lambda op: op.__name__)
-def test_operator_takes_the_hook_method_parameters(operator: type[LivepeerTaskOperator]) -> None:
-    model = operator.request_model
-    own = inspect.signature(operator).parameters
-    base = inspect.signature(LivepeerTaskOperator).parameters
-    for name, parameter in hook_parameters(model).items():
-        assert name in own, f"{operator.__name__} lacks {model.hook_method}'s parameter {name}"
-        assert own[name].default == parameter.default, name
-        assert own[name].kind is inspect.Parameter.KEYWORD_ONLY, name
-        if name in model.model_fields:
-            assert own[name].annotation == model.model_fields[name].annotation, name
-    extra = set(own) - set(hook_parameters(model)) - set(base) - {"self"}
-    assert extra == set(), f"{operator.__name__} takes parameters its hook method does not: {extra}"
-    # The attributes the operator types for its own code are typed as the model types them.
-    namespace = vars(sys.modules[operator.__module__])
-    for name, hint in vars(operator).get("__annotations__", {}).items():
-        if name in model.model_fields:
-            assert eval(hint, namespace) == model.model_fields[name].annotation, name
+@pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
+def test_hook_method_takes_the_model_fields_with_their_defaults_and_types(call: CreateCall) -> None:
+    taken = parameters(call.hook_method)
+    hints = typing.get_type_hints(call.hook_method)
+    assert set(taken) == set(call.model.model_fields) | call.options
+    for name, field in call.model.model_fields.items():
+        assert taken[name].default == default_of(call.model, name), name
+        if is_number(field.annotation):
+            assert hints[name] == field.annotation | str, f"{name}: a number takes a numeric string too"
+            assert getattr(call.model.of({**call.valid, name: "5"}), name) == 5.0, name
+        else:
+            assert hints[name] == field.annotation, name
 
 
-@pytest.mark.parametrize("operator", OPERATORS, ids=lambda op: op.__name__)
-def test_templated_fields_are_create_parameters(operator: type[LivepeerTaskOperator]) -> None:
-    own = set(operator.template_fields) - set(LivepeerTaskOperator.template_fields)
-    assert own <= set(operator.request_model.model_fields)
+@pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
+def test_operator_takes_the_hook_method_parameters_with_their_defaults_and_types(call: CreateCall) -> None:
+    own = parameters(call.operator.__init__)
+    hook = parameters(call.hook_method)
+    base = parameters(LivepeerTaskOperator.__init__)
+    assert set(own) == set(hook), f"{call.operator.__name__} differs from {call.hook_method.__name__}"
+    assert not set(own) & set(base)
+    own_hints = typing.get_type_hints(call.operator.__init__)
+    hook_hints = typing.get_type_hints(call.hook_method)
+    for name, parameter in own.items():
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert parameter.default == hook[name].default, name
+        assert own_hints[name] == hook_hints[name], name
+    # Airflow reads the class's signature: it shows the same parameters.
+    assert set(own) <= set(inspect.signature(call.operator).parameters)
+
+
+@pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
+def test_templated_fields_are_create_parameters(call: CreateCall) -> None:
+    own = set(call.operator.template_fields) - set(LivepeerTaskOperator.template_fields)
+    assert own <= set(call.model.model_fields)
+
+
+@pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
+def test_every_model_has_its_path(call: CreateCall) -> None:
+    request = call.model.of(call.valid).api_request()
+    assert request.path == request.path.strip() and request.path.startswith("/")
+    assert "{" not in request.path and (request.method, request.idempotent) == ("POST", False)
 
 
 def test_the_import_operator_takes_encryption_and_a_creator_id_object() -> None:
-    parameters = inspect.signature(LivepeerImportAssetOperator).parameters
-    assert "encryption" in parameters and "encryption" in LivepeerImportAssetOperator.template_fields
-    assert parameters["creator_id"].annotation == (str | dict[str, Any] | None)
-    assert inspect.signature(LivepeerTranscodeOperator).parameters["creator_id"].annotation == (
-        str | dict[str, Any] | None
-    )
+    assert "encryption" in parameters(LivepeerImportAssetOperator.__init__)
+    assert "encryption" in LivepeerImportAssetOperator.template_fields
+    for function in (
+        LivepeerImportAssetOperator.__init__,
+        LivepeerTranscodeOperator.__init__,
+        LivepeerHook.import_asset,
+        LivepeerHook.transcode,
+    ):
+        assert typing.get_type_hints(function)["creator_id"] == str | dict[str, Any] | None
 
 
 @pytest.fixture
@@ -162,8 +236,13 @@ def test_the_operator_sends_its_create_arguments_under_livepeer_names(
             "/api/clip",
             {"playbackId": "pb1", "startTime": 1000, "endTime": 2000, "sessionId": "s1"},
         ),
+        (
+            lambda h: h.create_clip("pb1", "1000", " 2000.5 "),
+            "/api/clip",
+            {"playbackId": "pb1", "startTime": 1000, "endTime": 2000.5},
+        ),
     ],
-    ids=["export-custom", "export-ipfs", "transcode", "clip"],
+    ids=["export-custom", "export-ipfs", "transcode", "clip", "clip-numeric-strings"],
 )
 def test_hook_bodies(
     httpserver: HTTPServer, hook: LivepeerHook, call: Callable[[LivepeerHook], Any], path: str, body: Any
@@ -171,6 +250,22 @@ def test_hook_bodies(
     httpserver.expect_request(path, method="POST").respond_with_json(CREATED)
     call(hook)
     assert sent_body(httpserver) == body
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("soon", None, "Invalid clip start_time 'soon': expected Unix milliseconds, a finite number >= 0."),
+        (1000, "later", "Invalid clip end_time 'later': expected Unix milliseconds, a finite number >= 0."),
+        ("-1", None, "Invalid clip start_time '-1': expected Unix milliseconds, a finite number >= 0."),
+    ],
+)
+def test_a_clip_time_that_is_not_a_number_is_refused_naming_it(
+    httpserver: HTTPServer, hook: LivepeerHook, start: Any, end: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        hook.create_clip("pb1", start, end)
+    assert httpserver.log == []
 
 
 def test_templated_arguments_are_checked_after_rendering(httpserver: HTTPServer, hook: LivepeerHook) -> None:
