@@ -129,7 +129,7 @@ class HttpConfig:
                 allow_redirects=request.follows_redirects,
             )
         except requests.RequestException as err:
-            raise connection_error(err, self._label(request)) from None
+            raise connection_error(err, self.label(request)) from None
         return self._decode(request, response.status_code, response.headers, response.content)
 
     async def asend(self, session: aiohttp.ClientSession, request: ApiRequest) -> ApiResponse:
@@ -148,7 +148,7 @@ class HttpConfig:
             ) as response:
                 body = await response.read()
         except (TimeoutError, aiohttp.ClientError) as err:
-            raise connection_error(err, self._label(request)) from None
+            raise connection_error(err, self.label(request)) from None
         return self._decode(request, response.status, response.headers, body)
 
     def _decode(
@@ -157,7 +157,8 @@ class HttpConfig:
         data = decode_response(request.method, self.api_path(request.path), status, headers, body)
         return ApiResponse(data, headers, server_time(headers))
 
-    def _label(self, request: ApiRequest) -> str:
+    def label(self, request: ApiRequest) -> str:
+        """``METHOD /api/path`` of a request, for messages and the log."""
         return f"{request.method} {self.api_path(request.path)}"
 
 
