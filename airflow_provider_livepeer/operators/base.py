@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
@@ -269,3 +269,15 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
             )
         self._result = result_from_event(event, str(livepeer_task_id))
         return self.get_job_result(self._result.livepeer_task_id, context)
+
+    # -- the hook's session -----------------------------------------------------------------------------
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Close the hook's session: the task is done with it (after ``execute`` or ``execute_complete``)."""
+        self.hook.close()
+        super().post_execute(context, result)
+
+    def defer(self, **kwargs: Any) -> NoReturn:
+        """Close the hook's session, then defer: the trigger waits with a session of its own."""
+        self.hook.close()
+        super().defer(**kwargs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -169,3 +169,13 @@ class LivepeerTaskSensor(BaseSensorOperator):
         result = self._result = waiting.result_from_event(event, livepeer_task_id or self.livepeer_task_id)
         self.log.info("Livepeer task %s completed", result.livepeer_task_id)
         return waiting.publish_result(context, result, self.hook, self.airflow_asset_alias)
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Close the hook's session: the task is done with it (after ``execute`` or ``execute_complete``)."""
+        self.hook.close()
+        super().post_execute(context, result)
+
+    def defer(self, **kwargs: Any) -> NoReturn:
+        """Close the hook's session, then defer: the trigger waits with a session of its own."""
+        self.hook.close()
+        super().defer(**kwargs)
