@@ -5,14 +5,14 @@
 synchronous calls and one ``aiohttp`` session for the coroutines, sends every request through one retry
 policy, and closes what it opened (:meth:`~LivepeerBaseHook.close`, :meth:`~LivepeerBaseHook.aclose`,
 ``with`` and ``async with``). :class:`~airflow_provider_livepeer.hooks.livepeer.LivepeerHook` adds
-Livepeer's API calls.
+Livepeer's API calls; :class:`ClosesHookWhenDone` has the operators and the sensor close their hook.
 """
 
 from __future__ import annotations
 
 import asyncio
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 import requests
 from airflow.providers.common.compat.connection import get_async_connection
@@ -24,6 +24,9 @@ from airflow_provider_livepeer.transport import ApiResponse, HttpConfig, http_co
 
 if TYPE_CHECKING:
     import aiohttp
+    from airflow.providers.common.compat.sdk import BaseOperator as _OperatorBase
+else:
+    _OperatorBase = object
 
 
 class LivepeerBaseHook(BaseHook):
@@ -142,3 +145,26 @@ class LivepeerBaseHook(BaseHook):
             with attempt:
                 return await config.asend(self._async_client, request)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+
+class ClosesHookWhenDone(_OperatorBase):
+    """Mixin of the operators and the sensor: close the task's ``hook`` session when the task is done with it.
+
+    After ``execute`` or ``execute_complete`` (``post_execute``), and before deferring: the trigger waits
+    with a session of its own, and a resumed task opens a new one if it needs one.
+    """
+
+    if TYPE_CHECKING:
+
+        @property
+        def hook(self) -> LivepeerBaseHook: ...
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Close the hook's session, then run the base class's ``post_execute``."""
+        self.hook.close()
+        super().post_execute(context, result)
+
+    def defer(self, **kwargs: Any) -> NoReturn:
+        """Close the hook's session, then defer."""
+        self.hook.close()
+        super().defer(**kwargs)

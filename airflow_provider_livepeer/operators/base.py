@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
@@ -34,6 +34,7 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerNotFoundError,
     LivepeerPermissionError,
 )
+from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.lineage import (
     livepeer_dataset,
@@ -63,7 +64,7 @@ XCOM_ASSET_ID = "asset_id"
 XCOM_PLAYBACK_ID = "playback_id"
 
 
-class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
+class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
     """Base of the operators that create a Livepeer task and (by default) wait for it.
 
     :param livepeer_conn_id: the ``livepeer`` connection (templated).
@@ -269,15 +270,3 @@ class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
             )
         self._result = result_from_event(event, str(livepeer_task_id))
         return self.get_job_result(self._result.livepeer_task_id, context)
-
-    # -- the hook's session -----------------------------------------------------------------------------
-
-    def post_execute(self, context: Any, result: Any = None) -> None:
-        """Close the hook's session: the task is done with it (after ``execute`` or ``execute_complete``)."""
-        self.hook.close()
-        super().post_execute(context, result)
-
-    def defer(self, **kwargs: Any) -> NoReturn:
-        """Close the hook's session, then defer: the trigger waits with a session of its own."""
-        self.hook.close()
-        super().defer(**kwargs)

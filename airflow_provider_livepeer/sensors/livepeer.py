@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -20,6 +20,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_livepeer import waiting
 from airflow_provider_livepeer.assets import api_host
+from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import Task, TaskResult
@@ -55,7 +56,7 @@ __getattr__ = moved_names(
 )
 
 
-class LivepeerTaskSensor(BaseSensorOperator):
+class LivepeerTaskSensor(ClosesHookWhenDone, BaseSensorOperator):
     """Wait until a Livepeer task is ``completed``, then hand its asset to downstream tasks.
 
     Each poke reads the task. ``completed`` ends the wait: the sensor pushes the XComs ``output_asset_id``
@@ -169,13 +170,3 @@ class LivepeerTaskSensor(BaseSensorOperator):
         result = self._result = waiting.result_from_event(event, livepeer_task_id or self.livepeer_task_id)
         self.log.info("Livepeer task %s completed", result.livepeer_task_id)
         return waiting.publish_result(context, result, self.hook, self.airflow_asset_alias)
-
-    def post_execute(self, context: Any, result: Any = None) -> None:
-        """Close the hook's session: the task is done with it (after ``execute`` or ``execute_complete``)."""
-        self.hook.close()
-        super().post_execute(context, result)
-
-    def defer(self, **kwargs: Any) -> NoReturn:
-        """Close the hook's session, then defer: the trigger waits with a session of its own."""
-        self.hook.close()
-        super().defer(**kwargs)

@@ -21,24 +21,24 @@ from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 HOOKS: list[tuple[str, LivepeerHook]] = []
 
 
-class ImportKeepingItsHooks(LivepeerImportAssetOperator):
+class KeepsItsHooks:
+    """Keeps every hook the task makes in :data:`HOOKS` (before the operator class in the bases)."""
+
     hooks: ClassVar[list[tuple[str, LivepeerHook]]] = HOOKS
 
     @cached_property
     def hook(self) -> LivepeerHook:
-        hook = LivepeerImportAssetOperator.hook.func(self)
-        HOOKS.append((self.task_id, hook))
+        hook: LivepeerHook = super().hook  # type: ignore[misc]
+        HOOKS.append((self.task_id, hook))  # type: ignore[attr-defined]
         return hook
 
 
-class SensorKeepingItsHooks(LivepeerTaskSensor):
-    hooks: ClassVar[list[tuple[str, LivepeerHook]]] = HOOKS
+class ImportKeepingItsHooks(KeepsItsHooks, LivepeerImportAssetOperator):
+    pass
 
-    @cached_property
-    def hook(self) -> LivepeerHook:
-        hook = LivepeerTaskSensor.hook.func(self)
-        HOOKS.append((self.task_id, hook))
-        return hook
+
+class SensorKeepingItsHooks(KeepsItsHooks, LivepeerTaskSensor):
+    pass
 
 
 with DAG(
