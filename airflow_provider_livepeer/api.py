@@ -268,7 +268,7 @@ def decode_response(method: str, api_path: str, status: int, headers: Mapping[st
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return _loads(body)
     except ValueError:
         raise LivepeerBadResponseError(
             f"Livepeer answered {method} {api_path} with HTTP {status} and a body that is not JSON: "
@@ -276,9 +276,17 @@ def decode_response(method: str, api_path: str, status: int, headers: Mapping[st
         ) from None
 
 
+def _loads(body: bytes) -> Any:
+    """``json.loads``; JSON nested deeper than Python's decoder recurses is a ``ValueError`` too."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to decode") from None
+
+
 def _error_detail(headers: Mapping[str, str], body: bytes) -> str:
     try:
-        data = json.loads(body)
+        data = _loads(body)
     except ValueError:
         return _describe(headers, body)
     errors = data.get("errors") if isinstance(data, dict) else None

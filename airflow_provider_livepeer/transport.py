@@ -50,6 +50,8 @@ CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 DEFAULT_READ_TIMEOUT = 30.0
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
+#: What a requests session adds to every request (compression, keep-alive); ours override the rest.
+_SYNC_DEFAULT_HEADERS = dict(requests.utils.default_headers())
 
 
 class ApiResponse(NamedTuple):
@@ -127,7 +129,7 @@ class HttpConfig:
                 allow_redirects=request.follows_redirects,
             )
         except requests.RequestException as err:
-            raise connection_error(err, self._label(request)) from None
+            raise connection_error(err, self.label(request)) from None
         return self._decode(request, response.status_code, response.headers, response.content)
 
     async def asend(self, session: aiohttp.ClientSession, request: ApiRequest) -> ApiResponse:
@@ -146,7 +148,7 @@ class HttpConfig:
             ) as response:
                 body = await response.read()
         except (TimeoutError, aiohttp.ClientError) as err:
-            raise connection_error(err, self._label(request)) from None
+            raise connection_error(err, self.label(request)) from None
         return self._decode(request, response.status, response.headers, body)
 
     def _decode(
@@ -155,7 +157,8 @@ class HttpConfig:
         data = decode_response(request.method, self.api_path(request.path), status, headers, body)
         return ApiResponse(data, headers, server_time(headers))
 
-    def _label(self, request: ApiRequest) -> str:
+    def label(self, request: ApiRequest) -> str:
+        """``METHOD /api/path`` of a request, for messages and the log."""
         return f"{request.method} {self.api_path(request.path)}"
 
 
@@ -229,17 +232,41 @@ def verify_setting(value: object, conn_id: str) -> bool | str:
 
 
 def ca_bundle(verify: bool | str) -> str | None:
-    """The CA bundle both clients check certificates against, or ``None`` when they do not check."""
+    """The CA bundle both clients check certificates against, or ``None`` when they do not check.
+
+    :raises ValueError: the CA environment variable in use names no file or folder (checked here, so
+        both clients fail alike and the message names the variable).
+    """
     if verify is False:
         return None
     if isinstance(verify, str):
         return verify
-    return next((os.environ[name] for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), certifi.where())
+    name = next((name for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
+    if name is None:
+        return certifi.where()
+    bundle = os.environ[name]
+    if not os.path.exists(bundle):
+        raise ValueError(
+            f"Invalid {name} {bundle!r} in the environment: expected the path of a CA bundle (a file, or a "
+            "folder of hashed certificates) that exists on this machine."
+        )
+    return bundle
+
+
+def tls_context(bundle: str) -> ssl.SSLContext:
+    """A certificate-checking TLS context of a CA bundle as it is now on disk.
+
+    Contexts are cached (building one costs ~30 ms of CPU, per client), by the bundle's path and its
+    file's identity, time and size: a replaced bundle (a rotated CA) is read anew by the next hook of a
+    long-running triggerer.
+    """
+    stat = os.stat(bundle)
+    return _tls_context(bundle, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=16)
-def tls_context(bundle: str) -> ssl.SSLContext:
-    """A certificate-checking TLS context per CA bundle: building one costs ~30 ms of CPU, per client."""
+def _tls_context(bundle: str, *version: int) -> ssl.SSLContext:
+    """``version``: the bundle's inode, modification time and size, the cache key beside its path."""
     if os.path.isdir(bundle):
         return ssl.create_default_context(capath=bundle)
     return ssl.create_default_context(cafile=bundle)
@@ -303,7 +330,3 @@ def _causes(err: BaseException) -> Iterator[BaseException]:
         todo += [cause.__cause__, cause.__context__, getattr(cause, "reason", None), *cause.args[:1]]
         # aiohttp keeps the ssl error of a refused certificate as its certificate_error.
         todo.append(getattr(cause, "certificate_error", None))
-
-
-#: What a requests session adds to every request (compression, keep-alive); ours override the rest.
-_SYNC_DEFAULT_HEADERS = dict(requests.utils.default_headers())

@@ -5,14 +5,14 @@
 synchronous calls and one ``aiohttp`` session for the coroutines, sends every request through one retry
 policy, and closes what it opened (:meth:`~LivepeerBaseHook.close`, :meth:`~LivepeerBaseHook.aclose`,
 ``with`` and ``async with``). :class:`~airflow_provider_livepeer.hooks.livepeer.LivepeerHook` adds
-Livepeer's API calls.
+Livepeer's API calls; :class:`ClosesHookWhenDone` has the operators and the sensor close their hook.
 """
 
 from __future__ import annotations
 
 import asyncio
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 import requests
 from airflow.providers.common.compat.connection import get_async_connection
@@ -24,6 +24,9 @@ from airflow_provider_livepeer.transport import ApiResponse, HttpConfig, http_co
 
 if TYPE_CHECKING:
     import aiohttp
+    from airflow.providers.common.compat.sdk import BaseOperator as _OperatorBase
+else:
+    _OperatorBase = object
 
 
 class LivepeerBaseHook(BaseHook):
@@ -59,38 +62,38 @@ class LivepeerBaseHook(BaseHook):
             backoff_initial=backoff_initial,
             backoff_max=backoff_max,
         )
-        self._endpoint: HttpConfig | None = None
-        self._endpoint_lock = asyncio.Lock()
+        self._config: HttpConfig | None = None
+        self._config_lock = asyncio.Lock()
         self._async_client: aiohttp.ClientSession | None = None
 
     # -- connection ---------------------------------------------------------------------------------
 
-    def _endpoint_from(self, conn: Connection) -> HttpConfig:
+    def _config_from(self, conn: Connection) -> HttpConfig:
         return http_config(conn, self.livepeer_conn_id, self.connect_timeout, self.read_timeout, self.log)
 
-    def _get_endpoint(self) -> HttpConfig:
-        if self._endpoint is None:
-            self._endpoint = self._endpoint_from(self.get_connection(self.livepeer_conn_id))
-        return self._endpoint
+    def _get_config(self) -> HttpConfig:
+        if self._config is None:
+            self._config = self._config_from(self.get_connection(self.livepeer_conn_id))
+        return self._config
 
     @property
     def base_url(self) -> str:
         """The API's base URL for this connection, e.g. ``https://livepeer.studio/api``."""
-        return self._get_endpoint().base_url
+        return self._get_config().base_url
 
-    async def _aget_endpoint(self) -> HttpConfig:
-        if self._endpoint is None:
+    async def _aget_config(self) -> HttpConfig:
+        if self._config is None:
             # Many coroutines may share this hook (the shared watcher): one connection lookup serves all.
-            async with self._endpoint_lock:
-                if self._endpoint is None:
+            async with self._config_lock:
+                if self._config is None:
                     conn = await get_async_connection(self.livepeer_conn_id, hook=self)
-                    self._endpoint = self._endpoint_from(conn)
-        return self._endpoint
+                    self._config = self._config_from(conn)
+        return self._config
 
     @cached_property
     def session(self) -> requests.Session:
         """The keep-alive session of the synchronous calls."""
-        return self._get_endpoint().requests_session()
+        return self._get_config().requests_session()
 
     def get_conn(self) -> requests.Session:
         """Return the ``requests`` session, as Airflow hooks do."""
@@ -126,21 +129,42 @@ class LivepeerBaseHook(BaseHook):
     # -- the one request method, sync and async -----------------------------------------------------
 
     def _send(self, request: ApiRequest) -> ApiResponse:
-        endpoint = self._get_endpoint()
-        label = f"{request.method} {endpoint.api_path(request.path)}"
-        for attempt in Retrying(**retry_policy(self.retry_settings, self.log, label, request.idempotent)):
+        config = self._get_config()
+        policy = retry_policy(self.retry_settings, self.log, config.label(request), request.idempotent)
+        for attempt in Retrying(**policy):
             with attempt:
-                return endpoint.send(self.session, request)
+                return config.send(self.session, request)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _asend(self, request: ApiRequest) -> ApiResponse:
-        endpoint = await self._aget_endpoint()
-        label = f"{request.method} {endpoint.api_path(request.path)}"
+        config = await self._aget_config()
         if self._async_client is None:
-            self._async_client = endpoint.aiohttp_session()
-        async for attempt in AsyncRetrying(
-            **retry_policy(self.retry_settings, self.log, label, request.idempotent)
-        ):
+            self._async_client = config.aiohttp_session()
+        policy = retry_policy(self.retry_settings, self.log, config.label(request), request.idempotent)
+        async for attempt in AsyncRetrying(**policy):
             with attempt:
-                return await endpoint.asend(self._async_client, request)
+                return await config.asend(self._async_client, request)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+
+class ClosesHookWhenDone(_OperatorBase):
+    """Mixin of the operators and the sensor: close the task's ``hook`` session when the task is done with it.
+
+    After ``execute`` or ``execute_complete`` (``post_execute``), and before deferring: the trigger waits
+    with a session of its own, and a resumed task opens a new one if it needs one.
+    """
+
+    if TYPE_CHECKING:
+
+        @property
+        def hook(self) -> LivepeerBaseHook: ...
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Close the hook's session, then run the base class's ``post_execute``."""
+        self.hook.close()
+        super().post_execute(context, result)
+
+    def defer(self, **kwargs: Any) -> NoReturn:
+        """Close the hook's session, then defer."""
+        self.hook.close()
+        super().defer(**kwargs)

@@ -346,7 +346,7 @@ class LivepeerHook(LivepeerBaseHook):
             self._send(ApiRequest("GET", "/task", list_params(1, None, None)))
         except (LivepeerError, ValueError) as err:
             return False, str(err)
-        return True, f"Connected to Livepeer Studio at {self._get_endpoint().base_url}"
+        return True, f"Connected to Livepeer Studio at {self._get_config().base_url}"
 
 
 def _task_request(livepeer_task_id: str) -> ApiRequest:

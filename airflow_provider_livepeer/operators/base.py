@@ -32,6 +32,7 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerNotFoundError,
     LivepeerPermissionError,
 )
+from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.lineage import (
     livepeer_dataset,
@@ -61,7 +62,7 @@ XCOM_ASSET_ID = "asset_id"
 XCOM_PLAYBACK_ID = "playback_id"
 
 
-class LivepeerTaskOperator(ResumableJobMixin, BaseOperator):
+class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
     """Base of the operators that create a Livepeer task and (by default) wait for it.
 
     :param livepeer_conn_id: the ``livepeer`` connection (templated).

@@ -20,6 +20,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_livepeer import waiting
 from airflow_provider_livepeer.assets import api_host
+from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import Task, TaskResult
@@ -55,7 +56,7 @@ __getattr__ = moved_names(
 )
 
 
-class LivepeerTaskSensor(BaseSensorOperator):
+class LivepeerTaskSensor(ClosesHookWhenDone, BaseSensorOperator):
     """Wait until a Livepeer task is ``completed``, then hand its asset to downstream tasks.
 
     Each poke reads the task. ``completed`` ends the wait: the sensor pushes the XComs ``output_asset_id``

@@ -297,6 +297,9 @@ class SharedTaskWatcher:
         try:
             task = await self.hook.aget_task(livepeer_task_id)
         except Exception as err:  # a Livepeer error, a bad id or connection setting, or anything else
+            if not isinstance(err, (LivepeerError, ValueError)):
+                # A bug's: it ends this task's wait alone, and its traceback goes to the triggerer's log.
+                _LOG.exception("Reading Livepeer task %s failed unexpectedly", livepeer_task_id)
             if not is_retryable(err):
                 self._notify(livepeer_task_id, err)
                 return

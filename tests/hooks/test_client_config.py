@@ -126,7 +126,7 @@ def test_read_timeout_minimum_is_the_forms(livepeer_connection: Callable[..., st
     ):
         LivepeerHook(conn_id).get_conn()
     conn_id = livepeer_connection("https://livepeer.studio", read_timeout=READ_TIMEOUT_MINIMUM)
-    assert LivepeerHook(conn_id)._get_endpoint().read_timeout == READ_TIMEOUT_MINIMUM
+    assert LivepeerHook(conn_id)._get_config().read_timeout == READ_TIMEOUT_MINIMUM
 
 
 def test_the_form_has_the_verify_field() -> None:

@@ -7,6 +7,8 @@ bundle does not hold the test CA), and both accept it with ``verify`` false.
 
 from __future__ import annotations
 
+import os
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -163,3 +165,39 @@ def test_a_bad_verify_extra_is_a_clear_error(connect: Callable[..., str], verify
         ValueError, match=f"Invalid verify of connection 'livepeer_test' {verify!r}: expected"
     ):
         LivepeerHook(connect(verify=verify)).get_task("t1")
+
+
+@pytest.mark.parametrize("variable", CA_BUNDLE_VARIABLES)
+async def test_a_ca_variable_naming_no_file_is_the_same_clear_error_on_both_clients(
+    connect: Callable[..., str],
+    https_server: HTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variable: str,
+) -> None:
+    missing = str(tmp_path / "rotated-away.pem")
+    monkeypatch.setenv(variable, missing)
+    conn_id = connect()
+    expected = f"Invalid {variable} {missing!r} in the environment: expected the path of a CA bundle"
+    async with LivepeerHook(conn_id, max_attempts=1) as hook:
+        with pytest.raises(ValueError, match=re.escape(expected)):
+            hook.get_task("t1")
+    async with LivepeerHook(conn_id, max_attempts=1) as hook:
+        with pytest.raises(ValueError, match=re.escape(expected)):
+            await hook.aget_task("t1")
+    assert https_server.log == []
+
+
+async def test_a_replaced_ca_bundle_is_read_anew_by_the_next_hook(
+    connect: Callable[..., str], test_ca: trustme.CA, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "rotating-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))  # another CA: the server's certificate is refused
+    conn_id = connect(verify=str(bundle))
+    answers = await read_with_both_clients(conn_id)
+    assert all(isinstance(answer, LivepeerCertificateError) for answer in answers), answers
+    # Rotated as deployment tools do: the new bundle written beside the old one, then moved over it.
+    replacement = tmp_path / "rotating-ca.pem.new"
+    test_ca.cert_pem.write_to_path(str(replacement))
+    os.replace(replacement, bundle)
+    assert await read_with_both_clients(conn_id) == ["running", "running"]

@@ -17,12 +17,29 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.models import Task
 from airflow_provider_livepeer.triggers import shared_watcher as watcher_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
+from airflow_provider_livepeer.triggers.watcher import LastSeen
 
-#: JSON nested deeper than Python's decoder recurses: decoding it raises RecursionError, an error the
-#: hook does not turn into a Livepeer error.
-UNDECODABLE = b"[" * 100_000 + b"]" * 100_000
+
+class BuggyReadHook(LivepeerHook):
+    """Reads task ``bad`` from its ``fail_from``-th read on, then raises what no Livepeer answer gives: a
+    bug's error, which the hook does not map and the watcher must keep to that task."""
+
+    def __init__(self, livepeer_conn_id: str, fail_from: int) -> None:
+        super().__init__(livepeer_conn_id)
+        self.fail_from = fail_from
+        self.reads: Counter[str] = Counter()
+
+    async def aget_task(self, livepeer_task_id: str) -> Task:
+        task = await super().aget_task(livepeer_task_id)
+        self.reads[livepeer_task_id] += 1
+        if livepeer_task_id == "bad" and self.reads[livepeer_task_id] >= self.fail_from:
+            raise RuntimeError("a bug in reading task bad")
+        return task
 
 
 async def outcome(trigger: LivepeerTaskTrigger) -> dict[str, Any] | BaseException:
@@ -45,7 +62,11 @@ def is_error(result: dict[str, Any] | BaseException) -> bool:
     ids=["first-look", "per-task-fallback-read"],
 )
 async def test_an_error_reading_one_task_ends_only_that_tasks_wait(
-    httpserver: HTTPServer, livepeer_connection: Any, bad_from_read: int, list_status: int
+    httpserver: HTTPServer,
+    livepeer_connection: Any,
+    caplog: pytest.LogCaptureFixture,
+    bad_from_read: int,
+    list_status: int,
 ) -> None:
     conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
     reads: Counter[str] = Counter()
@@ -53,8 +74,6 @@ async def test_an_error_reading_one_task_ends_only_that_tasks_wait(
     def task_handler(request: Request) -> Response:
         task_id = request.path.rsplit("/", 1)[1]
         reads[task_id] += 1
-        if task_id == "bad" and reads[task_id] >= bad_from_read:
-            return Response(UNDECODABLE, content_type="application/json")
         phase = "completed" if task_id == "good" and reads[task_id] >= 3 else "running"
         body = {"id": task_id, "type": "upload", "status": {"phase": phase, "updatedAt": reads[task_id]}}
         return Response(json.dumps(body), content_type="application/json")
@@ -71,8 +90,14 @@ async def test_an_error_reading_one_task_ends_only_that_tasks_wait(
     def trigger(task_id: str) -> LivepeerTaskTrigger:
         return LivepeerTaskTrigger(task_id, conn_id, poll_interval=0.05, end_time=end_time)
 
+    # The connection's watcher, which the triggers below find, reads through the buggy hook.
+    shared_watcher(conn_id, 0.05).hook = BuggyReadHook(conn_id, bad_from_read)
     bad, good = await asyncio.gather(outcome(trigger("bad")), outcome(trigger("good")))
     assert is_error(bad), bad
+    assert "a bug in reading task bad" in str(bad)
+    [logged] = [r for r in caplog.records if r.name == watcher_module.__name__ and r.exc_info]
+    assert logged.getMessage() == "Reading Livepeer task bad failed unexpectedly"
+    assert logged.exc_info is not None and logged.exc_info[0] is RuntimeError  # its traceback is logged
     assert not isinstance(good, BaseException) and good["status"] == "success", good
     assert time.monotonic() - started < 8, "the failed read ended its wait, not the timeout"
     assert not watcher_module._WATCHERS.get(asyncio.get_running_loop()), "a watcher outlived its subscribers"
@@ -81,8 +106,6 @@ async def test_an_error_reading_one_task_ends_only_that_tasks_wait(
 async def test_a_last_look_the_watcher_cannot_start_from_fails_that_wait_and_leaves_nothing_behind(
     httpserver: HTTPServer, livepeer_connection: Any
 ) -> None:
-    from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
-    from airflow_provider_livepeer.triggers.watcher import LastSeen
 
     conn_id = livepeer_connection(httpserver.url_for("/").rstrip("/"))
     watcher = shared_watcher(conn_id, 0.05)
