@@ -52,7 +52,8 @@ async def test_concurrent_reads_through_one_hook_each_keep_their_server_time(
                 slow_read = asyncio.create_task(hook.aget_task("slow"))
                 assert await asyncio.to_thread(slow_arrived.wait, 30)
                 # Asked later and answered while the slow read is still held.
-                fast, page = await asyncio.wait_for(asyncio.gather(hook.aget_task("fast"), first_page(hook)), 30)
+                quick = asyncio.gather(hook.aget_task("fast"), first_page(hook))
+                fast, page = await asyncio.wait_for(quick, 30)
                 assert not slow_read.done()
                 release_slow.set()
                 slow = await asyncio.wait_for(slow_read, 30)
