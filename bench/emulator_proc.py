@@ -39,37 +39,30 @@ import time
 from typing import Any
 
 from airflow_provider_livepeer.emulator import payloads
-from airflow_provider_livepeer.emulator.faults import RequestRecord
 from airflow_provider_livepeer.emulator.outcomes import Outcome
+from airflow_provider_livepeer.emulator.request_log import RequestLog, RequestRecord
+from airflow_provider_livepeer.emulator.samples import S3_INPUT, S3_OUTPUT
 from airflow_provider_livepeer.emulator.server import start_emulator
 from airflow_provider_livepeer.emulator.state import EmulatorState
 from airflow_provider_livepeer.emulator.timeline import Durations
 
 API_KEY = "bench-emulator-key"
-S3_INPUT = {
-    "type": "s3",
-    "endpoint": "https://s3.example.invalid",
-    "bucket": "in",
-    "path": "/v.mp4",
-    "credentials": {"accessKeyId": "id", "secretAccessKey": "secret"},
-}
-S3_OUTPUT = {key: value for key, value in S3_INPUT.items() if key != "path"} | {"bucket": "out"}
 # Phases before a task runs; the rest of its life is spent running, with progress steps.
 PENDING_S = 0.2
 WAITING_S = 0.2
 
 
-class CountingState(EmulatorState):
-    """The emulator's state, also keeping every API request as (time, method, kind)."""
+class CountingLog(RequestLog):
+    """The emulator's request log, also keeping every API request as (time, kind), with no size limit."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
+        super().__init__()
         self.bench_lock = threading.Lock()
         self.bench_log: list[tuple[float, str]] = []
         self.bench_seen: set[str] = set()
 
-    def record_request(self, record: RequestRecord) -> None:
-        super().record_request(record)
+    def add(self, record: RequestRecord) -> None:
+        super().add(record)
         with self.bench_lock:
             if record.method == "GET" and record.path == "/api/task":
                 kind = "list"
@@ -80,14 +73,23 @@ class CountingState(EmulatorState):
                 kind = "other"
             self.bench_log.append((record.at, kind))
 
-    def _check_capacity(self, account: Any, now: int) -> None:
-        """No queue limit here: the benchmark makes thousands of tasks, and counting the queue on every
-        create (as the emulator does) would make that quadratic."""
-
     def bench_reset(self) -> None:
         with self.bench_lock:
             self.bench_log.clear()
             self.bench_seen.clear()
+
+
+class CountingState(EmulatorState):
+    """The emulator's state, its requests logged by a :class:`CountingLog` (``counts``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counts = CountingLog()
+        self.request_log = self.counts
+
+    def _check_capacity(self, account: Any, now: int) -> None:
+        """No queue limit here: the benchmark makes thousands of tasks, and counting the queue on every
+        create (as the emulator does) would make that quadratic."""
 
 
 def create(state: CountingState, command: dict[str, Any]) -> dict[str, Any]:
@@ -119,8 +121,9 @@ def create(state: CountingState, command: dict[str, Any]) -> dict[str, Any]:
 def requests_in(state: CountingState, command: dict[str, Any]) -> dict[str, Any]:
     since = float(command.get("since") or 0.0)
     until = float(command.get("until") or time.time() + 1e9)
-    with state.bench_lock:
-        window = [entry for entry in state.bench_log if since <= entry[0] <= until]
+    counts = state.counts
+    with counts.bench_lock:
+        window = [entry for entry in counts.bench_log if since <= entry[0] <= until]
     by_kind = {"list": 0, "first_get": 0, "repeat_get": 0, "other": 0}
     for _, kind in window:
         by_kind[kind] += 1
@@ -152,10 +155,10 @@ def main() -> int:
                 answer = create(state, command)
             elif name == "reset":
                 state.reset()
-                state.bench_reset()
+                state.counts.bench_reset()
                 answer = {"ok": True}
             elif name == "reset_requests":
-                state.bench_reset()
+                state.counts.bench_reset()
                 answer = {"ok": True}
             elif name == "requests":
                 answer = requests_in(state, command)

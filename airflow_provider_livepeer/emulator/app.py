@@ -70,7 +70,7 @@ def create_app(state: EmulatorState) -> FastAPI:
     )
     app.state.emulator = state
     silence_drop_tracebacks()
-    app.add_middleware(ApiTrafficMiddleware, injector=state.faults, record=state.record_request)
+    app.add_middleware(ApiTrafficMiddleware, injector=state.faults, record=state.request_log.add)
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, err: ApiError) -> Response:
@@ -242,7 +242,7 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
 
     @app.get("/_emulator/requests")
     async def get_requests() -> Response:
-        records = state.requests()
+        records = state.request_log.all()
         counts: dict[str, int] = {}
         for record in records:
             key = f"{record.method} {record.path}"
@@ -253,7 +253,7 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
 
     @app.delete("/_emulator/requests")
     async def reset_requests() -> Response:
-        state.reset_requests()
+        state.request_log.clear()
         return Response(status_code=204)
 
     @app.get("/_emulator/outcomes")

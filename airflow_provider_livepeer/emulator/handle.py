@@ -150,17 +150,17 @@ class EmulatorHandle:
     @property
     def requests(self) -> list[RequestRecord]:
         """The API requests the emulator saw (method, path, query, status, fault), oldest first."""
-        return self.state.requests()
+        return self.state.request_log.all()
 
     def request_count(
         self, method: str | None = None, path: str | None = None, status: int | None = None
     ) -> int:
         """How many API requests matched, e.g. ``request_count("GET", "/api/task/*")``."""
-        return self.state.request_count(method, path, status)
+        return self.state.request_log.count(method, path, status)
 
     def reset_requests(self) -> None:
         """Forget the logged requests."""
-        self.state.reset_requests()
+        self.state.request_log.clear()
 
     # ------------------------------------------------------------ state
 

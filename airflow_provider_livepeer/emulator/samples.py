@@ -1,13 +1,25 @@
-"""Real sample videos, made on the spot, to import into the emulator.
+"""Sample inputs for the emulator: real videos made on the spot, and S3 locations for transcodes.
 
-Needs PyAV (part of the ``emulator`` extra), which ships FFmpeg's encoders: the file is a genuine
-H.264/AAC MP4 that any player, and the emulator's probe, can read.
+:func:`make_sample_video` needs PyAV (part of the ``emulator`` extra), which ships FFmpeg's encoders: the
+file is a genuine H.264/AAC MP4 that any player, and the emulator's probe, can read.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
+
+#: A transcode input on S3. The emulator fetches nothing from S3, so a transcode of it starts at once.
+S3_INPUT: dict[str, Any] = {
+    "type": "s3",
+    "endpoint": "https://s3.example.invalid",
+    "bucket": "in",
+    "path": "/video.mp4",
+    "credentials": {"accessKeyId": "AK", "secretAccessKey": "SK"},
+}
+#: The storage of a transcode's outputs: :data:`S3_INPUT`'s endpoint and credentials, another bucket.
+S3_OUTPUT: dict[str, Any] = {**{k: v for k, v in S3_INPUT.items() if k != "path"}, "bucket": "out"}
 
 
 def make_sample_video(

@@ -30,7 +30,7 @@ from airflow_provider_livepeer.emulator.media import (
 from airflow_provider_livepeer.emulator.outcomes import Outcome, OutcomeRule
 from airflow_provider_livepeer.emulator.persistence import DEFAULT_SAVE_INTERVAL
 from airflow_provider_livepeer.emulator.records import JobState, new_playback_id
-from airflow_provider_livepeer.emulator.request_log import RequestLog, RequestRecord
+from airflow_provider_livepeer.emulator.request_log import RequestLog
 from airflow_provider_livepeer.emulator.store import Store
 from airflow_provider_livepeer.emulator.streams import CLIP_RATE_WINDOW_S, requester_id
 from airflow_provider_livepeer.emulator.timeline import Durations
@@ -98,7 +98,8 @@ class EmulatorState(Store):
         self.clip_rate_window = clip_rate_window
         self.list_lag = list_lag
         self.faults = FaultInjector(faults)
-        self._requests = RequestLog()
+        #: The API requests answered, logged by the traffic middleware (tests count them).
+        self.request_log = RequestLog()
         self._jobs = JobRunner(job_workers, self.limits, self._job_work, self._job_finished)
         for task in list(self._tasks.values()):
             if task.job is not None and task.job.done_ms is None:
@@ -373,26 +374,6 @@ class EmulatorState(Store):
         self._rules.replace([])
         self._changed()
 
-    # ---------------------------------------------------------------- requests
-
-    def record_request(self, record: RequestRecord) -> None:
-        """Log one API request (called by the traffic middleware)."""
-        self._requests.add(record)
-
-    def requests(self) -> list[RequestRecord]:
-        """The logged API requests, oldest first (the last 10 000)."""
-        return self._requests.all()
-
-    def request_count(
-        self, method: str | None = None, path: str | None = None, status: int | None = None
-    ) -> int:
-        """How many logged API requests match (see :meth:`.request_log.RequestLog.count`)."""
-        return self._requests.count(method, path, status)
-
-    def reset_requests(self) -> None:
-        """Forget the logged requests."""
-        self._requests.clear()
-
     # ---------------------------------------------------------------- admin and lifetime
 
     def health(self) -> dict[str, Any]:
@@ -415,7 +396,7 @@ class EmulatorState(Store):
             self._assets.clear()
             self._rules.replace([])
             self.streams.clear()
-            self._requests.clear()
+            self.request_log.clear()
             self.faults.configure(FaultConfig())
             self._changed()
 

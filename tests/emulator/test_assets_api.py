@@ -287,15 +287,15 @@ def test_ipfs_export_completes_with_cids(api: ApiClient, ready_asset: dict[str, 
 
 
 def test_custom_export_to_loopback_sends_the_bytes(
-    api: ApiClient, ready_asset: dict[str, Any], source: Path, media_server: MediaServer
+    api: ApiClient, ready_asset: dict[str, Any], source: Path, media_host: MediaServer
 ) -> None:
-    target = f"{media_server.url}/upload/video.mp4"
+    target = f"{media_host.url}/upload/video.mp4"
     body = {"custom": {"url": target, "method": "POST", "headers": {"X-Upload-Token": "t0k"}}}
     task = api.post(f"/asset/{ready_asset['id']}/export", json=body).json()["task"]
     done = api.wait_task(task["id"])
     assert done["status"]["phase"] == "completed"
     assert done["output"] == {"export": {}}
-    [received] = media_server.received
+    [received] = media_host.received
     assert (received.method, received.path) == ("POST", "/upload/video.mp4")
     assert received.headers["X-Upload-Token"] == "t0k"
     assert received.body == source.read_bytes()
@@ -316,10 +316,10 @@ def test_custom_export_to_a_remote_url_completes_without_sending(
 
 
 def test_custom_export_refused_by_the_target_fails(
-    api: ApiClient, ready_asset: dict[str, Any], media_server: MediaServer
+    api: ApiClient, ready_asset: dict[str, Any], media_host: MediaServer
 ) -> None:
-    media_server.statuses["/upload"] = 403
-    target = f"{media_server.url}/upload"
+    media_host.statuses["/upload"] = 403
+    target = f"{media_host.url}/upload"
     task = api.post(f"/asset/{ready_asset['id']}/export", json={"custom": {"url": target}}).json()["task"]
     done = api.wait_task(task["id"])
     assert done["status"]["phase"] == "failed"
@@ -345,14 +345,14 @@ def test_transcode_answers_the_whole_task_with_masked_credentials(api: ApiClient
     assert "outputAssetId" not in done
 
 
-def test_transcode_of_a_url_fetches_it(api: ApiClient, media_server: MediaServer) -> None:
-    good = media_server.add("/in.mp4", video_bytes())
+def test_transcode_of_a_url_fetches_it(api: ApiClient, media_host: MediaServer) -> None:
+    good = media_host.add("/in.mp4", video_bytes())
     body = {**transcode_body(), "input": {"url": good}, "outputs": {"mp4": {"path": "out"}}}
     task = api.post("/transcode", json=body).json()
     assert task["params"]["transcode-file"]["outputs"] == {"mp4": {"path": "/out"}}
     assert api.wait_task(task["id"])["status"]["phase"] == "completed"
-    assert media_server.gets == 1
-    missing = api.post("/transcode", json={**body, "input": {"url": f"{media_server.url}/gone.mp4"}}).json()
+    assert media_host.gets == 1
+    missing = api.post("/transcode", json={**body, "input": {"url": f"{media_host.url}/gone.mp4"}}).json()
     failed = api.wait_task(missing["id"])
     assert failed["status"]["phase"] == "failed"
     assert "HTTP 404" in failed["status"]["errorMessage"]

@@ -30,10 +30,10 @@ def imported(api: ApiClient, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return task, api.get(f"/asset/{asset['id']}", params={"details": "1"}).json()
 
 
-def test_import_over_loopback_http_hashes_the_real_bytes(api: ApiClient, media_server: MediaServer) -> None:
+def test_import_over_loopback_http_hashes_the_real_bytes(api: ApiClient, media_host: MediaServer) -> None:
     padding = sample_bytes(1_500_000)  # more than one fetch chunk, in a valid MP4 'free' box
     content = video_bytes() + (8 + len(padding)).to_bytes(4, "big") + b"free" + padding
-    task, asset = imported(api, media_server.add("/videos/clip.mp4", content))
+    task, asset = imported(api, media_host.add("/videos/clip.mp4", content))
     assert task["status"]["phase"] == "completed"
     spec = task["output"]["upload"]["assetSpec"]
     assert spec["size"] == asset["size"] == len(content)
@@ -53,19 +53,19 @@ def test_import_of_a_file_url(api: ApiClient, tmp_path: Path) -> None:
     assert task["output"]["upload"]["assetSpec"]["source"] == {"type": "url", "url": path.as_uri()}
 
 
-def test_import_follows_loopback_redirects(api: ApiClient, media_server: MediaServer) -> None:
+def test_import_follows_loopback_redirects(api: ApiClient, media_host: MediaServer) -> None:
     content = video_bytes()
-    media_server.add("/real.mp4", content)
-    media_server.redirects["/old.mp4"] = "/real.mp4"
-    media_server.redirects["/away.mp4"] = "https://cdn.example.com/real.mp4"
-    moved, asset = imported(api, f"{media_server.url}/old.mp4")
+    media_host.add("/real.mp4", content)
+    media_host.redirects["/old.mp4"] = "/real.mp4"
+    media_host.redirects["/away.mp4"] = "https://cdn.example.com/real.mp4"
+    moved, asset = imported(api, f"{media_host.url}/old.mp4")
     assert moved["status"]["phase"] == "completed"
     assert asset["hash"] == expected_hashes(content)
-    away, _ = imported(api, f"{media_server.url}/away.mp4")
+    away, _ = imported(api, f"{media_host.url}/away.mp4")
     assert away["status"]["phase"] == "failed"
     assert "is not on this machine" in away["status"]["errorMessage"]
-    media_server.statuses["/odd.mp4"] = 302  # a 302 without a Location is not a redirect
-    odd, _ = imported(api, f"{media_server.url}/odd.mp4")
+    media_host.statuses["/odd.mp4"] = 302  # a 302 without a Location is not a redirect
+    odd, _ = imported(api, f"{media_host.url}/odd.mp4")
     assert "HTTP 302" in odd["status"]["errorMessage"]
 
 
@@ -126,11 +126,11 @@ def _make_video(
 
 @pytest.mark.parametrize("over_http", [False, True])
 def test_real_video_is_probed(
-    api: ApiClient, media_server: MediaServer, tmp_path: Path, over_http: bool
+    api: ApiClient, media_host: MediaServer, tmp_path: Path, over_http: bool
 ) -> None:
     path = tmp_path / "real.mp4"
     _make_video(path)
-    url = media_server.add("/real.mp4", path.read_bytes()) if over_http else path.as_uri()
+    url = media_host.add("/real.mp4", path.read_bytes()) if over_http else path.as_uri()
     task, asset = imported(api, url)
     assert set(task["output"]["upload"]) == {"assetSpec"}  # no emulator-only facts in Livepeer's JSON
     spec = asset["videoSpec"]
@@ -156,9 +156,9 @@ def test_real_video_is_probed(
     ],
 )
 def test_unfetchable_source_fails_with_a_clear_message(
-    api: ApiClient, media_server: MediaServer, tmp_path: Path, make_url: Any, reason: str
+    api: ApiClient, media_host: MediaServer, tmp_path: Path, make_url: Any, reason: str
 ) -> None:
-    url = make_url(media_server, tmp_path)
+    url = make_url(media_host, tmp_path)
     asset, task_id = api.import_url(url)
     task = api.wait_task(task_id)
     assert task["status"]["phase"] == "failed"
@@ -169,13 +169,13 @@ def test_unfetchable_source_fails_with_a_clear_message(
     assert (failed["phase"], failed["errorMessage"]) == ("failed", message)
 
 
-def test_sources_over_the_size_limit_fail(livepeer_emulator_factory: Any, media_server: MediaServer) -> None:
+def test_sources_over_the_size_limit_fail(livepeer_emulator_factory: Any, media_host: MediaServer) -> None:
     content = video_bytes()
     emulator = livepeer_emulator_factory(api_keys=["k"], speed=1000, max_source_bytes=len(content))
     api = ApiClient(emulator.url, "k")
-    _, task_id = api.import_url(media_server.add("/big.mp4", content + b"x"))
+    _, task_id = api.import_url(media_host.add("/big.mp4", content + b"x"))
     assert "MiB limit" in api.wait_task(task_id)["status"]["errorMessage"]
-    _, task_id = api.import_url(media_server.add("/fits.mp4", content))
+    _, task_id = api.import_url(media_host.add("/fits.mp4", content))
     assert api.wait_task(task_id)["status"]["phase"] == "completed"
 
 

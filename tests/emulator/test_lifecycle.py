@@ -267,14 +267,14 @@ def test_invalid_outcome_header_is_400(api: ApiClient, header: str) -> None:
 
 
 def test_task_waits_for_its_source(
-    api: ApiClient, clock: ManualClock, emulator: Any, media_server: MediaServer
+    api: ApiClient, clock: ManualClock, emulator: Any, media_host: MediaServer
 ) -> None:
-    media_server.release.clear()  # the source server holds its answer
-    url = media_server.add("/slow.mp4", video_bytes())
+    media_host.release.clear()  # the source server holds its answer
+    url = media_host.add("/slow.mp4", video_bytes())
     _, task_id = api.import_url(url)
     status = at(api, clock, 100, task_id)["status"]
     assert (status["phase"], status["progress"]) == ("running", 0.9)  # long past its planned end
-    media_server.release.set()
+    media_host.release.set()
     assert emulator.wait_for_jobs()
     task = api.task(task_id)
     assert task["status"]["phase"] == "completed"

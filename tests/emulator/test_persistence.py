@@ -47,15 +47,15 @@ def test_state_survives_a_restart(livepeer_emulator_factory: Any, tmp_path: Path
 
 
 def test_interrupted_import_resumes_after_restart(
-    livepeer_emulator_factory: Any, tmp_path: Path, media_server: MediaServer
+    livepeer_emulator_factory: Any, tmp_path: Path, media_host: MediaServer
 ) -> None:
     state_file = tmp_path / "state.json"
-    media_server.release.clear()
-    url = media_server.add("/held.mp4", video_bytes())
+    media_host.release.clear()
+    url = media_host.add("/held.mp4", video_bytes())
     first = livepeer_emulator_factory(api_keys=["k"], speed=1000, state_file=state_file)
     _, task_id = ApiClient(first.url, "k").import_url(url)
     first.stop()  # while the fetch waits on the held answer
-    media_server.release.set()
+    media_host.release.set()
     second = livepeer_emulator_factory(api_keys=["k"], speed=1000, state_file=state_file)
     task = ApiClient(second.url, "k").wait_task(task_id)
     assert task["status"]["phase"] == "completed"

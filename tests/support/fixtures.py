@@ -76,11 +76,13 @@ def emulator_conn(livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> st
 
 
 @pytest.fixture
-def emulator_hook(emulator_conn: str) -> LivepeerHook:
-    """A hook of the ``livepeer_default`` connection, which points at the test's emulator."""
+def emulator_hook(emulator_conn: str) -> Iterator[LivepeerHook]:
+    """A hook of the ``livepeer_default`` connection, which points at the test's emulator; closed after
+    the test."""
     from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 
-    return LivepeerHook(emulator_conn)
+    with LivepeerHook(emulator_conn) as hook:
+        yield hook
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 :func:`task_json` is what Livepeer answers for a task (``GET /api/task/{id}``), for tests that serve it
 from a purpose-built server; :func:`completed_result` is the provider's result of a completed one, as an
-event or XCom carries it. The S3 locations make transcode tasks that start at once: nothing to fetch.
+event or XCom carries it. Transcodes use the emulator's sample S3 locations (``S3_INPUT``, ``S3_OUTPUT``,
+re-exported here), which start at once: nothing to fetch.
 """
 
 from __future__ import annotations
@@ -10,17 +11,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_livepeer.emulator.samples import S3_INPUT, S3_OUTPUT
+
 if TYPE_CHECKING:
     from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-
-S3_INPUT = {
-    "type": "s3",
-    "endpoint": "https://s3.example.invalid",
-    "bucket": "in",
-    "path": "/video.mp4",
-    "credentials": {"accessKeyId": "AK", "secretAccessKey": "SK"},
-}
-S3_OUTPUT = {**{k: v for k, v in S3_INPUT.items() if k != "path"}, "bucket": "out"}
 
 
 def task_json(
