@@ -1,8 +1,8 @@
 """How the provider talks to Livepeer Studio, shared by the sync and the async hook.
 
-Everything here is transport-free: building the URL and headers of a request, checking ids before they
-reach a URL, turning a response into JSON or the right exception, deciding what is retried and how long
-to wait, and finding the next page of a list. The hooks only send the bytes.
+Everything here is transport-free: building the URL and headers of a request, turning a response into
+JSON or the right exception, deciding what is retried and how long to wait, and finding the next page of
+a list. The hooks only send the bytes; what callers pass is checked first (:mod:`.validation`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import json
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,74 +51,12 @@ class Logger(Protocol):
 DEFAULT_HOST = "https://livepeer.studio"
 USER_AGENT = f"airflow-provider-livepeer/{__version__}"
 
-_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
-#: The schemes of the URLs Livepeer reads a video from.
-SOURCE_SCHEMES = ("http", "https", "ipfs", "ar")
-_SHOWN_VALUE_CHARS = 60
 _SHOWN_BODY_CHARS = 300
 # Livepeer's own error texts are short; a huge one is cut so it cannot flood logs and the UI.
 _SHOWN_ERROR_CHARS = 1000
 _SHOWN_ERRORS = 10
 # The real server sends this cursor on the link of its last page; following it would start over.
 _END_CURSORS = frozenset({"", "undefined", "null"})
-
-
-def validate_livepeer_id(value: object, what: str = "Livepeer task id") -> str:
-    """Check a Livepeer id before it is put in a URL path.
-
-    :param value: the id to check.
-    :param what: what the id is, for the error message.
-    :returns: the id, unchanged.
-    :raises ValueError: the id is not 1 to 128 characters of letters, digits, ``_`` or ``-``.
-    """
-    if isinstance(value, str) and _ID_PATTERN.fullmatch(value):
-        return value
-    shown = repr(value)
-    if len(shown) > _SHOWN_VALUE_CHARS:
-        shown = f"{shown[:_SHOWN_VALUE_CHARS]}... ({len(value) if isinstance(value, str) else '?'} chars)"
-    expected = "1 to 128 characters of letters, digits, '_' or '-'"
-    if not isinstance(value, str):
-        expected = f"a string of {expected}, not {type(value).__name__}"
-    raise ValueError(f"Invalid {what} {shown}: expected {expected}.")
-
-
-def validate_url(value: object, what: str, schemes: tuple[str, ...] = SOURCE_SCHEMES) -> str:
-    """Check a URL Livepeer is asked to read from or write to, before anything is sent.
-
-    :param value: the URL.
-    :param what: what the URL is for, for the error message.
-    :param schemes: the schemes Livepeer accepts there.
-    :returns: the URL without surrounding blanks.
-    :raises ValueError: not a string, empty, or not of one of ``schemes``.
-    """
-    expected = f"a {'/'.join(schemes)} URL such as https://example.com/video.mp4"
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
-    parts = urlsplit(value.strip())
-    if parts.scheme.lower() not in schemes or not (parts.netloc or parts.path.strip("/")):
-        raise ValueError(f"Invalid {what} {value!r}: expected {expected}.")
-    return value.strip()
-
-
-def finite_number(value: object, what: str, minimum: float, unit: str = "seconds") -> float:
-    """A finite number of at least ``minimum``, from a number or a numeric string (as templates render).
-
-    :param value: the number.
-    :param what: what the number is, for the error message.
-    :param minimum: the smallest accepted value.
-    :param unit: what the number counts, for the error message.
-    :raises ValueError: anything else (a bool, a non-numeric string, NaN, infinity, too small), naming
-        ``what`` and the value.
-    """
-    try:
-        number = (
-            float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
-        )
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number) or number < minimum:
-        raise ValueError(f"Invalid {what} {value!r}: expected {unit}, a finite number >= {minimum:g}.")
-    return number
 
 
 def api_base_url(host: str | None, port: int | None = None, schema: str | None = None) -> str:

@@ -23,8 +23,8 @@ from urllib.parse import SplitResult, urlsplit
 
 from airflow.providers.common.compat.sdk import Asset, AssetAlias, Context
 
-from airflow_provider_livepeer.api import validate_livepeer_id
 from airflow_provider_livepeer.models import TaskResult
+from airflow_provider_livepeer.validation import validate_livepeer_id
 
 if TYPE_CHECKING:
     from airflow_provider_livepeer.lineage import Dataset

@@ -31,7 +31,6 @@ from airflow_provider_livepeer.api import (
     Logger,
     api_base_url,
     decode_response,
-    finite_number,
     request_headers,
     server_time,
 )
@@ -41,6 +40,7 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerConnectionError,
     LivepeerError,
 )
+from airflow_provider_livepeer.validation import finite_number
 
 if TYPE_CHECKING:
     import aiohttp

@@ -12,13 +12,11 @@ from tenacity import Retrying, retry_if_exception, stop_before_delay
 from airflow_provider_livepeer import connection_form
 from airflow_provider_livepeer.api import (
     ApiRequest,
-    finite_number,
     is_clip_rate_limited,
     list_params,
     may_have_acted,
     next_page_params,
     retry_policy,
-    validate_livepeer_id,
 )
 from airflow_provider_livepeer.create_requests import (
     ClipRequest,
@@ -30,6 +28,7 @@ from airflow_provider_livepeer.exceptions import LivepeerBadResponseError, Livep
 from airflow_provider_livepeer.hooks.base import LivepeerBaseHook
 from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, TaskRef, parse
 from airflow_provider_livepeer.transport import ApiResponse
+from airflow_provider_livepeer.validation import finite_number, validate_livepeer_id
 
 #: How long :meth:`LivepeerHook.create_clip` keeps retrying Livepeer's clip rate limit by default: the
 #: limit (5 clips per requester and playback id in 5 minutes) clears within 5 minutes.

@@ -11,7 +11,7 @@ import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator
 
-from airflow_provider_livepeer.api import Logger, is_retryable, validate_livepeer_id
+from airflow_provider_livepeer.api import Logger, is_retryable
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidRequestError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import Task
@@ -27,6 +27,7 @@ from airflow_provider_livepeer.triggers.watched_tasks import (
     take_page,
 )
 from airflow_provider_livepeer.triggers.watcher import UNREADABLE, LastSeen
+from airflow_provider_livepeer.validation import validate_livepeer_id
 
 _LOG = logging.getLogger(__name__)
 
