@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_livepeer.emulator import payloads, task_params
-# Imported under a private name: the public one is a moved name this module hands out with a warning.
 from airflow_provider_livepeer.emulator.accounts import Account, Accounts
 from airflow_provider_livepeer.emulator.accounts import default_api_keys as _default_api_keys
 from airflow_provider_livepeer.emulator.clock import Clock, to_ms
@@ -39,12 +38,15 @@ from airflow_provider_livepeer.emulator.timeline import Durations
 from airflow_provider_livepeer.emulator.views import ipfs_export_output
 from airflow_provider_livepeer.moved import moved_names
 
-#: What moved to :mod:`.accounts` and :mod:`.request_log`, still importable from here.
+#: What moved to :mod:`.accounts` and :mod:`.request_log`, still importable from here (so this module
+#: imports ``default_api_keys`` under a private name: the public one warns).
 _MOVED = {
     "airflow_provider_livepeer.emulator.accounts": {"DEFAULT_API_KEY", "default_api_keys", "mask_key"},
     "airflow_provider_livepeer.emulator.request_log": {"RequestRecord"},
 }
-_MOVED_FROM = {name: moved_names(__name__, module, names) for module, names in _MOVED.items() for name in names}
+_MOVED_FROM = {
+    name: moved_names(__name__, module, names) for module, names in _MOVED.items() for name in names
+}
 
 
 def __getattr__(name: str) -> Any:
