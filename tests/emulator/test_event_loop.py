@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
 from typing import Any
 
 import pytest
 import requests
 
 from tests.support.emulator_api import ApiClient
-
-
-class WatchedLock:
-    """The state's lock, telling when a thread has to wait for it (``waiting``)."""
-
-    def __init__(self, lock: Any) -> None:
-        self._lock = lock
-        self.waiting = threading.Event()
-
-    def __enter__(self) -> WatchedLock:
-        if not self._lock.acquire(blocking=False):
-            self.waiting.set()
-            self._lock.acquire()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self._lock.release()
+from tests.support.locks import WatchedLock
 
 
 def test_a_request_waiting_for_the_state_lock_does_not_hold_up_the_others(
