@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -54,6 +54,8 @@ from airflow_provider_livepeer.emulator.faults import (
 )
 from airflow_provider_livepeer.emulator.outcomes import Outcome, OutcomeRule
 from airflow_provider_livepeer.emulator.state import EmulatorState
+
+_Parsed = TypeVar("_Parsed")
 
 #: Request header choosing the outcome of the task a call creates (see Outcome.parse).
 OUTCOME_HEADER = "X-Emulator-Outcome"
@@ -117,6 +119,15 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(422, "request body must be a JSON object")
     return data
+
+
+def _parsed(body: bytes, parse: Callable[[dict[str, Any]], _Parsed]) -> _Parsed:
+    """``parse`` of a JSON object body; what it refuses is a 422 listing each error."""
+    data = _json_object(body)
+    try:
+        return parse(data)
+    except ValueError as err:
+        raise ApiError(422, *_messages(err)) from None
 
 
 def _list_response(
@@ -245,12 +256,7 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.post("/_emulator/faults")
     async def set_faults(request: Request) -> Response:
         def answer(body: bytes) -> Response:
-            data = _json_object(body)
-            try:
-                config = FaultConfig.model_validate(data)
-            except ValueError as err:
-                raise ApiError(422, *_messages(err)) from None
-            state.faults.configure(config)
+            state.faults.configure(_parsed(body, FaultConfig.model_validate))
             return JSONResponse(state.faults.config.to_json())
 
         return await _with_body(request, answer)
@@ -283,11 +289,7 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.post("/_emulator/outcomes")
     async def add_outcome(request: Request) -> Response:
         def answer(body: bytes) -> Response:
-            data = _json_object(body)
-            try:
-                rule = OutcomeRule.from_json(data)
-            except ValueError as err:
-                raise ApiError(422, *_messages(err)) from None
+            rule = _parsed(body, OutcomeRule.from_json)
             return JSONResponse(state.add_outcome_rule(rule).to_json(), status_code=201)
 
         return await _with_body(request, answer)
