@@ -1,8 +1,10 @@
 """The HTTP layer: Livepeer's ``/api`` endpoints and the emulator's ``/_emulator`` admin endpoints.
 
-Routes only parse requests and shape answers; :class:`~.state.EmulatorState` does the work, in a worker
-thread (its lock is shared with the job threads, so the event loop never waits for it). Every error
-is Livepeer's ``{"errors": [...]}``.
+Routes only parse requests and shape answers; :class:`~.state.EmulatorState` does the work. The event
+loop never waits for a lock (the state's is shared with the job threads) nor encodes a long answer:
+routes without a body are plain functions, which FastAPI runs in a worker thread, and routes with one
+read it on the loop and do the rest in a worker thread (:func:`_with_body`). Every error is
+Livepeer's ``{"errors": [...]}``.
 
 Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET /api/task/{id}``,
 ``GET /api/asset``, ``GET|DELETE /api/asset/{id}``, ``POST /api/asset/upload/url``,
@@ -33,7 +35,8 @@ Pages for people (no key), at the paths of Livepeer Studio's dashboard, so the p
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -51,6 +54,8 @@ from airflow_provider_livepeer.emulator.faults import (
 )
 from airflow_provider_livepeer.emulator.outcomes import Outcome, OutcomeRule
 from airflow_provider_livepeer.emulator.state import EmulatorState
+
+_Parsed = TypeVar("_Parsed")
 
 #: Request header choosing the outcome of the task a call creates (see Outcome.parse).
 OUTCOME_HEADER = "X-Emulator-Outcome"
@@ -101,6 +106,30 @@ def _details(request: Request) -> bool:
     return bool(request.query_params.get("details"))
 
 
+async def _with_body(request: Request, answer: Callable[[bytes], Response]) -> Response:
+    """Read the request's body on the event loop, then ``answer(body)`` in a worker thread."""
+    return await run_in_threadpool(answer, await request.body())
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError as err:
+        raise ApiError(422, f"request body is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "request body must be a JSON object")
+    return data
+
+
+def _parsed(body: bytes, parse: Callable[[dict[str, Any]], _Parsed]) -> _Parsed:
+    """``parse`` of a JSON object body; what it refuses is a 422 listing each error."""
+    data = _json_object(body)
+    try:
+        return parse(data)
+    except ValueError as err:
+        raise ApiError(422, *_messages(err)) from None
+
+
 def _list_response(
     request: Request,
     items: list[dict[str, Any]],
@@ -128,16 +157,16 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
         return state.authenticate(request.headers.get("authorization"))
 
     @app.get("/api/task")
-    async def list_tasks(request: Request) -> Response:
-        items = await run_in_threadpool(state.list_tasks, account(request))
+    def list_tasks(request: Request) -> Response:
+        items = state.list_tasks(account(request))
         return _list_response(request, items, listing.TASK_FIELDS, end_link=True)
 
     @app.get("/api/task/{task_id}")
-    async def get_task(request: Request, task_id: str) -> Response:
-        return JSONResponse(await run_in_threadpool(state.get_task, account(request), task_id))
+    def get_task(request: Request, task_id: str) -> Response:
+        return JSONResponse(state.get_task(account(request), task_id))
 
     @app.get("/api/asset")
-    async def list_assets(request: Request) -> Response:
+    def list_assets(request: Request) -> Response:
         caller = account(request)
         # Like the server, ?playbackId=, ?sourceUrl= and ?phase= are shortcuts for filters.
         shortcuts = [
@@ -146,102 +175,99 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
             if key in request.query_params
         ]
         extra = list(listing.parse_filters(json.dumps(shortcuts), listing.ASSET_FIELDS)) if shortcuts else []
-        items = await run_in_threadpool(state.list_assets, caller, _details(request))
+        items = state.list_assets(caller, _details(request))
         return _list_response(request, items, listing.ASSET_FIELDS, end_link=False, extra=extra)
 
     @app.post("/api/asset/upload/url")
     async def import_asset(request: Request) -> Response:
-        caller = account(request)
-        payload = payloads.parse_body(await request.body(), payloads.NewAssetFromUrl)
-        status, body = await run_in_threadpool(state.create_import, caller, payload, _outcome(request))
-        return JSONResponse(body, status_code=status)
+        def answer(body: bytes) -> Response:
+            caller = account(request)
+            payload = payloads.parse_body(body, payloads.NewAssetFromUrl)
+            status, created = state.create_import(caller, payload, _outcome(request))
+            return JSONResponse(created, status_code=status)
+
+        return await _with_body(request, answer)
 
     @app.get("/api/asset/{asset_id}")
-    async def get_asset(request: Request, asset_id: str) -> Response:
-        return JSONResponse(
-            await run_in_threadpool(state.get_asset, account(request), asset_id, _details(request))
-        )
+    def get_asset(request: Request, asset_id: str) -> Response:
+        return JSONResponse(state.get_asset(account(request), asset_id, _details(request)))
 
     @app.delete("/api/asset/{asset_id}")
-    async def delete_asset(request: Request, asset_id: str) -> Response:
-        await run_in_threadpool(state.delete_asset, account(request), asset_id)
+    def delete_asset(request: Request, asset_id: str) -> Response:
+        state.delete_asset(account(request), asset_id)
         return Response(status_code=204)
 
     @app.post("/api/asset/{asset_id}/export")
     async def export_asset(request: Request, asset_id: str) -> Response:
-        caller = account(request)
-        params = payloads.parse_body(await request.body(), payloads.ExportParams)
-        task = await run_in_threadpool(state.create_export, caller, asset_id, params, _outcome(request))
-        return JSONResponse(task, status_code=201)
+        def answer(body: bytes) -> Response:
+            caller = account(request)
+            params = payloads.parse_body(body, payloads.ExportParams)
+            task = state.create_export(caller, asset_id, params, _outcome(request))
+            return JSONResponse(task, status_code=201)
+
+        return await _with_body(request, answer)
 
     @app.post("/api/transcode")
     async def transcode(request: Request) -> Response:
-        caller = account(request)
-        payload = payloads.parse_body(await request.body(), payloads.TranscodePayload)
-        return JSONResponse(
-            await run_in_threadpool(state.create_transcode, caller, payload, _outcome(request))
-        )
+        def answer(body: bytes) -> Response:
+            caller = account(request)
+            payload = payloads.parse_body(body, payloads.TranscodePayload)
+            return JSONResponse(state.create_transcode(caller, payload, _outcome(request)))
+
+        return await _with_body(request, answer)
 
     @app.post("/api/clip")
     async def clip(request: Request) -> Response:
-        caller = account(request)
-        payload = payloads.parse_body(await request.body(), payloads.ClipPayload)
-        client = request.client.host if request.client else "127.0.0.1"
-        return JSONResponse(
-            await run_in_threadpool(state.create_clip, caller, payload, _outcome(request), client)
-        )
+        def answer(body: bytes) -> Response:
+            caller = account(request)
+            payload = payloads.parse_body(body, payloads.ClipPayload)
+            client = request.client.host if request.client else "127.0.0.1"
+            return JSONResponse(state.create_clip(caller, payload, _outcome(request), client))
+
+        return await _with_body(request, answer)
 
     @app.post("/api/stream")
     async def create_stream(request: Request) -> Response:
-        caller = account(request)
-        payload = payloads.parse_body(await request.body(), payloads.NewStreamPayload)
-        return JSONResponse(await run_in_threadpool(state.create_stream, caller, payload), status_code=201)
+        def answer(body: bytes) -> Response:
+            caller = account(request)
+            payload = payloads.parse_body(body, payloads.NewStreamPayload)
+            return JSONResponse(state.create_stream(caller, payload), status_code=201)
+
+        return await _with_body(request, answer)
 
     @app.get("/api/stream")
-    async def list_streams(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(state.list_streams, account(request)))
+    def list_streams(request: Request) -> Response:
+        return JSONResponse(state.list_streams(account(request)))
 
     @app.get("/api/stream/{stream_id}")
-    async def get_stream(request: Request, stream_id: str) -> Response:
-        return JSONResponse(await run_in_threadpool(state.get_stream, account(request), stream_id))
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except ValueError as err:
-        raise ApiError(422, f"request body is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise ApiError(422, "request body must be a JSON object")
-    return data
+    def get_stream(request: Request, stream_id: str) -> Response:
+        return JSONResponse(state.get_stream(account(request), stream_id))
 
 
 def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/_emulator/health")
-    async def health() -> Response:
-        return JSONResponse(await run_in_threadpool(state.health))
+    def health() -> Response:
+        return JSONResponse(state.health())
 
     @app.get("/_emulator/faults")
-    async def get_faults() -> Response:
+    def get_faults() -> Response:
         return JSONResponse(state.faults.config.to_json())
 
     @app.post("/_emulator/faults")
     async def set_faults(request: Request) -> Response:
-        data = await _json_object(request)
-        try:
-            config = FaultConfig.model_validate(data)
-        except ValueError as err:
-            raise ApiError(422, *_messages(err)) from None
-        state.faults.configure(config)
-        return JSONResponse(state.faults.config.to_json())
+        def answer(body: bytes) -> Response:
+            state.faults.configure(_parsed(body, FaultConfig.model_validate))
+            return JSONResponse(state.faults.config.to_json())
+
+        return await _with_body(request, answer)
 
     @app.delete("/_emulator/faults")
-    async def clear_faults() -> Response:
+    def clear_faults() -> Response:
         state.faults.configure(FaultConfig())
         return Response(status_code=204)
 
     @app.get("/_emulator/requests")
-    async def get_requests() -> Response:
+    def get_requests() -> Response:
         records = state.request_log.all()
         counts: dict[str, int] = {}
         for record in records:
@@ -252,75 +278,78 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
         )
 
     @app.delete("/_emulator/requests")
-    async def reset_requests() -> Response:
+    def reset_requests() -> Response:
         state.request_log.clear()
         return Response(status_code=204)
 
     @app.get("/_emulator/outcomes")
-    async def get_outcomes() -> Response:
+    def get_outcomes() -> Response:
         return JSONResponse({"rules": [rule.to_json() for rule in state.outcome_rules()]})
 
     @app.post("/_emulator/outcomes")
     async def add_outcome(request: Request) -> Response:
-        data = await _json_object(request)
-        try:
-            rule = OutcomeRule.from_json(data)
-        except ValueError as err:
-            raise ApiError(422, *_messages(err)) from None
-        return JSONResponse(state.add_outcome_rule(rule).to_json(), status_code=201)
+        def answer(body: bytes) -> Response:
+            rule = _parsed(body, OutcomeRule.from_json)
+            return JSONResponse(state.add_outcome_rule(rule).to_json(), status_code=201)
+
+        return await _with_body(request, answer)
 
     @app.delete("/_emulator/outcomes")
-    async def clear_outcomes() -> Response:
+    def clear_outcomes() -> Response:
         state.clear_outcome_rules()
         return Response(status_code=204)
 
     @app.delete("/_emulator/outcomes/{rule_id}")
-    async def delete_outcome(rule_id: str) -> Response:
+    def delete_outcome(rule_id: str) -> Response:
         if not state.remove_outcome_rule(rule_id):
             raise ApiError(404, "not found")
         return Response(status_code=204)
 
     @app.get("/_emulator/tasks/{task_id}")
-    async def debug_task(task_id: str) -> Response:
+    def debug_task(task_id: str) -> Response:
         try:
-            return JSONResponse(await run_in_threadpool(state.debug_task, task_id))
+            return JSONResponse(state.debug_task(task_id))
         except KeyError:
             raise ApiError(404, "not found") from None
 
     @app.post("/_emulator/streams/{stream_id}/sessions")
     async def add_recording_session(request: Request, stream_id: str) -> Response:
-        data = await _json_object(request)
-        url = data.get("recordingUrl")
-        if not isinstance(url, str) or not url:
-            raise ApiError(422, "recordingUrl (the URL of a media file) is required")
-        try:
-            session = await run_in_threadpool(state.add_recording_session, stream_id, url)
-            return JSONResponse(session, status_code=201)
-        except KeyError:
-            raise ApiError(404, "stream not found") from None
+        def answer(body: bytes) -> Response:
+            url = _json_object(body).get("recordingUrl")
+            if not isinstance(url, str) or not url:
+                raise ApiError(422, "recordingUrl (the URL of a media file) is required")
+            try:
+                return JSONResponse(state.add_recording_session(stream_id, url), status_code=201)
+            except KeyError:
+                raise ApiError(404, "stream not found") from None
+
+        return await _with_body(request, answer)
 
     @app.get("/_emulator/accounts")
-    async def get_accounts() -> Response:
+    def get_accounts() -> Response:
         return JSONResponse({"accounts": [account.to_json() for account in state.accounts]})
 
     @app.post("/_emulator/accounts")
     async def add_account(request: Request) -> Response:
-        data = await _json_object(request)
-        key, project_of = data.get("apiKey"), data.get("projectOf")
-        if not isinstance(key, str):
-            raise ApiError(422, "apiKey (a string) is required")
-        if project_of is not None and not isinstance(project_of, str):
-            raise ApiError(422, "projectOf must be a known API key")
-        try:
-            return JSONResponse(state.add_account(key, project_of).to_json(), status_code=201)
-        except KeyError:
-            raise ApiError(422, "projectOf must be a known API key") from None
-        except ValueError as err:
-            raise ApiError(422, str(err)) from None
+        def answer(body: bytes) -> Response:
+            data = _json_object(body)
+            key, project_of = data.get("apiKey"), data.get("projectOf")
+            if not isinstance(key, str):
+                raise ApiError(422, "apiKey (a string) is required")
+            if project_of is not None and not isinstance(project_of, str):
+                raise ApiError(422, "projectOf must be a known API key")
+            try:
+                return JSONResponse(state.add_account(key, project_of).to_json(), status_code=201)
+            except KeyError:
+                raise ApiError(422, "projectOf must be a known API key") from None
+            except ValueError as err:
+                raise ApiError(422, str(err)) from None
+
+        return await _with_body(request, answer)
 
     @app.post("/_emulator/reset")
-    async def reset() -> Response:
-        await run_in_threadpool(state.reset)
+    def reset() -> Response:
+        state.reset()
         return Response(status_code=204)
 
 
@@ -333,9 +362,9 @@ def _messages(err: ValueError) -> list[str]:
 
 def _add_dashboard_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/dashboard/assets/{asset_id}")
-    async def asset_page(asset_id: str) -> Response:
+    def asset_page(asset_id: str) -> Response:
         try:
-            asset = await run_in_threadpool(state.asset_view, asset_id, False)
+            asset = state.asset_view(asset_id, False)
             return HTMLResponse(dashboard.asset_page(asset))
         except KeyError:
             return HTMLResponse(dashboard.not_found_page(f"Asset {asset_id}"), status_code=404)

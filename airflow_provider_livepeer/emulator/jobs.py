@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,20 +113,20 @@ class JobRunner:
         with self._idle:
             self._active += 1
         try:
-            self._executor.submit(self._run, task_id)
+            future = self._executor.submit(self._run, task_id)
         except RuntimeError:  # the executor is shut down: the emulator is closing
             self._done()
+            return
+        # Called when the job ends, and also when close() cancels it before it started.
+        future.add_done_callback(self._done)
 
     def _run(self, task_id: str) -> None:
-        try:
-            work = self._begin(task_id)
-            if work is not None:
-                media, error = perform(work, self.limits, self._closing)
-                self._finish(task_id, work.job, media, error)
-        finally:
-            self._done()
+        work = self._begin(task_id)
+        if work is not None:
+            media, error = perform(work, self.limits, self._closing)
+            self._finish(task_id, work.job, media, error)
 
-    def _done(self) -> None:
+    def _done(self, _future: Future[None] | None = None) -> None:
         with self._idle:
             self._active -= 1
             self._idle.notify_all()

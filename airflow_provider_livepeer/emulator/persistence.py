@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 
@@ -46,23 +47,25 @@ class SavedState(CamelModel):
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     streams: list[StreamRecord] = Field(default_factory=list)
 
-    def to_text(self) -> str:
-        """The file's text."""
-        return json.dumps(self.to_json(), separators=(",", ":"))
+    @staticmethod
+    def text(content: dict[str, Any]) -> str:
+        """The file's text for ``content``, the :meth:`~.shapes.CamelModel.to_json` of a saved state."""
+        return json.dumps(content, separators=(",", ":"))
 
 
 class StateFile:
     """Loads the state file, and writes it, debounced, after changes.
 
     :param path: the file.
-    :param snapshot: returns the text to write, from :meth:`SavedState.to_text` (it takes the state's
-        lock itself; it is never called with the writer's own lock held, so a thread holding the
-        state's lock may call :meth:`changed`).
+    :param snapshot: returns the content to write, the :meth:`~.shapes.CamelModel.to_json` of a
+        :class:`SavedState` (it takes the state's lock itself, only for as long as copying takes: the
+        text is made and written after it lets go; it is never called with the writer's own lock
+        held, so a thread holding the state's lock may call :meth:`changed`).
     :param interval: least seconds between two writes.
     """
 
     def __init__(
-        self, path: Path, snapshot: Callable[[], str], interval: float = DEFAULT_SAVE_INTERVAL
+        self, path: Path, snapshot: Callable[[], dict[str, Any]], interval: float = DEFAULT_SAVE_INTERVAL
     ) -> None:
         self.path = path
         self.interval = interval
@@ -124,7 +127,8 @@ class StateFile:
                 if not self._dirty:
                     return
                 self._dirty = False
-            text = self._snapshot()
+            # One flush at a time (self._writing), so writes of two snapshots never interleave.
+            text = SavedState.text(self._snapshot())
             tmp = self.path.with_name(f".{self.path.name}.tmp")
             try:
                 tmp.parent.mkdir(parents=True, exist_ok=True)

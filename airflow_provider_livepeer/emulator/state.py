@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_livepeer.emulator import payloads, task_params
-from airflow_provider_livepeer.emulator.accounts import Account, Accounts, default_api_keys
+from airflow_provider_livepeer.emulator.accounts import Account, Accounts
+from airflow_provider_livepeer.emulator.accounts import default_api_keys as _default_api_keys
 from airflow_provider_livepeer.emulator.clock import Clock, to_ms
 from airflow_provider_livepeer.emulator.errors import ApiError, not_found
 from airflow_provider_livepeer.emulator.faults import FaultConfig, FaultInjector
@@ -35,6 +36,24 @@ from airflow_provider_livepeer.emulator.store import Store
 from airflow_provider_livepeer.emulator.streams import CLIP_RATE_WINDOW_S, requester_id
 from airflow_provider_livepeer.emulator.timeline import Durations
 from airflow_provider_livepeer.emulator.views import ipfs_export_output
+from airflow_provider_livepeer.moved import moved_names
+
+#: What moved to :mod:`.accounts` and :mod:`.request_log`, still importable from here (so this module
+#: imports ``default_api_keys`` under a private name: the public one warns).
+_MOVED = {
+    "airflow_provider_livepeer.emulator.accounts": {"DEFAULT_API_KEY", "default_api_keys", "mask_key"},
+    "airflow_provider_livepeer.emulator.request_log": {"RequestRecord"},
+}
+_MOVED_FROM = {
+    name: moved_names(__name__, module, names) for module, names in _MOVED.items() for name in names
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name that moved to another module, with a DeprecationWarning naming it."""
+    if name not in _MOVED_FROM:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _MOVED_FROM[name](name)
 
 
 class EmulatorState(Store):
@@ -83,7 +102,7 @@ class EmulatorState(Store):
         job_workers: int = 4,
         save_interval: float = DEFAULT_SAVE_INTERVAL,
     ) -> None:
-        accounts = Accounts([api_keys] if isinstance(api_keys, str) else api_keys or default_api_keys())
+        accounts = Accounts([api_keys] if isinstance(api_keys, str) else api_keys or _default_api_keys())
         super().__init__(
             accounts,
             speed=speed,

@@ -293,8 +293,8 @@ class Store:
         if self._file is not None:
             self._file.changed()
 
-    def _saved(self) -> str:
-        """The state file's text, as of now."""
+    def _saved(self) -> dict[str, Any]:
+        """The state file's content, as of now (copied under the lock; encoded and written outside it)."""
         with self._lock:
             saved = SavedState(
                 seq=self._seq,
@@ -303,7 +303,7 @@ class Store:
                 outcomes=self._rules.all(),
                 streams=self.streams.all(),
             )
-            return saved.to_text()
+            return saved.to_json()
 
     def flush(self) -> None:
         """Write the state file now if changes are pending.

@@ -22,7 +22,6 @@ from airflow_provider_livepeer.emulator.timeline import Snapshot
 
 # Obviously fake hosts (RFC 2606 ``.invalid``): URLs with the real shapes that lead nowhere.
 CDN_BASE = "https://vod-cdn.livepeer-emulator.invalid"
-STORAGE_BASE = "https://storage.livepeer-emulator.invalid/vod"
 IPFS_GATEWAY = "https://ipfs.livepeer-emulator.invalid/ipfs/"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from airflow_provider_livepeer.emulator import payloads
 from airflow_provider_livepeer.emulator.state import EmulatorState
 from tests.support.emulator_api import ApiClient, recorded_playback_id, video_bytes
+from tests.support.locks import WatchedLock
 from tests.support.servers import MediaServer
 
 
@@ -84,18 +84,41 @@ def test_missing_state_file_starts_empty_and_is_created(tmp_path: Path) -> None:
     state.close()
 
 
-def test_many_changes_are_coalesced_into_few_writes(tmp_path: Path) -> None:
+def test_changes_within_the_interval_are_written_once_at_close(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
-    state = EmulatorState("k", state_file=path, save_interval=0.2)
+    # An interval longer than the test: every change falls within it, so the only write is close()'s.
+    state = EmulatorState("k", state_file=path, save_interval=60)
     account = state.account()
-    started = time.monotonic()
     for number in range(200):
         state.create_stream(account, payloads.NewStreamPayload(name=f"s{number}"))
-    elapsed = time.monotonic() - started
-    state.close()
     assert state._file is not None
-    # One write per interval at most while changing, plus the last one at close.
-    assert state._file.writes <= elapsed / 0.2 + 2
+    assert state._file.writes == 0
+    assert not path.exists()
+    state.close()
+    assert state._file.writes == 1
+    assert len(json.loads(path.read_text())["streams"]) == 200
+
+
+def test_changes_made_while_a_write_waits_are_coalesced_into_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.json"
+    state = EmulatorState("k", state_file=path, save_interval=0.05)
+    account = state.account()
+    lock = state._lock
+    watched = WatchedLock(lock)
+    monkeypatch.setattr(state, "_lock", watched)
+    with lock:  # the writer's snapshot waits for it; this thread's changes re-enter it
+        state.create_stream(account, payloads.NewStreamPayload(name="s0"))
+        assert watched.waiting.wait(30), "the writer never came to take its snapshot"
+        for number in range(1, 200):
+            state.create_stream(account, payloads.NewStreamPayload(name=f"s{number}"))
+        assert state._file is not None
+        assert state._file.writes == 0
+    state.close()
+    # The write that waited holds all 200 changes (it took the lock after them); the changes made after it
+    # had cleared the pending mark make one more: two writes for 200 changes, however long they took.
+    assert state._file.writes == 2
     assert len(json.loads(path.read_text())["streams"]) == 200
 
 
