@@ -392,5 +392,5 @@ def server_time(headers: Mapping[str, str]) -> float | None:
 
 #: The checks this module held before :mod:`airflow_provider_livepeer.validation`.
 __getattr__ = moved_names(
-    __name__, "airflow_provider_livepeer.validation", {"validate_livepeer_id", "validate_url"}
+    __name__, {"airflow_provider_livepeer.validation": {"validate_livepeer_id", "validate_url"}}
 )

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 
-def moved_names(old_module: str, new_module: str, names: Collection[str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` handing out ``names`` from ``new_module``, each with a DeprecationWarning.
+def moved_names(old_module: str, moved: Mapping[str, Collection[str]]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` handing out names from where they moved, each with a DeprecationWarning.
 
     :param old_module: the module the names were in (its ``__name__``).
-    :param new_module: where they are now; imported on first use, so the two may import each other.
-    :param names: the public names that moved.
+    :param moved: the public names that moved, by the module they are in now; that module is imported on
+        first use, so the two may import each other.
     """
+    new_module_of = {name: new_module for new_module, names in moved.items() for name in names}
 
     def __getattr__(name: str) -> Any:
-        if name not in names:
+        new_module = new_module_of.get(name)
+        if new_module is None:
             raise AttributeError(f"module {old_module!r} has no attribute {name!r}")
         warnings.warn(
             f"{old_module}.{name} moved to {new_module}.{name}; import it from there.",

@@ -32,6 +32,10 @@ MOVED = [
     ("triggers.watcher", "triggers.shared_watcher", "shared_watcher"),
     ("api", "validation", "validate_livepeer_id"),
     ("api", "validation", "validate_url"),
+    ("emulator.state", "emulator.accounts", "DEFAULT_API_KEY"),
+    ("emulator.state", "emulator.accounts", "default_api_keys"),
+    ("emulator.state", "emulator.accounts", "mask_key"),
+    ("emulator.state", "emulator.request_log", "RequestRecord"),
 ]
 
 
@@ -49,6 +53,12 @@ def test_an_unknown_name_of_an_old_module_is_still_an_attribute_error(old: str) 
     old_module = importlib.import_module(f"{PACKAGE}.{old}")
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         old_module.nothing_here  # noqa: B018
+
+
+def test_the_from_import_form_warns_too() -> None:
+    with pytest.warns(DeprecationWarning, match=r"emulator\.state\.mask_key moved"):
+        from airflow_provider_livepeer.emulator.state import mask_key
+    assert mask_key is importlib.import_module(f"{PACKAGE}.emulator.accounts").mask_key
 
 
 def test_the_xcom_keys_and_the_default_timeout_import_from_the_sensor_module_without_a_warning() -> None:

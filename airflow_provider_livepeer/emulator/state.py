@@ -40,20 +40,13 @@ from airflow_provider_livepeer.moved import moved_names
 
 #: What moved to :mod:`.accounts` and :mod:`.request_log`, still importable from here (so this module
 #: imports ``default_api_keys`` under a private name: the public one warns).
-_MOVED = {
-    "airflow_provider_livepeer.emulator.accounts": {"DEFAULT_API_KEY", "default_api_keys", "mask_key"},
-    "airflow_provider_livepeer.emulator.request_log": {"RequestRecord"},
-}
-_MOVED_FROM = {
-    name: moved_names(__name__, module, names) for module, names in _MOVED.items() for name in names
-}
-
-
-def __getattr__(name: str) -> Any:
-    """A name that moved to another module, with a DeprecationWarning naming it."""
-    if name not in _MOVED_FROM:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return _MOVED_FROM[name](name)
+__getattr__ = moved_names(
+    __name__,
+    {
+        "airflow_provider_livepeer.emulator.accounts": {"DEFAULT_API_KEY", "default_api_keys", "mask_key"},
+        "airflow_provider_livepeer.emulator.request_log": {"RequestRecord"},
+    },
+)
 
 
 class EmulatorState(Store):

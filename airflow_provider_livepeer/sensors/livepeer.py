@@ -43,15 +43,16 @@ __all__ = ["DEFAULT_TIMEOUT", "XCOM_ASSET_SPEC", "XCOM_OUTPUT", "XCOM_OUTPUT_ASS
 #: The waiting functions this module held before :mod:`airflow_provider_livepeer.waiting`.
 __getattr__ = moved_names(
     __name__,
-    "airflow_provider_livepeer.waiting",
     {
-        "read_task",
-        "raise_for_failure",
-        "wait_for_task",
-        "trigger_for",
-        "result_from_event",
-        "publish_result",
-        "alias_outlets",
+        "airflow_provider_livepeer.waiting": {
+            "read_task",
+            "raise_for_failure",
+            "wait_for_task",
+            "trigger_for",
+            "result_from_event",
+            "publish_result",
+            "alias_outlets",
+        }
     },
 )
 

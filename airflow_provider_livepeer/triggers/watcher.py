@@ -100,7 +100,5 @@ class PollingTaskWatcher:
 
 #: What moved to :mod:`airflow_provider_livepeer.triggers.shared_watcher`, still importable from here.
 __getattr__ = moved_names(
-    __name__,
-    "airflow_provider_livepeer.triggers.shared_watcher",
-    {"SharedTaskWatcher", "shared_watcher"},
+    __name__, {"airflow_provider_livepeer.triggers.shared_watcher": {"SharedTaskWatcher", "shared_watcher"}}
 )
