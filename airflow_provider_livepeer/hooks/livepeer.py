@@ -78,12 +78,12 @@ class LivepeerHook(LivepeerBaseHook):
         :raises LivepeerNotFoundError: no such task.
         """
         response = self._send(_task_request(livepeer_task_id))
-        return parse(Task, response.data, f"GET /api/task/{livepeer_task_id}", response.answered_at)
+        return parse(Task, response.data, response.label, response.answered_at)
 
     async def aget_task(self, livepeer_task_id: str) -> Task:
         """Read one task, asynchronously; see :meth:`get_task`."""
         response = await self._asend(_task_request(livepeer_task_id))
-        return parse(Task, response.data, f"GET /api/task/{livepeer_task_id}", response.answered_at)
+        return parse(Task, response.data, response.label, response.answered_at)
 
     def list_tasks(
         self,
@@ -154,7 +154,8 @@ class LivepeerHook(LivepeerBaseHook):
         :raises ValueError: the id is malformed (nothing is sent).
         """
         path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}"
-        return parse(Asset, self._send(ApiRequest("GET", path)).data, f"GET /api{path}")
+        response = self._send(ApiRequest("GET", path))
+        return parse(Asset, response.data, response.label)
 
     def delete_asset(self, asset_id: str) -> None:
         """Delete an asset.
@@ -204,7 +205,7 @@ class LivepeerHook(LivepeerBaseHook):
         """
         parameters = ImportAssetRequest.of(locals())  # by name: the model takes its fields
         request = parameters.api_request()
-        policy = retry_policy(self.retry_settings, self.log, "POST /api/asset/upload/url")
+        policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(may_have_acted)
         for attempt in Retrying(**policy):
             with attempt:
@@ -309,7 +310,7 @@ class LivepeerHook(LivepeerBaseHook):
         """
         rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
         request = ClipRequest.of(locals()).api_request()
-        policy = retry_policy(self.retry_settings, self.log, "POST /api/clip")
+        policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(is_clip_rate_limited)
         policy["stop"] = stop_before_delay(rate_limit_timeout)
         for attempt in Retrying(**policy):
@@ -319,7 +320,7 @@ class LivepeerHook(LivepeerBaseHook):
 
     def _create(self, request: ApiRequest) -> CreatedWork:
         response = self._send(request)
-        data, what = response.data, f"{request.method} /api{request.path}"
+        data, what = response.data, response.label
         # /transcode answers the whole task rather than {task: {id}}.
         if isinstance(data, dict) and "task" not in data and "status" in data:
             data = {"task": {"id": parse(Task, data, what).id}}
@@ -356,8 +357,8 @@ def _page(response: ApiResponse) -> tuple[TaskPage, dict[str, str] | None]:
     """The tasks of one page of ``GET /api/task``, and the query of the next page (``None``: the end)."""
     if not isinstance(response.data, list):
         raise LivepeerBadResponseError(
-            f"Livepeer answered GET /api/task with {type(response.data).__name__}, "
+            f"Livepeer answered {response.label} with {type(response.data).__name__}, "
             "expected a JSON array of tasks"
         )
-    page = TaskPage(response.data, response.answered_at)
+    page = TaskPage(response.data, response.answered_at, response.label)
     return page, next_page_params(response.headers.get("Link")) if len(page) else None
