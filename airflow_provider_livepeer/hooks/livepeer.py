@@ -203,7 +203,8 @@ class LivepeerHook(LivepeerBaseHook):
         :returns: the new asset and its task.
         :raises ValueError: the URL or name is invalid (nothing is sent).
         """
-        parameters = ImportAssetRequest.of(locals())  # by name: the model takes its fields
+        # The first statement, so the only locals are the parameters: the model takes its fields by name.
+        parameters = ImportAssetRequest.of(locals())
         request = parameters.api_request()
         policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(may_have_acted)
@@ -255,6 +256,7 @@ class LivepeerHook(LivepeerBaseHook):
         :returns: the export task.
         :raises ValueError: a bad asset id, neither or both destinations, or a bad URL (nothing is sent).
         """
+        # The only statement, so the only locals are the parameters: the model takes its fields by name.
         return self._create(ExportAssetRequest.of(locals()).api_request())
 
     def transcode(
@@ -280,6 +282,7 @@ class LivepeerHook(LivepeerBaseHook):
         :returns: the ``transcode-file`` task (it makes no Livepeer asset).
         :raises ValueError: a bad input, storage or outputs (nothing is sent).
         """
+        # The only statement, so the only locals are the parameters: the model takes its fields by name.
         return self._create(TranscodeRequest.of(locals()).api_request())
 
     def create_clip(
@@ -308,8 +311,9 @@ class LivepeerHook(LivepeerBaseHook):
         :raises ValueError: a bad playback id, a time that is not a number, or times out of order (nothing
             is sent).
         """
-        rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
+        # The first statement, so the only locals are the parameters: the model takes its fields by name.
         request = ClipRequest.of(locals()).api_request()
+        rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
         policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(is_clip_rate_limited)
         policy["stop"] = stop_before_delay(rate_limit_timeout)

@@ -52,7 +52,7 @@ def test_a_parse_error_names_the_real_path(
 
 def test_a_list_that_is_not_an_array_names_the_real_path(httpserver: HTTPServer, hook: LivepeerHook) -> None:
     httpserver.expect_request("/proxy/api/task").respond_with_json({"tasks": []})
-    with pytest.raises(LivepeerBadResponseError, match="^Livepeer answered GET /proxy/api/task with dict"):
+    with pytest.raises(LivepeerBadResponseError, match=r"^Livepeer answered GET /proxy/api/task with dict"):
         list(hook.list_tasks())
 
 
