@@ -69,6 +69,4 @@ with DAG(
             timeout=60,
             deferrable=mode == "deferrable",
         )
-    waited >> deferred >> DeleteKeepingItsHooks(
-        task_id="delete_asset", asset_id=deferred.output["asset_id"]
-    )
+    waited >> deferred >> DeleteKeepingItsHooks(task_id="delete_asset", asset_id=deferred.output["asset_id"])
