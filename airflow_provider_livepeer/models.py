@@ -182,13 +182,13 @@ class TaskPage:
 
     :param items: the page's JSON array.
     :param answered_at: the server's ``Date`` when it answered, Unix seconds.
+    :param what: the request's label (``GET /api/task`` under the connection's path), for messages.
     """
 
-    what = "GET /api/task"
-
-    def __init__(self, items: list[Any], answered_at: float | None) -> None:
+    def __init__(self, items: list[Any], answered_at: float | None, what: str) -> None:
         self._items = items
         self.answered_at = answered_at
+        self.what = what
 
     def __len__(self) -> int:
         return len(self._items)

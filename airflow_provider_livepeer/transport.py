@@ -55,12 +55,14 @@ _SYNC_DEFAULT_HEADERS = dict(requests.utils.default_headers())
 
 
 class ApiResponse(NamedTuple):
-    """A decoded answer: its JSON value, its headers and the server's clock when it answered."""
+    """A decoded answer: its JSON value, its headers, the server's clock when it answered, and its label."""
 
     data: Any
     headers: Mapping[str, str]
     #: The server's ``Date`` header as Unix seconds, or ``None`` without one.
     answered_at: float | None
+    #: ``METHOD /api/path`` of the request answered (:meth:`HttpConfig.label`), for messages.
+    label: str
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class HttpConfig:
         self, request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes
     ) -> ApiResponse:
         data = decode_response(request.method, self.api_path(request.path), status, headers, body)
-        return ApiResponse(data, headers, server_time(headers))
+        return ApiResponse(data, headers, server_time(headers), self.label(request))
 
     def label(self, request: ApiRequest) -> str:
         """``METHOD /api/path`` of a request, for messages and the log."""

@@ -36,7 +36,6 @@ def _base_version(version: str) -> tuple[int, int, int]:
 AIRFLOW_VERSION = _base_version(AIRFLOW_VERSION_STRING)
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
-AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 #: The provider-info key of asset URI schemes: Airflow 2 called Assets Datasets.
 ASSET_URIS_KEY = "asset-uris" if AIRFLOW_V_3_0_PLUS else "dataset-uris"

@@ -78,12 +78,12 @@ class LivepeerHook(LivepeerBaseHook):
         :raises LivepeerNotFoundError: no such task.
         """
         response = self._send(_task_request(livepeer_task_id))
-        return parse(Task, response.data, f"GET /api/task/{livepeer_task_id}", response.answered_at)
+        return parse(Task, response.data, response.label, response.answered_at)
 
     async def aget_task(self, livepeer_task_id: str) -> Task:
         """Read one task, asynchronously; see :meth:`get_task`."""
         response = await self._asend(_task_request(livepeer_task_id))
-        return parse(Task, response.data, f"GET /api/task/{livepeer_task_id}", response.answered_at)
+        return parse(Task, response.data, response.label, response.answered_at)
 
     def list_tasks(
         self,
@@ -154,7 +154,8 @@ class LivepeerHook(LivepeerBaseHook):
         :raises ValueError: the id is malformed (nothing is sent).
         """
         path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}"
-        return parse(Asset, self._send(ApiRequest("GET", path)).data, f"GET /api{path}")
+        response = self._send(ApiRequest("GET", path))
+        return parse(Asset, response.data, response.label)
 
     def delete_asset(self, asset_id: str) -> None:
         """Delete an asset.
@@ -202,9 +203,10 @@ class LivepeerHook(LivepeerBaseHook):
         :returns: the new asset and its task.
         :raises ValueError: the URL or name is invalid (nothing is sent).
         """
-        parameters = ImportAssetRequest.of(locals())  # by name: the model takes its fields
+        # The first statement, so the only locals are the parameters: the model takes its fields by name.
+        parameters = ImportAssetRequest.of(locals())
         request = parameters.api_request()
-        policy = retry_policy(self.retry_settings, self.log, "POST /api/asset/upload/url")
+        policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(may_have_acted)
         for attempt in Retrying(**policy):
             with attempt:
@@ -254,6 +256,7 @@ class LivepeerHook(LivepeerBaseHook):
         :returns: the export task.
         :raises ValueError: a bad asset id, neither or both destinations, or a bad URL (nothing is sent).
         """
+        # The only statement, so the only locals are the parameters: the model takes its fields by name.
         return self._create(ExportAssetRequest.of(locals()).api_request())
 
     def transcode(
@@ -279,6 +282,7 @@ class LivepeerHook(LivepeerBaseHook):
         :returns: the ``transcode-file`` task (it makes no Livepeer asset).
         :raises ValueError: a bad input, storage or outputs (nothing is sent).
         """
+        # The only statement, so the only locals are the parameters: the model takes its fields by name.
         return self._create(TranscodeRequest.of(locals()).api_request())
 
     def create_clip(
@@ -307,9 +311,10 @@ class LivepeerHook(LivepeerBaseHook):
         :raises ValueError: a bad playback id, a time that is not a number, or times out of order (nothing
             is sent).
         """
-        rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
+        # The first statement, so the only locals are the parameters: the model takes its fields by name.
         request = ClipRequest.of(locals()).api_request()
-        policy = retry_policy(self.retry_settings, self.log, "POST /api/clip")
+        rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
+        policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(is_clip_rate_limited)
         policy["stop"] = stop_before_delay(rate_limit_timeout)
         for attempt in Retrying(**policy):
@@ -319,7 +324,7 @@ class LivepeerHook(LivepeerBaseHook):
 
     def _create(self, request: ApiRequest) -> CreatedWork:
         response = self._send(request)
-        data, what = response.data, f"{request.method} /api{request.path}"
+        data, what = response.data, response.label
         # /transcode answers the whole task rather than {task: {id}}.
         if isinstance(data, dict) and "task" not in data and "status" in data:
             data = {"task": {"id": parse(Task, data, what).id}}
@@ -356,8 +361,8 @@ def _page(response: ApiResponse) -> tuple[TaskPage, dict[str, str] | None]:
     """The tasks of one page of ``GET /api/task``, and the query of the next page (``None``: the end)."""
     if not isinstance(response.data, list):
         raise LivepeerBadResponseError(
-            f"Livepeer answered GET /api/task with {type(response.data).__name__}, "
+            f"Livepeer answered {response.label} with {type(response.data).__name__}, "
             "expected a JSON array of tasks"
         )
-    page = TaskPage(response.data, response.answered_at)
+    page = TaskPage(response.data, response.answered_at, response.label)
     return page, next_page_params(response.headers.get("Link")) if len(page) else None

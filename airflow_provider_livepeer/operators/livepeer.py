@@ -12,6 +12,7 @@ test fails if the operator, the hook method and the model disagree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context
@@ -347,10 +348,16 @@ class LivepeerDeleteAssetOperator(BaseOperator):
         self.livepeer_conn_id = livepeer_conn_id
         self.missing_ok = missing_ok
 
+    @cached_property
+    def hook(self) -> LivepeerHook:
+        """The hook of the operator's connection."""
+        return LivepeerHook(self.livepeer_conn_id)
+
     def execute(self, context: Context) -> None:
-        """Delete the asset."""
+        """Delete the asset, and close the hook's session."""
         try:
-            LivepeerHook(self.livepeer_conn_id).delete_asset(self.asset_id)
+            with self.hook as hook:
+                hook.delete_asset(self.asset_id)
         except (LivepeerNotFoundError, LivepeerInvalidRequestError) as err:
             gone = isinstance(err, LivepeerNotFoundError) or "already deleted" in err.detail
             if not (self.missing_ok and gone):

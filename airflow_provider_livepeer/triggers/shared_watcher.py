@@ -284,6 +284,10 @@ class SharedTaskWatcher:
     async def _read_all(self, task_ids: list[str]) -> None:
         await asyncio.gather(*(self._read_limited(task_id) for task_id in task_ids))
 
+    async def _read_each(self) -> None:
+        """Read every watched task directly, but those whose first look is under way (it will tell)."""
+        await self._read_all([task_id for task_id, w in self.watched.items() if not w.reading])
+
     async def _read_limited(self, livepeer_task_id: str) -> None:
         """Read a task directly, a few at a time: a thousand new triggers must not send a thousand at once."""
         async with self._reads:
@@ -317,7 +321,7 @@ class SharedTaskWatcher:
 
     async def _poll(self) -> None:
         if self.per_task_fallback:
-            await self._read_all(list(self.watched))
+            await self._read_each()
             return
         for watched in self.watched.values():
             watched.unmentioned_polls += 1
@@ -332,7 +336,7 @@ class SharedTaskWatcher:
                     err,
                     len(self.watched),
                 )
-                await self._read_all(list(self.watched))
+                await self._read_each()
                 return
             if not is_retryable(err):
                 self._fail_all(err)
@@ -419,8 +423,10 @@ class SharedTaskWatcher:
 
     def _notify(self, livepeer_task_id: str, item: Exception | Notice) -> None:
         """Hand an error or a line to log to the task's subscribers."""
-        for subscriber in self.watched.get(livepeer_task_id, Watched()).subscribers:
-            subscriber.put(item)
+        watched = self.watched.get(livepeer_task_id)
+        if watched is not None:
+            for subscriber in watched.subscribers:
+                subscriber.put(item)
 
 
 _WATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, SharedTaskWatcher]] = (

@@ -22,7 +22,6 @@ import re
 import typing
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +45,7 @@ from airflow_provider_livepeer.operators.livepeer import (
     LivepeerTaskOperator,
     LivepeerTranscodeOperator,
 )
+from tests.support.project import shared_file
 
 S3 = {"type": "s3", "endpoint": "https://s3.example.com", "bucket": "b", "credentials": {}}
 CREATED = {"asset": {"id": "a1", "playbackId": "p1"}, "task": {"id": "t1"}}
@@ -217,6 +217,81 @@ def test_the_operator_sends_its_create_arguments_under_livepeer_names(
     }
 
 
+#: Every create parameter of each operator with a valid value other than its default (an export has two
+#: cases: its destinations exclude each other).
+EVERY_ARGUMENT: list[tuple[CreateCall, dict[str, Any]]] = [
+    (
+        CREATE_CALLS[0],
+        {
+            "url": "https://example.com/v.mp4",
+            "name": "talk",
+            "static_mp4": True,
+            "playback_policy": {"type": "jwt"},
+            "storage": {"ipfs": True},
+            "profiles": [{"name": "240p", "bitrate": 250000, "width": 426, "height": 240}],
+            "creator_id": {"type": "unverified", "value": "0xabc"},
+            "encryption": {"encryptedKey": "k"},
+            "c2pa": True,
+            "target_segment_size_secs": 6,
+        },
+    ),
+    (
+        CREATE_CALLS[1],
+        {
+            "asset_id": "a1",
+            "custom_url": "https://up.example.com/v",
+            "custom_method": "POST",
+            "custom_headers": {"k": "v"},
+        },
+    ),
+    (CREATE_CALLS[1], {"asset_id": "a1", "ipfs": {"pinata": {"jwt": "j"}}}),
+    (
+        CREATE_CALLS[2],
+        {
+            "input": "ipfs://cid",
+            "storage": S3,
+            "outputs": {"hls": {"path": "/h"}, "mp4": {"path": "/m"}},
+            "profiles": [{"name": "240p", "bitrate": 250000, "width": 426, "height": 240}],
+            "target_segment_size_secs": 4,
+            "creator_id": "0xabc",
+            "c2pa": False,
+        },
+    ),
+    (
+        CREATE_CALLS[3],
+        {
+            "playback_id": "pb1",
+            "start_time": 1000,
+            "end_time": 2000,
+            "name": "clip",
+            "session_id": "s1",
+            "rate_limit_timeout": 5,
+        },
+    ),
+]
+
+
+def test_every_create_parameter_is_given_a_value() -> None:
+    for call in CREATE_CALLS:
+        given = set().union(*(set(values) for each, values in EVERY_ARGUMENT if each is call))
+        assert given == set(parameters(call.operator.__init__)), call
+    for call, values in EVERY_ARGUMENT:
+        for name, value in values.items():
+            assert value != parameters(call.operator.__init__)[name].default, (call, name)
+
+
+@pytest.mark.parametrize(
+    ("call", "values"), EVERY_ARGUMENT, ids=[f"{call}-{i}" for i, (call, _) in enumerate(EVERY_ARGUMENT)]
+)
+def test_the_operator_hands_every_create_parameter_to_the_hook(
+    httpserver: HTTPServer, hook: LivepeerHook, call: CreateCall, values: dict[str, Any]
+) -> None:
+    request = call.model.of(values)
+    httpserver.expect_request(f"/api{request.path()}", method="POST").respond_with_json(CREATED)
+    call.operator(task_id="create", **values).create(hook)
+    assert sent_body(httpserver) == request.body()
+
+
 @pytest.mark.parametrize(
     ("call", "path", "body"),
     [
@@ -299,9 +374,7 @@ def test_airflow_reads_the_create_parameters_from_the_signature() -> None:
 
 
 def livepeer_schema() -> dict[str, Any]:
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "livepeer" / "api-schema.yaml"
-    if not path.exists():
-        pytest.skip(f"{path} is absent: the shared Livepeer reference data is not beside the project")
+    path = shared_file("livepeer", "api-schema.yaml")
     return dict(yaml.safe_load(path.read_text())["components"]["schemas"])
 
 

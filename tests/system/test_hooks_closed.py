@@ -22,9 +22,16 @@ def test_each_task_closes_its_hooks_session_when_done(
     assert dag_run.state == "success", {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
     made_by = {task_id for task_id, _ in hooks}
-    assert made_by == {"import_waiting", "import_deferred", "sensor_poke", "sensor_deferrable"}
+    assert made_by == {
+        "import_waiting",
+        "import_deferred",
+        "sensor_poke",
+        "sensor_deferrable",
+        "delete_asset",
+    }
     for task_id, hook in hooks:
         assert "session" not in hook.__dict__, f"{task_id} left its hook's session open"
     # The hooks were used: their sessions sent the create calls and the reads.
     assert livepeer_emulator.request_count("POST", "/api/asset/upload/url") == 2
     assert livepeer_emulator.request_count("GET", "/api/task/*") >= 2
+    assert livepeer_emulator.request_count("DELETE", "/api/asset/*") == 1

@@ -23,6 +23,7 @@ from airflow_provider_livepeer.triggers import shared_watcher as watcher_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
 from airflow_provider_livepeer.triggers.watcher import LastSeen
+from tests.support.tasks import task_json
 
 
 class BuggyReadHook(LivepeerHook):
@@ -75,7 +76,7 @@ async def test_an_error_reading_one_task_ends_only_that_tasks_wait(
         task_id = request.path.rsplit("/", 1)[1]
         reads[task_id] += 1
         phase = "completed" if task_id == "good" and reads[task_id] >= 3 else "running"
-        body = {"id": task_id, "type": "upload", "status": {"phase": phase, "updatedAt": reads[task_id]}}
+        body = task_json(task_id, phase, updated_at=reads[task_id])
         return Response(json.dumps(body), content_type="application/json")
 
     # 400: Livepeer refused the filtered list, so every poll reads each task directly, all at once.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import time
 from typing import Any
 
@@ -197,3 +199,44 @@ async def test_other_refusals_of_the_list_are_errors_not_a_fallback(
     [event] = await wait_all(["t1"], poll_interval=0.05, livepeer_conn_id=conn_id)
     assert event["status"] == "error" and "HTTP 409" in event["message"]
     assert sum(1 for r, _ in httpserver.log if r.path == "/api/task/t1") == 1, "no per-task fallback"
+
+
+async def test_the_fallback_skips_a_task_whose_first_look_is_under_way(livepeer_connection: Any) -> None:
+    from werkzeug import Response
+
+    server = HTTPServer(threaded=True)  # concurrent reads of one task would overlap, and show
+    server.start()
+    try:
+        conn_id = livepeer_connection(server.url_for("/").rstrip("/"))
+        in_flight = {"t1": 0, "t2": 0}
+        overlapping: list[str] = []
+        lock = threading.Lock()
+
+        def task_handler(request: Any) -> Any:
+            task_id = request.path.rsplit("/", 1)[1]
+            with lock:
+                in_flight[task_id] += 1
+                if in_flight[task_id] > 1:
+                    overlapping.append(task_id)
+            time.sleep(0.4 if task_id == "t2" else 0)  # t2's first look outlasts several polls
+            with lock:
+                in_flight[task_id] -= 1
+            body = task_json(task_id, "completed" if task_id == "t2" else "running")
+            return Response(json.dumps(body), content_type="application/json")
+
+        server.expect_request("/api/task").respond_with_json(
+            {"errors": ["filters not supported"]}, status=400
+        )
+        for task_id in in_flight:
+            server.expect_request(f"/api/task/{task_id}").respond_with_handler(task_handler)
+        first = asyncio.create_task(wait_all(["t1"], poll_interval=0.05, livepeer_conn_id=conn_id))
+        await asyncio.sleep(0.3)  # the watcher reads each task directly by now
+        assert shared_watcher(conn_id, 0.05).per_task_fallback
+        [event] = await wait_all(["t2"], poll_interval=0.05, livepeer_conn_id=conn_id)
+        first.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        assert event["status"] == "success"
+        assert overlapping == [], "a poll read t2 while its first look was still under way"
+    finally:
+        server.stop()

@@ -2,7 +2,7 @@
 Tasks that keep every hook they make, so a test can see that each task closed its hook's session.
 
 Run by tests/system/test_hooks_closed.py: an import waiting in the worker, a deferred import, and a
-sensor in poke and in deferrable mode.
+sensor in poke and in deferrable mode, and the delete of the deferred import's asset.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import ClassVar
 from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
+from airflow_provider_livepeer.operators.livepeer import (
+    LivepeerDeleteAssetOperator,
+    LivepeerImportAssetOperator,
+)
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 
 #: Every hook the tasks made, with its task id: kept past the run, so a session left open stays visible.
@@ -34,6 +37,10 @@ class KeepsItsHooks:
 
 
 class ImportKeepingItsHooks(KeepsItsHooks, LivepeerImportAssetOperator):
+    pass
+
+
+class DeleteKeepingItsHooks(KeepsItsHooks, LivepeerDeleteAssetOperator):
     pass
 
 
@@ -62,4 +69,4 @@ with DAG(
             timeout=60,
             deferrable=mode == "deferrable",
         )
-    waited >> deferred
+    waited >> deferred >> DeleteKeepingItsHooks(task_id="delete_asset", asset_id=deferred.output["asset_id"])
