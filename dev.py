@@ -5,6 +5,7 @@
     python3 dev.py test                   # the whole test suite: ruff, mypy, pytest (default Airflow)
     python3 dev.py test --airflow 3.0.6   # pytest on one Airflow version, from a freshly built wheel
     python3 dev.py matrix                 # that, for every supported Airflow version in turn
+    python3 dev.py matrix --jobs 2        # two versions at a time (each one's output printed when it ends)
     python3 dev.py deployment             # the deployment tests: a real Airflow deployment on PostgreSQL
 
 ``demo`` and ``test`` use ``.venv`` beside this file (created on first use, reinstalled whenever
@@ -24,7 +25,9 @@ import sys
 import tempfile
 import time
 import venv
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -49,19 +52,19 @@ def bin_dir(env: Path) -> Path:
     return env / ("Scripts" if os.name == "nt" else "bin")
 
 
-def ensure_venv(env: Path, requirements: list[str], key: str) -> Path:
+def ensure_venv(env: Path, requirements: list[str], key: str, out: IO[str] | None = None) -> Path:
     """Create ``env`` and install ``requirements`` there, once per ``key``; returns its Python."""
     python = bin_dir(env) / "python"
     stamp = env / f".installed-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if stamp.exists():
         return python
     if not python.exists():
-        print(f"Creating {env} ...", flush=True)
+        print(f"Creating {env} ...", file=out or sys.stdout, flush=True)
         venv.EnvBuilder(with_pip=True).create(env)
-    print(f"Installing into {env} (about a minute) ...", flush=True)
+    print(f"Installing into {env} (about a minute) ...", file=out or sys.stdout, flush=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    run([*pip, "--upgrade", "pip"])
-    run([*pip, *requirements])
+    run([*pip, "--upgrade", "pip"], **redirected(out))
+    run([*pip, *requirements], **redirected(out))
     for old in env.glob(".installed-*"):
         old.unlink()
     stamp.touch()
@@ -90,6 +93,11 @@ def run(command: list[str], **kwargs: object) -> None:
         sys.exit(result.returncode)
 
 
+def redirected(out: IO[str] | None) -> dict[str, Any]:
+    """The ``subprocess`` arguments that send a command's output to ``out`` (``None``: this terminal)."""
+    return {} if out is None else {"stdout": out, "stderr": subprocess.STDOUT}
+
+
 def test() -> None:
     """Lint, type-check and run every test; or, with ``--airflow VERSION``, the tests on that version."""
     args = sys.argv[2:]
@@ -115,8 +123,13 @@ def build_wheel() -> Path:
     return wheel
 
 
-def run_tests_on_airflow(version: str, pytest_args: list[str], wheel: Path | None) -> int:
-    """Run pytest on one Airflow version, with the project installed from a fresh wheel; the exit code."""
+def run_tests_on_airflow(
+    version: str, pytest_args: list[str], wheel: Path | None, out: IO[str] | None = None
+) -> int:
+    """Run pytest on one Airflow version, with the project installed from a fresh wheel; the exit code.
+
+    :param out: where the output goes (a file, when versions run side by side); this terminal by default.
+    """
     if not version.replace(".", "").isdigit() or version.count(".") != 2:
         sys.exit(f"--airflow takes a full version such as {DEFAULT_AIRFLOW}, not {version!r}")
     wheel = wheel or build_wheel()
@@ -124,11 +137,11 @@ def run_tests_on_airflow(version: str, pytest_args: list[str], wheel: Path | Non
     spec = f"{wheel}[emulator,probe,test]"
     pins = RELEASE_PINS.get(version, [])
     python = ensure_venv(
-        env, [spec, f"apache-airflow=={version}", *pins], f"{version}-{pins}-{pyproject_hash()}"
+        env, [spec, f"apache-airflow=={version}", *pins], f"{version}-{pins}-{pyproject_hash()}", out
     )
     # The dependencies are in place; the provider itself is reinstalled from this run's wheel every time.
     run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--force-reinstall", str(wheel)])  # fmt: skip
+         "--no-deps", "--force-reinstall", str(wheel)], **redirected(out))  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=f"livepeer-airflow-{version}-") as scratch:
         project = Path(scratch) / "project"
         project.mkdir()
@@ -141,26 +154,50 @@ def run_tests_on_airflow(version: str, pytest_args: list[str], wheel: Path | Non
         if (ROOT.parent / "shared").is_dir():
             (Path(scratch) / "shared").symlink_to(ROOT.parent / "shared")
         where = subprocess.run([str(python), "--version"], capture_output=True, text=True).stdout.strip()
-        print(f"=== Airflow {version} on {where}: pytest from the wheel {wheel.name}", flush=True)
+        print(
+            f"=== Airflow {version} on {where}: pytest from the wheel {wheel.name}",
+            file=out or sys.stdout,
+            flush=True,
+        )
         command = [str(python), "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
         env_vars = {**os.environ, "LIVEPEER_TEST_FROM_WHEEL": "1"}
-        return subprocess.run(command, cwd=project, env=env_vars).returncode
+        return subprocess.run(command, cwd=project, env=env_vars, **redirected(out)).returncode
 
 
 def matrix() -> None:
     """Run the tests on every Airflow version of :data:`AIRFLOW_VERSIONS`; a summary line each.
 
-    Versions named first (``matrix 2.11.2 3.0.6``) narrow it to those; the other arguments go to pytest.
+    Versions named (``matrix 2.11.2 3.0.6``) narrow it to those; ``--jobs N`` runs N versions at a time,
+    each one's output kept in a file under ``.matrix/`` and printed when it ends (a suite mostly waits on
+    Airflow and the emulator, so two share two cores well); the other arguments go to pytest.
     """
     args = sys.argv[2:]
+    jobs = 1
+    if "--jobs" in args:
+        at = args.index("--jobs")
+        if at + 1 >= len(args) or not args[at + 1].isdigit() or int(args[at + 1]) < 1:
+            sys.exit("--jobs needs a whole number of versions to run at a time, such as 2")
+        jobs = int(args[at + 1])
+        del args[at : at + 2]
     named = [arg for arg in args if arg in AIRFLOW_VERSIONS]
     pytest_args = [arg for arg in args if arg not in named]
     wheel = build_wheel()
-    results: list[tuple[str, int, float]] = []
-    for version in named or AIRFLOW_VERSIONS:
+
+    def run_version(version: str) -> tuple[str, int, float]:
         started = time.monotonic()
-        code = run_tests_on_airflow(version, pytest_args, wheel)
-        results.append((version, code, time.monotonic() - started))
+        if jobs == 1:
+            return version, run_tests_on_airflow(version, pytest_args, wheel), time.monotonic() - started
+        log = MATRIX / f"airflow-{version}.log"
+        with log.open("w") as out:
+            try:
+                code = run_tests_on_airflow(version, pytest_args, wheel, out)
+            except SystemExit as stop:  # a failed install, from run()
+                code = stop.code if isinstance(stop.code, int) else 1
+        print(log.read_text(), end="", flush=True)
+        return version, code, time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(run_version, named or AIRFLOW_VERSIONS))
     print("\n=== Airflow version matrix")
     for version, code, seconds in results:
         print(
