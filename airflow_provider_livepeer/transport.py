@@ -82,9 +82,14 @@ class HttpConfig:
         """The full URL of an API path such as ``/task``."""
         return f"{self.base_url}{path}"
 
+    @functools.cached_property
+    def _base_path(self) -> str:
+        # Split once: every request's messages and label need it (a retried call, several times).
+        return urlsplit(self.base_url).path
+
     def api_path(self, path: str) -> str:
         """The URL's path without the host, e.g. ``/api/task``, for messages."""
-        return f"{urlsplit(self.base_url).path}{path}"
+        return f"{self._base_path}{path}"
 
     def requests_session(self) -> requests.Session:
         """A keep-alive ``requests`` session of this configuration."""
