@@ -17,6 +17,7 @@ import is what the wheel installed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -34,11 +35,17 @@ VENV = ROOT / ".venv"
 MATRIX = ROOT / ".matrix"
 #: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
-#: Libraries an older Airflow release predates and breaks with, held below the release that broke it, as
-#: that Airflow's constraints file held them: under newer ones its in-process execution API fails every task
-#: (3.0: a 422 from FastAPI 0.117+; 3.2: Cadwyn 8+ models, and no ``svcs_registry`` with svcs 26).
+#: Libraries released after an Airflow release that break its own code, held below the version that broke
+#: it, as that release's constraints file holds them (users install old releases with it: see the README):
+#: - cryptography 51: its ``MultiFernet`` takes no new attributes, and Airflow up to 3.1 sets
+#:   ``is_encrypted`` on it, so no connection with a password can be stored or read (3.2 wraps it);
+#: - 3.0: its in-process execution API fails every task with FastAPI 0.117+ (a 422) and with Cadwyn 6+;
+#: - 3.2: Cadwyn 8+ models, and svcs 26 has no ``svcs_registry``.
+#: A new venv is checked by ``tests/release_check.py`` before its tests run: it names the package that broke.
 RELEASE_PINS = {
-    "3.0.6": ["fastapi[standard]==0.116.1", "cadwyn<6"],
+    "2.11.2": ["cryptography<51"],
+    "3.0.6": ["cryptography<51", "fastapi[standard]==0.116.1", "cadwyn<6"],
+    "3.1.8": ["cryptography<51"],
     "3.2.2": ["fastapi<0.137", "svcs<26"],
 }
 #: The Airflow of ``.venv``: what ``python3 dev.py test`` and the demo run on.
@@ -52,8 +59,14 @@ def bin_dir(env: Path) -> Path:
     return env / ("Scripts" if os.name == "nt" else "bin")
 
 
-def ensure_venv(env: Path, requirements: list[str], key: str, out: IO[str] | None = None) -> Path:
-    """Create ``env`` and install ``requirements`` there, once per ``key``; returns its Python."""
+def ensure_venv(
+    env: Path, requirements: list[str], key: str, release: str, out: IO[str] | None = None
+) -> Path:
+    """Create ``env``, install ``requirements``, check that Airflow ``release`` works; returns its Python.
+
+    Done once per ``key``: packages change only when they are installed, so a venv that passed its check
+    keeps passing it. A failed check stops the run with the message of ``tests/release_check.py``.
+    """
     python = bin_dir(env) / "python"
     stamp = env / f".installed-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
     if stamp.exists():
@@ -67,6 +80,8 @@ def ensure_venv(env: Path, requirements: list[str], key: str, out: IO[str] | Non
     run([*pip, *requirements], **redirected(out))
     for old in env.glob(".installed-*"):
         old.unlink()
+    print(f"Checking that Airflow {release} works in {env.name} ...", file=out or sys.stdout, flush=True)
+    run([str(python), str(ROOT / "tests" / "release_check.py"), release], **redirected(out))
     stamp.touch()
     return python
 
@@ -82,6 +97,7 @@ def dev_venv() -> Path:
         VENV,
         ["-e", f"{ROOT}[dev]", f"apache-airflow=={DEFAULT_AIRFLOW}"],
         f"{DEFAULT_AIRFLOW}-{pyproject_hash()}",
+        DEFAULT_AIRFLOW,
     )
 
 
@@ -136,9 +152,8 @@ def run_tests_on_airflow(
     env = MATRIX / f"airflow-{version}"
     spec = f"{wheel}[emulator,probe,test]"
     pins = RELEASE_PINS.get(version, [])
-    python = ensure_venv(
-        env, [spec, f"apache-airflow=={version}", *pins], f"{version}-{pins}-{pyproject_hash()}", out
-    )
+    requirements = [spec, f"apache-airflow=={version}", *pins]
+    python = ensure_venv(env, requirements, f"{version}-{pins}-{pyproject_hash()}", version, out)
     # The dependencies are in place; the provider itself is reinstalled from this run's wheel every time.
     run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--no-deps", "--force-reinstall", str(wheel)], **redirected(out))  # fmt: skip
@@ -185,15 +200,14 @@ def matrix() -> None:
 
     def run_version(version: str) -> tuple[str, int, float]:
         started = time.monotonic()
-        if jobs == 1:
-            return version, run_tests_on_airflow(version, pytest_args, wheel), time.monotonic() - started
         log = MATRIX / f"airflow-{version}.log"
-        with log.open("w") as out:
+        with log.open("w") if jobs > 1 else contextlib.nullcontext() as out:
             try:
                 code = run_tests_on_airflow(version, pytest_args, wheel, out)
-            except SystemExit as stop:  # a failed install, from run()
+            except SystemExit as stop:  # a failed install or release check, from run(): the next release
                 code = stop.code if isinstance(stop.code, int) else 1
-        print(log.read_text(), end="", flush=True)
+        if jobs > 1:
+            print(log.read_text(), end="", flush=True)
         return version, code, time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,31 @@ def stalled_and_failed_imports(emulator: Any, source_url: str, error_message: st
 def list_requests(emulator: Any) -> int:
     """How many list requests (``GET /api/task``) ``emulator`` has answered since its last reset."""
     return int(emulator.request_count("GET", "/api/task"))
+
+
+def release_after_first_read(emulator: Any, media: Any, paths: list[str]) -> threading.Thread:
+    """Release ``media``'s held ``paths`` in turn, each once ``emulator`` has answered a read of the task
+    importing it (``GET /api/task/{id}``): until then that import cannot finish, so the reader found it
+    unfinished, however fast or slow the machine. Runs in a daemon thread, which it returns."""
+    from tests.support.servers import HOLD_LIMIT
+
+    def read_of_import(url: str, deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            for record in emulator.requests:
+                if record.method != "GET" or not record.path.startswith("/api/task/") or record.status != 200:
+                    continue
+                task = emulator.task(record.path.removeprefix("/api/task/"))
+                if task["params"].get("upload", {}).get("url") == url:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def release_in_turn() -> None:
+        deadline = time.monotonic() + HOLD_LIMIT
+        for path in paths:
+            if read_of_import(media.url + path, deadline):
+                media.hold(path).set()
+
+    thread = threading.Thread(target=release_in_turn, daemon=True)
+    thread.start()
+    return thread

@@ -83,6 +83,10 @@ def folder_server(folder: Path) -> LoopbackServer:
     return LoopbackServer(functools.partial(_QuietFiles, directory=str(folder)))
 
 
+#: The longest a held answer waits for its release (a bound on a test that never releases it).
+HOLD_LIMIT = 120.0
+
+
 @dataclass
 class Received:
     """A request a :class:`MediaServer` recorded."""
@@ -98,7 +102,8 @@ class MediaServer:
     """A media source and upload target: serves registered files, records uploads, can hold answers or fail.
 
     ``statuses`` answers a path with that status (a GET with ``nope``, an upload with no body); a GET of a
-    path in ``redirects`` answers 302 to its target; a GET of a file waits until ``release`` is set.
+    path in ``redirects`` answers 302 to its target; a GET of a file waits until ``release`` is set, and a
+    GET of a path given to :meth:`hold` until that path's event is set too.
     """
 
     url: str = ""
@@ -107,12 +112,17 @@ class MediaServer:
     redirects: dict[str, str] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    holds: dict[str, threading.Event] = field(default_factory=dict)
     gets: int = 0
 
     def add(self, path: str, content: bytes) -> str:
         """Serve ``content`` at ``path``; returns its URL."""
         self.files[path] = content
         return self.url + path
+
+    def hold(self, path: str) -> threading.Event:
+        """Hold each GET of ``path`` until the returned event is set (the server sets it when it stops)."""
+        return self.holds.setdefault(path, threading.Event())
 
 
 @contextmanager
@@ -134,6 +144,8 @@ def serve_media() -> Iterator[MediaServer]:
                 self.reply(404, b"not here")
             else:
                 media.release.wait(10)
+                if self.path in media.holds:
+                    media.holds[self.path].wait(HOLD_LIMIT)
                 self.reply(200, media.files[self.path])
 
         def _upload(self) -> None:
@@ -149,6 +161,8 @@ def serve_media() -> Iterator[MediaServer]:
             yield media
         finally:
             media.release.set()  # a held answer must not keep the server from stopping
+            for event in media.holds.values():
+                event.set()
 
 
 @dataclass

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.support.airflow import asset_events_of_run, reschedule_mode_works
-from tests.support.emulator_api import stalled_and_failed_imports
+from tests.support.emulator_api import release_after_first_read, stalled_and_failed_imports
+from tests.support.servers import serve_media
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
@@ -18,20 +19,30 @@ def task_states(dag_run: Any) -> dict[str, str]:
 
 
 @reschedule_mode_works
-# Slow enough that each sensor's first poke finds its import unfinished, even on a busy machine.
 @pytest.mark.livepeer_emulator(speed=2)
 def test_sensor_gates_downstream_in_each_mode(
     livepeer_emulator: Any,
     emulator_conn: str,
-    sample_video_url: str,
+    media_dir: Path,
     load_dag: Callable[..., Any],
     tmp_path: Path,
 ) -> None:
-    dag_run = load_dag("tests", "livepeer_sensor_modes").test(
-        run_conf={"source_url": sample_video_url, "report_dir": str(tmp_path)}
-    )
+    modes = ("poke", "reschedule", "deferrable")
+    with serve_media() as media:
+        # Each import's source is held until its sensor has read the task: the first poke finds it unfinished.
+        for mode in modes:
+            media.add(f"/sample.mp4?{mode}", (media_dir / "sample.mp4").read_bytes())
+            media.hold(f"/sample.mp4?{mode}")
+        sample_video_url = f"{media.url}/sample.mp4"
+        releaser = release_after_first_read(
+            livepeer_emulator, media, [f"/sample.mp4?{mode}" for mode in modes]
+        )
+        dag_run = load_dag("tests", "livepeer_sensor_modes").test(
+            run_conf={"source_url": sample_video_url, "report_dir": str(tmp_path)}
+        )
+        releaser.join(5)
     assert dag_run.state == "success", task_states(dag_run)
-    for mode in ("poke", "reschedule", "deferrable"):
+    for mode in modes:
         report = json.loads((tmp_path / f"downstream_{mode}.json").read_text())
         livepeer_task_id = report["summary"]["livepeer_task_id"]
         task = livepeer_emulator.task(livepeer_task_id)

@@ -1,0 +1,63 @@
+"""The check each release's venv passes before its tests run (tests/release_check.py, run by dev.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+
+from tests import release_check
+from tests.support.project import PROJECT_ROOT
+
+# What Airflow 2.11 to 3.1 said when cryptography 51 was installed.
+FERNET_ERROR = """Traceback (most recent call last):
+  File "/venv/lib/python3.11/site-packages/sqlalchemy/orm/state.py", line 479, in _initialize_instance
+  File "/venv/lib/python3.11/site-packages/airflow/models/crypto.py", line 88, in get_fernet
+    _fernet.is_encrypted = True
+AttributeError: 'cryptography.hazmat.bindings._rust.fernet.MultiFernet' object has no attribute 'is_encrypted'
+"""
+
+
+def test_the_failure_names_the_packages_with_their_versions_but_not_airflow() -> None:
+    named = release_check.packages_named_in(FERNET_ERROR)
+    assert f"cryptography {version('cryptography')}" in named
+    assert f"SQLAlchemy {version('sqlalchemy')}" in named
+    assert not any(name.lower().startswith("apache-airflow") for name in named), named
+
+
+def test_the_last_traceback_ends_at_its_exception_line() -> None:
+    later = "Traceback (most recent call last):\n  x\nKeyError: 'k'"
+    output = f"log line\n{FERNET_ERROR}later log line\n{later}\nmore"
+    assert release_check.last_traceback(output) == later
+    assert release_check.last_traceback("no traceback here") == ""
+    assert release_check.last_traceback(FERNET_ERROR).endswith("no attribute 'is_encrypted'")
+
+
+def test_a_working_release_passes_every_step() -> None:
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "tests" / "release_check.py"), version("apache-airflow")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count(": ok") == len(release_check.STEPS), done.stdout
+
+
+def test_a_failing_dag_run_stops_the_check_with_one_message_naming_release_and_step() -> None:
+    # The DAG's task raises when it reads the stored password, as it would if Airflow handed it another.
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import release_check as check; "
+        "check.DAG_FILE = check.DAG_FILE.replace('!= ', '== '); sys.exit(check.check('9.9.9'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(PROJECT_ROOT / "tests")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1
+    message = done.stderr.splitlines()[0]
+    assert message.startswith("Airflow 9.9.9 does not work in "), message
+    assert "'run a one-task DAG that reads the connection' failed" in message
+    assert "ValueError: the task read another password than the one stored" in message
