@@ -52,7 +52,7 @@ def main() -> int:
             emulator = None
             step(f"Using Livepeer Studio at {host}")
         else:
-            from airflow_provider_livepeer.emulator.server import run_emulator
+            from livepeer_studio_emulator.server import run_emulator
 
             emulator = stack.enter_context(run_emulator("demo-key", speed=4))
             connection = json.loads(emulator.airflow_conn_json())
@@ -144,7 +144,7 @@ def timeline(livepeer_task_id: str, emulator: Any) -> list[tuple[float, str]]:
 @contextlib.contextmanager
 def serve_sample_video() -> Iterator[str]:
     """Make a two-second MP4 and serve it on 127.0.0.1 until the block ends; yields its URL."""
-    from airflow_provider_livepeer.emulator.samples import make_sample_video
+    from livepeer_studio_emulator.samples import make_sample_video
 
     with tempfile.TemporaryDirectory(prefix="livepeer-demo-media-") as folder:
         make_sample_video(Path(folder) / "sample.mp4", seconds=2.0, width=320, height=240)

@@ -2,17 +2,21 @@
 """The project's commands, needing nothing but Python 3.11+.
 
     python3 dev.py demo                   # the main job (see README)
-    python3 dev.py test                   # the whole test suite: ruff, mypy, pytest (default Airflow)
+    python3 dev.py test                   # the whole test suite: ruff, mypy, the provider's and the
+                                          # emulator's pytest (default Airflow; the emulator's without any)
     python3 dev.py test --airflow 3.0.6   # pytest on one Airflow version, from a freshly built wheel
     python3 dev.py matrix                 # that, for every supported Airflow version in turn
     python3 dev.py matrix --jobs 2        # two versions at a time (each one's output printed when it ends)
     python3 dev.py deployment             # the deployment tests: a real Airflow deployment on PostgreSQL
 
-``demo`` and ``test`` use ``.venv`` beside this file (created on first use, reinstalled whenever
-``pyproject.toml`` changes), with the project installed editable next to :data:`DEFAULT_AIRFLOW`. The
-version runs use one venv per Airflow version under ``.matrix/``: the project goes in from a wheel built
-anew for every run, and the tests run from a copy of ``tests/`` outside the source tree, so what they
-import is what the wheel installed.
+The repository builds two distributions: the provider (``pyproject.toml``) and the emulator
+(``emulator/pyproject.toml``, which needs no Airflow). ``demo`` and ``test`` use ``.venv`` beside this
+file (created on first use, reinstalled whenever a ``pyproject.toml`` changes), with both installed
+editable next to :data:`DEFAULT_AIRFLOW` and the provider's ``dev`` dependency group; the emulator's own
+tests run in ``.venv-emulator``, which has the emulator and its ``test`` group but no Airflow. The
+version runs use one venv per Airflow version under ``.matrix/``: both go in from wheels built anew for
+every run, and the provider's tests run from a copy of ``tests/`` outside the source tree, so what they
+import is what the wheels installed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import venv
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +37,8 @@ from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
+EMULATOR = ROOT / "emulator"
+EMULATOR_VENV = ROOT / ".venv-emulator"
 MATRIX = ROOT / ".matrix"
 #: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
@@ -60,12 +67,13 @@ def bin_dir(env: Path) -> Path:
 
 
 def ensure_venv(
-    env: Path, requirements: list[str], key: str, release: str, out: IO[str] | None = None
+    env: Path, requirements: list[list[str]], key: str, release: str | None, out: IO[str] | None = None
 ) -> Path:
     """Create ``env``, install ``requirements``, check that Airflow ``release`` works; returns its Python.
 
-    Done once per ``key``: packages change only when they are installed, so a venv that passed its check
-    keeps passing it. A failed check stops the run with the message of ``tests/release_check.py``.
+    Each item of ``requirements`` is one pip call, made in turn. Done once per ``key``: packages change
+    only when they are installed, so a venv that passed its check keeps passing it. A failed check stops
+    the run with the message of ``tests/release_check.py``. ``release`` ``None``: no Airflow to check.
     """
     python = bin_dir(env) / "python"
     stamp = env / f".installed-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
@@ -77,28 +85,50 @@ def ensure_venv(
     print(f"Installing into {env} (about a minute) ...", file=out or sys.stdout, flush=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run([*pip, "--upgrade", "pip"], **redirected(out))
-    run([*pip, *requirements], **redirected(out))
+    for step in requirements:
+        run([*pip, *step], **redirected(out))
     for old in env.glob(".installed-*"):
         old.unlink()
-    print(f"Checking that Airflow {release} works in {env.name} ...", file=out or sys.stdout, flush=True)
-    run([str(python), str(ROOT / "tests" / "release_check.py"), release], **redirected(out))
+    if release is not None:
+        print(f"Checking that Airflow {release} works in {env.name} ...", file=out or sys.stdout, flush=True)
+        run([str(python), str(ROOT / "tests" / "release_check.py"), release], **redirected(out))
     stamp.touch()
     return python
 
 
 def pyproject_hash() -> str:
-    """Changes whenever the declared dependencies may have."""
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    """Changes whenever the declared dependencies of either distribution may have."""
+    declared = (ROOT / "pyproject.toml").read_bytes() + (EMULATOR / "pyproject.toml").read_bytes()
+    return hashlib.sha256(declared).hexdigest()
+
+
+def lowest_bounds() -> list[str]:
+    """The provider's run-time dependencies, Airflow left out, pinned at their lower bounds.
+
+    ``requests>=2.31`` becomes ``requests==2.31``: the oldest Airflow release's matrix run installs these,
+    so the bounds the package declares are the versions it is tested with.
+    """
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pinned = (requirement.replace(">=", "==") for requirement in declared)
+    return [requirement for requirement in pinned if not requirement.startswith("apache-airflow==")]
 
 
 def dev_venv() -> Path:
-    """``.venv``: the project editable, with its dev extras, on the default Airflow."""
+    """``.venv``: both distributions editable, with the provider's ``dev`` group, on the default Airflow."""
     return ensure_venv(
         VENV,
-        ["-e", f"{ROOT}[dev]", f"apache-airflow=={DEFAULT_AIRFLOW}"],
+        # The emulator first: pip matches the test group's "livepeer-studio-emulator" with an installed
+        # editable, not with one named in the same call.
+        [["-e", str(EMULATOR)], ["-e", str(ROOT), "--group", "dev", f"apache-airflow=={DEFAULT_AIRFLOW}"]],
         f"{DEFAULT_AIRFLOW}-{pyproject_hash()}",
         DEFAULT_AIRFLOW,
     )
+
+
+def emulator_venv() -> Path:
+    """``.venv-emulator``: the emulator editable with its ``test`` group, and no Airflow."""
+    group = f"{EMULATOR / 'pyproject.toml'}:test"
+    return ensure_venv(EMULATOR_VENV, [["-e", str(EMULATOR), "--group", group]], pyproject_hash(), None)
 
 
 def run(command: list[str], **kwargs: object) -> None:
@@ -115,7 +145,11 @@ def redirected(out: IO[str] | None) -> dict[str, Any]:
 
 
 def test() -> None:
-    """Lint, type-check and run every test; or, with ``--airflow VERSION``, the tests on that version."""
+    """Lint, type-check and run every test; or, with ``--airflow VERSION``, the provider's tests there.
+
+    The emulator's tests run once, in a venv without Airflow (the emulator needs none); arguments go to
+    the provider's pytest.
+    """
     args = sys.argv[2:]
     if args[:1] == ["--airflow"]:
         if len(args) < 2:
@@ -126,37 +160,48 @@ def test() -> None:
     run([tool.format("ruff"), "check", "."])
     run([tool.format("ruff"), "format", "--check", "."])
     run([tool.format("mypy")])
+    if not args:
+        print("=== The emulator's tests (no Airflow installed)", flush=True)
+        emulator_venv()
+        run([str(bin_dir(EMULATOR_VENV) / "pytest"), "-p", "no:cacheprovider"], cwd=EMULATOR)
+        print("=== The provider's tests", flush=True)
     run([tool.format("pytest"), "-p", "no:cacheprovider", *args])
 
 
-def build_wheel() -> Path:
-    """Build the project's wheel from the source tree as it is now; returns its path."""
+def build_wheels() -> tuple[Path, Path]:
+    """Build the provider's and the emulator's wheels from the source tree as it is now; their paths."""
     out = MATRIX / "wheel"
     shutil.rmtree(out, ignore_errors=True)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps"]
-    run([*pip_wheel, "--wheel-dir", str(out), str(ROOT)])
-    [wheel] = out.glob("*.whl")
-    return wheel
+    run([*pip_wheel, "--wheel-dir", str(out), str(ROOT), str(EMULATOR)])
+    [provider] = out.glob("airflow_provider_livepeer-*.whl")
+    [emulator] = out.glob("livepeer_studio_emulator-*.whl")
+    return provider, emulator
 
 
 def run_tests_on_airflow(
-    version: str, pytest_args: list[str], wheel: Path | None, out: IO[str] | None = None
+    version: str, pytest_args: list[str], wheels: tuple[Path, Path] | None, out: IO[str] | None = None
 ) -> int:
-    """Run pytest on one Airflow version, with the project installed from a fresh wheel; the exit code.
+    """Run the provider's tests on one Airflow version from fresh wheels of both; the exit code.
+
+    The oldest version gets the provider's dependencies at their lower bounds (:func:`lowest_bounds`).
 
     :param out: where the output goes (a file, when versions run side by side); this terminal by default.
     """
     if not version.replace(".", "").isdigit() or version.count(".") != 2:
         sys.exit(f"--airflow takes a full version such as {DEFAULT_AIRFLOW}, not {version!r}")
-    wheel = wheel or build_wheel()
+    wheels = wheels or build_wheels()
     env = MATRIX / f"airflow-{version}"
-    spec = f"{wheel}[emulator,probe,test]"
-    pins = RELEASE_PINS.get(version, [])
-    requirements = [spec, f"apache-airflow=={version}", *pins]
-    python = ensure_venv(env, requirements, f"{version}-{pins}-{pyproject_hash()}", version, out)
-    # The dependencies are in place; the provider itself is reinstalled from this run's wheel every time.
+    pins = RELEASE_PINS.get(version, []) + (lowest_bounds() if version == AIRFLOW_VERSIONS[0] else [])
+    group = f"{ROOT / 'pyproject.toml'}:test"
+    provider, emulator = wheels
+    # The emulator through the provider's extra, as users install it; the test group needs it too.
+    airflow = [f"apache-airflow=={version}", *pins]
+    requirements = [f"{provider}[emulator]", str(emulator), "--group", group, *airflow]
+    python = ensure_venv(env, [requirements], f"{version}-{pins}-{pyproject_hash()}", version, out)
+    # The dependencies are in place; the distributions are reinstalled from this run's wheels every time.
     run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-deps", "--force-reinstall", str(wheel)], **redirected(out))  # fmt: skip
+         "--no-deps", "--force-reinstall", str(provider), str(emulator)], **redirected(out))  # fmt: skip
     with tempfile.TemporaryDirectory(prefix=f"livepeer-airflow-{version}-") as scratch:
         project = Path(scratch) / "project"
         project.mkdir()
@@ -170,7 +215,7 @@ def run_tests_on_airflow(
             (Path(scratch) / "shared").symlink_to(ROOT.parent / "shared")
         where = subprocess.run([str(python), "--version"], capture_output=True, text=True).stdout.strip()
         print(
-            f"=== Airflow {version} on {where}: pytest from the wheel {wheel.name}",
+            f"=== Airflow {version} on {where}: pytest from the wheels {provider.name}, {emulator.name}",
             file=out or sys.stdout,
             flush=True,
         )
@@ -196,14 +241,14 @@ def matrix() -> None:
         del args[at : at + 2]
     named = [arg for arg in args if arg in AIRFLOW_VERSIONS]
     pytest_args = [arg for arg in args if arg not in named]
-    wheel = build_wheel()
+    wheels = build_wheels()
 
     def run_version(version: str) -> tuple[str, int, float]:
         started = time.monotonic()
         log = MATRIX / f"airflow-{version}.log"
         with log.open("w") if jobs > 1 else contextlib.nullcontext() as out:
             try:
-                code = run_tests_on_airflow(version, pytest_args, wheel, out)
+                code = run_tests_on_airflow(version, pytest_args, wheels, out)
             except SystemExit as stop:  # a failed install or release check, from run(): the next release
                 code = stop.code if isinstance(stop.code, int) else 1
         if jobs > 1:

@@ -8,12 +8,18 @@ from airflow_provider_livepeer.connection_form import EXTRA_FIELDS, FIELD_BEHAVI
 
 __version__ = "0.1.0"
 
+#: The ``livepeer`` scheme of Airflow Asset URIs: how Airflow validates them and maps them to OpenLineage.
+URI_SCHEMES = [
+    {
+        "schemes": ["livepeer"],
+        "handler": "airflow_provider_livepeer.assets.normalize_livepeer_uri",
+        "to_openlineage_converter": "airflow_provider_livepeer.assets.livepeer_uri_to_openlineage",
+    }
+]
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow's ProvidersManager (the ``apache_airflow_provider`` entry point)."""
-    # Here, not at the top: Airflow calls this while it is still being imported.
-    from airflow_provider_livepeer.version_compat import ASSET_URIS_KEY
-
     return {
         "package-name": "airflow-provider-livepeer",
         "name": "Livepeer",
@@ -51,13 +57,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         # The livepeer:// Airflow Assets the operators emit: validated, and made OpenLineage datasets.
-        ASSET_URIS_KEY: [
-            {
-                "schemes": ["livepeer"],
-                "handler": "airflow_provider_livepeer.assets.normalize_livepeer_uri",
-                "to_openlineage_converter": "airflow_provider_livepeer.assets.livepeer_uri_to_openlineage",
-            }
-        ],
+        # Airflow 3 reads "asset-uris", Airflow 2 "dataset-uris" (Assets were Datasets there).
+        "asset-uris": URI_SCHEMES,
+        "dataset-uris": URI_SCHEMES,
         "extra-links": [
             "airflow_provider_livepeer.links.livepeer.LivepeerTaskLink",
             "airflow_provider_livepeer.links.livepeer.LivepeerAssetLink",

@@ -38,7 +38,6 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerRateLimitError,
     LivepeerServerError,
 )
-from airflow_provider_livepeer.moved import moved_names
 
 
 class Logger(Protocol):
@@ -388,9 +387,3 @@ def server_time(headers: Mapping[str, str]) -> float | None:
         return email.utils.parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError):
         return None
-
-
-#: The checks this module held before :mod:`airflow_provider_livepeer.validation`.
-__getattr__ = moved_names(
-    __name__, {"airflow_provider_livepeer.validation": {"validate_livepeer_id", "validate_url"}}
-)

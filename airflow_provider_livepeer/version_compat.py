@@ -7,7 +7,7 @@ What each version lacks, and what the provider does instead:
 * below 3.2 Airflow's UI does not read the connection form from the provider info, so the hook also
   describes it the older way (:meth:`LivepeerHook.get_connection_form_widgets`);
 * below 3.0 Airflow Assets are Datasets: ``airflow.providers.common.compat.sdk`` hands out the right class,
-  and the providers manager reads URI schemes from ``dataset-uris`` (:data:`ASSET_URIS_KEY`);
+  and the providers manager reads URI schemes from ``dataset-uris`` (the provider info lists both keys);
 * below 3.0 there are no event triggers (``BaseEventTrigger``, ``AssetWatcher``), so
   :class:`~airflow_provider_livepeer.triggers.livepeer.LivepeerTaskEventTrigger` refuses to be made.
 """
@@ -37,8 +37,6 @@ AIRFLOW_VERSION = _base_version(AIRFLOW_VERSION_STRING)
 AIRFLOW_V_3_0_PLUS = AIRFLOW_VERSION >= (3, 0, 0)
 AIRFLOW_V_3_1_PLUS = AIRFLOW_VERSION >= (3, 1, 0)
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
-#: The provider-info key of asset URI schemes: Airflow 2 called Assets Datasets.
-ASSET_URIS_KEY = "asset-uris" if AIRFLOW_V_3_0_PLUS else "dataset-uris"
 
 
 def log_feature_unavailable(

@@ -38,13 +38,13 @@ import threading
 import time
 from typing import Any
 
-from airflow_provider_livepeer.emulator import payloads
-from airflow_provider_livepeer.emulator.outcomes import Outcome
-from airflow_provider_livepeer.emulator.request_log import RequestLog, RequestRecord
-from airflow_provider_livepeer.emulator.samples import S3_INPUT, S3_OUTPUT
-from airflow_provider_livepeer.emulator.server import start_emulator
-from airflow_provider_livepeer.emulator.state import EmulatorState
-from airflow_provider_livepeer.emulator.timeline import Durations
+from livepeer_studio_emulator import payloads
+from livepeer_studio_emulator.outcomes import Outcome
+from livepeer_studio_emulator.request_log import RequestLog, RequestRecord
+from livepeer_studio_emulator.samples import S3_INPUT, S3_OUTPUT
+from livepeer_studio_emulator.server import start_emulator
+from livepeer_studio_emulator.state import EmulatorState
+from livepeer_studio_emulator.timeline import Durations
 
 API_KEY = "bench-emulator-key"
 # Phases before a task runs; the rest of its life is spent running, with progress steps.

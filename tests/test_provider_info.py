@@ -105,3 +105,12 @@ def test_the_installed_distribution_declares_what_it_supports() -> None:
     [entry_point] = [ep for ep in dist.entry_points if ep.group == "apache_airflow_provider"]
     assert entry_point.value == "airflow_provider_livepeer:get_provider_info"
     assert (Path(airflow_provider_livepeer.__file__).parent / "py.typed").is_file()
+
+
+def test_the_livepeer_uri_scheme_is_listed_for_assets_and_for_datasets() -> None:
+    """Static data, as official providers list it: Airflow 3 reads ``asset-uris``, 2 ``dataset-uris``."""
+    info = get_provider_info()
+    assert info["asset-uris"] == info["dataset-uris"]
+    [scheme] = info["asset-uris"]
+    assert scheme["schemes"] == ["livepeer"]
+    assert scheme["handler"] == "airflow_provider_livepeer.assets.normalize_livepeer_uri"

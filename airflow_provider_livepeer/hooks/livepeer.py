@@ -42,7 +42,7 @@ class LivepeerHook(LivepeerBaseHook):
 
     The connection's password is the API key, sent as ``Authorization: Bearer``; its host defaults to
     ``https://livepeer.studio`` and the API lives under ``/api``. Plain ``http://`` is accepted only for
-    loopback hosts, such as the bundled emulator; a host without a scheme gets ``https://``, or
+    loopback hosts, such as a local emulator; a host without a scheme gets ``https://``, or
     ``http://`` when it is a loopback address. The connection's port is honoured (URI form
     ``livepeer://:KEY@127.0.0.1:3000``), and its schema, if any, is a path before ``/api``.
 
@@ -56,6 +56,14 @@ class LivepeerHook(LivepeerBaseHook):
     ``SSL_CERT_FILE``, else certifi's), the proxy the environment sets for the API's host (read once per
     hook), and the timeouts. ``with LivepeerHook() as hook:`` and ``async with`` close the sessions the
     hook opened (:meth:`close`, :meth:`aclose`).
+
+    .. code-block:: python
+
+        from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+
+        with LivepeerHook() as hook:  # the livepeer_default connection
+            for task in hook.list_tasks(max_items=10):
+                print(task.id, task.type, task.phase)
 
     :param livepeer_conn_id: the Airflow connection id.
     :param connect_timeout: seconds to wait for a TCP/TLS connection.

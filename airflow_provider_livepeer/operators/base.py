@@ -253,7 +253,7 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         :param livepeer_task_id: the task this instance deferred for (``defer``'s kwargs).
         """
         LivepeerTaskLink.stored_before_deferring(context)
-        if livepeer_task_id is None:  # deferred by a provider version that did not pass it along
+        if livepeer_task_id is None:  # dag.test() on Airflow 3 resumes with the event, without the kwargs
             ti = context["ti"]
             livepeer_task_id = ti.xcom_pull(
                 task_ids=self.task_id, key=XCOM_LIVEPEER_TASK_ID, map_indexes=ti.map_index

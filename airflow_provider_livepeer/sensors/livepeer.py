@@ -24,7 +24,6 @@ from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import Task, TaskResult
-from airflow_provider_livepeer.moved import moved_names
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
@@ -39,22 +38,6 @@ if TYPE_CHECKING:
     from airflow_provider_livepeer.lineage import Dataset
 
 __all__ = ["DEFAULT_TIMEOUT", "XCOM_ASSET_SPEC", "XCOM_OUTPUT", "XCOM_OUTPUT_ASSET_ID", "LivepeerTaskSensor"]
-
-#: The waiting functions this module held before :mod:`airflow_provider_livepeer.waiting`.
-__getattr__ = moved_names(
-    __name__,
-    {
-        "airflow_provider_livepeer.waiting": {
-            "read_task",
-            "raise_for_failure",
-            "wait_for_task",
-            "trigger_for",
-            "result_from_event",
-            "publish_result",
-            "alias_outlets",
-        }
-    },
-)
 
 
 class LivepeerTaskSensor(ClosesHookWhenDone, BaseSensorOperator):

@@ -18,7 +18,6 @@ from airflow_provider_livepeer.api import Logger, is_retryable
 from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import CreatedWork, Task
-from airflow_provider_livepeer.moved import moved_names
 
 _LOG = logging.getLogger(__name__)
 #: What a watcher logs when a read of a task failed for now (429, 5xx, a timeout): the next poll tries again.
@@ -96,9 +95,3 @@ class PollingTaskWatcher:
                 if task.is_terminal:
                     return
             await asyncio.sleep(self.poll_interval)
-
-
-#: What moved to :mod:`airflow_provider_livepeer.triggers.shared_watcher`, still importable from here.
-__getattr__ = moved_names(
-    __name__, {"airflow_provider_livepeer.triggers.shared_watcher": {"SharedTaskWatcher", "shared_watcher"}}
-)

@@ -205,7 +205,7 @@ class Deployment:
             [
                 sys.executable,
                 "-m",
-                "airflow_provider_livepeer.emulator",
+                "livepeer_studio_emulator",
                 "--port",
                 "0",
                 "--api-key",

@@ -130,3 +130,13 @@ def test_json_connection_port_field(livepeer_emulator: Any, monkeypatch: pytest.
     monkeypatch.setenv("AIRFLOW_CONN_LIVEPEER_JSON", json.dumps(conn))
     hook = LivepeerHook("livepeer_json", max_attempts=1)
     assert hook.test_connection() == (True, f"Connected to Livepeer Studio at http://127.0.0.1:{port}/api")
+
+
+def test_the_emulators_connection_uri_reads_as_a_livepeer_connection(livepeer_emulator: Any) -> None:
+    from airflow.models.connection import Connection
+
+    key = livepeer_emulator.api_key
+    conn = Connection(conn_id="x", uri=livepeer_emulator.airflow_conn_uri())
+    assert (conn.conn_type, conn.host, conn.password) == ("livepeer", livepeer_emulator.url, key)
+    second = Connection(conn_id="y", uri=livepeer_emulator.airflow_conn_uri("emulator-key-2"))
+    assert second.password == "emulator-key-2"

@@ -365,4 +365,4 @@ async def test_deferred_operator_resumes_into_the_error(
     one_request(livepeer_emulator, time.monotonic())
     assert event["status"] == "error" and UNKNOWN_KEY_MESSAGE in event["message"]
     with pytest.raises(LivepeerError, match="HTTP 401"):
-        getattr(operator, deferred.value.method_name)(context(ti), event)
+        getattr(operator, deferred.value.method_name)(context(ti), event, **deferred.value.kwargs)

@@ -138,7 +138,7 @@ def test_malformed_event_fails_loudly_on_resume(event: dict[str, Any]) -> None:
         ),
         "operator": lambda: LivepeerImportAssetOperator(
             task_id="op", url="https://example.com/v.mp4", name="n"
-        ).execute_complete(context(ti), event),
+        ).execute_complete(context(ti), event, livepeer_task_id="t1"),
     }
     for name, resume in resumes.items():
         with pytest.raises(AirflowException) as err:
@@ -241,7 +241,8 @@ async def test_retry_of_a_deferred_operator_reattaches_and_completes(
     assert first.value.trigger.serialize()[1]["livepeer_task_id"] == task_id
     assert livepeer_emulator.request_count("POST") == 1
     [event] = await trigger_events(second.value.trigger, limit=30)
-    assert retry.execute_complete(context(ti), event) == expected_summary(livepeer_emulator, task_id)
+    resumed = retry.execute_complete(context(ti), event, **second.value.kwargs)
+    assert resumed == expected_summary(livepeer_emulator, task_id)
     assert (
         ti.xcoms["asset_id"]
         == ti.xcoms["output_asset_id"]

@@ -152,7 +152,7 @@ def test_key_is_nowhere_in_what_sensors_operators_and_triggers_produce(
     assert isinstance(deferred, TaskDeferred)
     event = run_trigger(deferred.trigger, evidence, "operator")
     assert event["status"] == "success"
-    evidence.add("operator resumed", operator.execute_complete(context(ti), event))
+    evidence.add("operator resumed", operator.execute_complete(context(ti), event, **deferred.kwargs or {}))
     evidence.add("deferred operator XComs", ti.xcoms)
 
     # Livepeer failure, in-process and deferred.

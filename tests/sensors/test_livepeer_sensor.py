@@ -35,21 +35,15 @@ def sensor(livepeer_task_id: str, **kwargs: Any) -> LivepeerTaskSensor:
     return LivepeerTaskSensor(task_id="wait", livepeer_task_id=livepeer_task_id, poke_interval=0.05, **kwargs)
 
 
-@pytest.mark.livepeer_emulator(speed=5)
 def test_poke_logs_phase_and_progress_until_done(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, capfd: pytest.CaptureFixture[str]
+    clocked_emulator: Any, sample_video_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    task_id = start_import(livepeer_emulator, sample_video_url)
+    emulator = clocked_emulator()  # at speed 1: pending 1 s, waiting 1 s, running 6 s of its clock
+    task_id = start_import(emulator, sample_video_url)
     wait = sensor(task_id)
     assert wait.poke({}) is False
-    seen = set()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        phase = livepeer_emulator.task(task_id)["status"]["phase"]
-        seen.add(phase)
-        if phase == "running":
-            break
-        time.sleep(0.05)
+    emulator.clock.advance(2.5)
+    assert emulator.task(task_id)["status"]["phase"] == "running"
     assert wait.poke({}) is False
     out = capfd.readouterr().out
     assert f"Livepeer upload task {task_id} is pending" in out
@@ -57,15 +51,14 @@ def test_poke_logs_phase_and_progress_until_done(
     assert "%)" in out
 
 
-@pytest.mark.livepeer_emulator(speed=5)
 def test_poke_shows_livepeer_retrying(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, capfd: pytest.CaptureFixture[str]
+    clocked_emulator: Any, sample_video_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    livepeer_emulator.script_outcome(sample_video_url, retries=1, retry_error_message="transcoder hiccup")
-    task_id = start_import(livepeer_emulator, sample_video_url)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not livepeer_emulator.task(task_id)["status"].get("retries"):
-        time.sleep(0.05)
+    emulator = clocked_emulator()
+    emulator.script_outcome(sample_video_url, retries=1, retry_error_message="transcoder hiccup")
+    task_id = start_import(emulator, sample_video_url)
+    emulator.clock.advance(8.5)  # the first run ended at 8 s; the retry waits 2 s with the error shown
+    assert emulator.task(task_id)["status"].get("retries") == 1
     assert sensor(task_id).poke({}) is False
     assert "Livepeer is retrying it (retry 1) after: transcoder hiccup" in capfd.readouterr().out
 
@@ -138,6 +131,7 @@ def test_invalid_id_sends_nothing(livepeer_emulator: Any, emulator_conn: str) ->
 def test_deferrable_defers_with_json_safe_kwargs(
     livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
 ) -> None:
+    livepeer_emulator.script_outcome(sample_video_url, "stall")  # unfinished at the first poke: it defers
     task_id = start_import(livepeer_emulator, sample_video_url)
     wait = sensor(task_id, deferrable=True, timeout=120)
     before = time.time()

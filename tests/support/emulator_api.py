@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from livepeer_studio_emulator.samples import make_sample_video
 
-from airflow_provider_livepeer.emulator.samples import make_sample_video
 from tests.support.schema import assert_response_valid, assert_valid
 
 TERMINAL = ("completed", "failed", "cancelled")

@@ -47,7 +47,7 @@ def livepeer_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with a real two-second H.264/AAC MP4, ``sample.mp4`` (made with PyAV)."""
-    from airflow_provider_livepeer.emulator.samples import make_sample_video
+    from livepeer_studio_emulator.samples import make_sample_video
 
     folder = tmp_path_factory.mktemp("media")
     make_sample_video(folder / "sample.mp4", seconds=2.0, width=320, height=240)
@@ -73,6 +73,27 @@ def emulator_conn(livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> st
     for name, value in livepeer_emulator.airflow_env("livepeer_default").items():
         monkeypatch.setenv(name, value)
     return "livepeer_default"
+
+
+@pytest.fixture
+def clocked_emulator(livepeer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Start an emulator whose tasks move only when the test advances its clock (``emulator.clock``), as
+    the ``livepeer_default`` connection: what a test sees of a task's phases does not hang on speed.
+
+    Call it with :func:`~livepeer_studio_emulator.run_emulator`'s options (``durations=...``).
+    """
+
+    def start(**options: Any) -> Any:
+        from livepeer_studio_emulator.clock import ManualClock
+
+        clock = ManualClock()
+        emulator = livepeer_emulator_factory(clock=clock, **options)
+        for name, value in emulator.airflow_env().items():
+            monkeypatch.setenv(name, value)
+        emulator.clock = clock
+        return emulator
+
+    return start
 
 
 @pytest.fixture

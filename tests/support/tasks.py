@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_livepeer.emulator.samples import S3_INPUT, S3_OUTPUT
+from livepeer_studio_emulator.samples import S3_INPUT, S3_OUTPUT
 
 if TYPE_CHECKING:
     from airflow_provider_livepeer.hooks.livepeer import LivepeerHook

@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 import pytest
+from livepeer_studio_emulator.timeline import Durations
 
-from airflow_provider_livepeer.emulator.timeline import Durations
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher

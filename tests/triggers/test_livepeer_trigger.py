@@ -4,12 +4,15 @@ import asyncio
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+from tests.support.emulator_api import release_after_first_read
+from tests.support.servers import serve_media
 
 
 def start_import(url: str) -> str:
@@ -57,12 +60,17 @@ def test_serialize_round_trip() -> None:
 @pytest.mark.parametrize("shared_polling", [True, False])
 @pytest.mark.livepeer_emulator(speed=20)
 async def test_success_event_carries_the_result(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, shared_polling: bool
+    livepeer_emulator: Any, emulator_conn: str, media_dir: Path, shared_polling: bool
 ) -> None:
-    task_id = start_import(sample_video_url)
-    events = await run_to_events(
-        LivepeerTaskTrigger(task_id, poll_interval=0.05, shared_polling=shared_polling)
-    )
+    with serve_media() as media:
+        # The source is held until the trigger's first read: the task is unfinished when it looks.
+        media.add("/v.mp4", (media_dir / "sample.mp4").read_bytes())
+        media.hold("/v.mp4")
+        task_id = start_import(f"{media.url}/v.mp4")
+        release_after_first_read(livepeer_emulator, media, ["/v.mp4"])
+        events = await run_to_events(
+            LivepeerTaskTrigger(task_id, poll_interval=0.05, shared_polling=shared_polling)
+        )
     assert len(events) == 1
     event = events[0]
     assert event["status"] == "success" and event["livepeer_task_id"] == task_id

@@ -64,27 +64,24 @@ async def test_a_task_completing_during_a_poll_is_seen(livepeer_emulator: Any, e
     assert [e["status"] for e in events] == ["success"] * 5
 
 
-async def test_more_than_a_page_of_updates_in_one_interval(
-    livepeer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from airflow_provider_livepeer.emulator.clock import ManualClock
-    from airflow_provider_livepeer.emulator.timeline import Durations
+async def test_more_than_a_page_of_updates_in_one_interval(clocked_emulator: Any) -> None:
+    from livepeer_studio_emulator.timeline import Durations
 
-    clock = ManualClock()
     # Pending for an hour of the emulator's clock: the changes come after every real-time Date it sent
     # while the tasks were being created, however long that took.
     durations = Durations(pending=3600, waiting=1, running=1)
-    emulator = livepeer_emulator_factory(clock=clock, max_queued_tasks=2000, durations=durations)
-    for name, value in emulator.airflow_env().items():
-        monkeypatch.setenv(name, value)
+    emulator = clocked_emulator(max_queued_tasks=2000, durations=durations)
     task_ids = start_transcodes(1050)
     # All 1050 change at the same instant; ties sort by id, descending: the lowest three ids are on the
     # second page.
     watched = sorted(task_ids)[:3]
     run = asyncio.create_task(wait_all(watched, poll_interval=0.2))
-    await asyncio.sleep(0.1)  # the first looks: all pending
+    deadline = time.monotonic() + 30
+    while emulator.request_count("GET", "/api/task/*") < len(watched):  # the first looks: all pending
+        assert time.monotonic() < deadline, "the first looks were never sent"
+        await asyncio.sleep(0.01)
     emulator.reset_requests()
-    clock.advance(4000)  # every task completes within this one interval
+    emulator.clock.advance(4000)  # every task completes within this one interval
     events = await run
     assert [e["status"] for e in events] == ["success"] * 3
     pages = [r for r in emulator.requests if r.path == "/api/task"]

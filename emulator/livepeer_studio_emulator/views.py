@@ -1,0 +1,170 @@
+"""What clients see: tasks and assets as Livepeer's API returns them, at a given moment.
+
+Field names, which fields appear in which phase, and their order follow Livepeer Studio's server: a
+task's ``output`` appears once it is completed (or failed after writing it); write-only fields
+(``output.upload.videoFilePath``, ``metadataFilePath``) and emulator-only facts never appear; an asset
+gets ``size``, ``hash``, ``videoSpec``,
+``playbackUrl`` and ``downloadUrl`` once ready; ``videoSpec.tracks`` of an asset is only shown with
+``?details=1`` (the task's ``assetSpec`` always has them).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from livepeer_studio_emulator.records import AssetRecord, TaskRecord
+from livepeer_studio_emulator.timeline import Snapshot
+
+# Obviously fake hosts (RFC 2606 ``.invalid``): URLs with the real shapes that lead nowhere.
+CDN_BASE = "https://vod-cdn.livepeer-emulator.invalid"
+IPFS_GATEWAY = "https://ipfs.livepeer-emulator.invalid/ipfs/"
+
+
+def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> dict[str, Any]:
+    """A task as ``GET /api/task/{id}`` shows it while ``snapshots[index]`` is in force."""
+    snapshot = snapshots[index]
+    body: dict[str, Any] = {"id": task.id, "type": task.type, "createdAt": task.created_ms}
+    scheduled = next((s.at_ms for s in snapshots[: index + 1] if s.phase == "waiting"), None)
+    if scheduled is not None:
+        body["scheduledAt"] = scheduled
+    if task.input_asset_id:
+        body["inputAssetId"] = task.input_asset_id
+    if task.output_asset_id:
+        body["outputAssetId"] = task.output_asset_id
+    # userId is not in the public OpenAPI task schema, but the server returns it (db-schema.yaml) and
+    # it is one of the list filters.
+    body["userId"] = task.user_id
+    body["projectId"] = task.project_id
+    if task.requester_id:
+        body["requesterId"] = task.requester_id
+    body["params"] = copy.deepcopy(task.params)
+    body["status"] = snapshot.status()
+    # Livepeer may write ``output`` on a failed task too (e.g. an upload that failed after its probe).
+    if snapshot.phase in ("completed", "failed") and task.output is not None:
+        body["output"] = copy.deepcopy(task.output)
+    return body
+
+
+def skewed(task: dict[str, Any], offset_ms: int) -> dict[str, Any]:
+    """A task view with its time stamps shifted by ``offset_ms``, as an off clock would write them."""
+    if offset_ms:
+        for section, key in ((task, "createdAt"), (task, "scheduledAt"), (task["status"], "updatedAt")):
+            if key in section:
+                section[key] += offset_ms
+    return task
+
+
+def asset_status(
+    asset: AssetRecord, snapshots: Sequence[Snapshot] | None, index: int, now_ms: int
+) -> dict[str, Any]:
+    """An asset's ``status``, following the task that produces it.
+
+    The asset waits while its task is pending or waiting, is ``processing`` (with the highest progress
+    seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed``.
+    """
+    if asset.deleted_ms is not None and asset.deleted_ms <= now_ms:
+        # Livepeer marks a deleted asset ``deleting`` (it then answers 404 and leaves the lists).
+        return {"phase": "deleting", "updatedAt": asset.deleted_ms}
+    if snapshots is None:
+        return {"phase": "ready", "updatedAt": asset.created_ms}
+    current = snapshots[index]
+    if current.phase == "completed":
+        return {"phase": "ready", "updatedAt": current.at_ms}
+    if current.phase in ("failed", "cancelled"):
+        return {
+            "phase": "failed",
+            "updatedAt": current.at_ms,
+            "errorMessage": current.error_message or "failed",
+        }
+    runs = [s for s in snapshots[: index + 1] if s.phase == "running"]
+    if not runs:
+        return {"phase": "waiting", "updatedAt": asset.created_ms}
+    return {
+        "phase": "processing",
+        "updatedAt": runs[-1].at_ms,
+        "progress": max(s.progress or 0.0 for s in runs),
+    }
+
+
+def asset_json(
+    asset: AssetRecord, status: dict[str, Any], spec: dict[str, Any] | None, details: bool = False
+) -> dict[str, Any]:
+    """An asset as ``GET /api/asset/{id}`` shows it.
+
+    :param status: from :func:`asset_status`.
+    :param spec: the producing task's ``assetSpec`` once the asset is ready.
+    :param details: keep ``videoSpec.tracks`` (``?details=1``).
+    """
+    body: dict[str, Any] = {
+        "id": asset.id,
+        "playbackId": asset.playback_id,
+        "userId": asset.user_id,
+        "createdAt": asset.created_ms,
+        "status": status,
+        "name": asset.name,
+        "source": copy.deepcopy(asset.source),
+        "projectId": asset.project_id,
+    }
+    body.update(copy.deepcopy(asset.extra))
+    if spec is not None and status["phase"] == "ready":
+        body["size"] = spec["size"]
+        body["hash"] = copy.deepcopy(spec["hash"])
+        video_spec = copy.deepcopy(spec["videoSpec"])
+        if not details:
+            video_spec.pop("tracks", None)
+        body["videoSpec"] = video_spec
+        body["playbackUrl"] = f"{CDN_BASE}/hls/{asset.playback_id}/index.m3u8"
+        body["downloadUrl"] = f"{CDN_BASE}/asset/{asset.playback_id}/video/download.{_extension(video_spec)}"
+    return body
+
+
+def asset_spec(
+    asset: AssetRecord, size: int, hashes: list[dict[str, str]], video_spec: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``assetSpec`` a completed upload or clip task reports for its asset (valid as an ``asset``)."""
+    return {
+        "id": asset.id,
+        "name": asset.name,
+        "type": "video",
+        "playbackId": asset.playback_id,
+        "source": copy.deepcopy(asset.source),
+        "size": size,
+        "hash": hashes,
+        "videoSpec": video_spec,
+    }
+
+
+def _extension(video_spec: dict[str, Any]) -> str:
+    return {"mpegts": "ts", "matroska": "mkv", "mov": "mov", "avi": "avi"}.get(
+        str(video_spec.get("format")), "mp4"
+    )
+
+
+def ipfs_export_output(asset: Mapping[str, Any]) -> dict[str, str]:
+    """``output.export.ipfs`` of an IPFS export of ``asset`` (its JSON): well-formed CIDs and URLs.
+
+    The CIDs are derived from the asset's sha256 (or its id), so they are stable; they are not the real
+    IPFS hashes of the file and its metadata.
+    """
+    sha256 = next((h["hash"] for h in asset.get("hash") or [] if h.get("algorithm") == "sha256"), None)
+    video_digest = bytes.fromhex(sha256) if sha256 else hashlib.sha256(asset["id"].encode()).digest()
+    metadata = json.dumps({"name": asset["name"], "properties": {"video": f"ipfs://{_cid(video_digest)}"}})
+    video_cid, metadata_cid = _cid(video_digest), _cid(hashlib.sha256(metadata.encode()).digest())
+    return {
+        "videoFileCid": video_cid,
+        "videoFileUrl": f"ipfs://{video_cid}",
+        "videoFileGatewayUrl": f"{IPFS_GATEWAY}{video_cid}",
+        "nftMetadataCid": metadata_cid,
+        "nftMetadataUrl": f"ipfs://{metadata_cid}",
+        "nftMetadataGatewayUrl": f"{IPFS_GATEWAY}{metadata_cid}",
+    }
+
+
+def _cid(digest: bytes) -> str:
+    """A well-formed CIDv1 (dag-pb, sha2-256, base32): ``bafybei...``."""
+    return "b" + base64.b32encode(bytes([0x01, 0x70, 0x12, 0x20]) + digest).decode().lower().rstrip("=")
