@@ -4,7 +4,7 @@
     python3 dev.py demo                   # the main job (see README)
     python3 dev.py test                   # the whole test suite: ruff, mypy, the provider's and the
                                           # emulator's pytest (default Airflow; the emulator's without any)
-    python3 dev.py test --airflow 3.0.6   # pytest on one Airflow version, from a freshly built wheel
+    python3 dev.py test --airflow 3.0.6   # the provider's pytest on one Airflow version, from fresh wheels
     python3 dev.py matrix                 # that, for every supported Airflow version in turn
     python3 dev.py matrix --jobs 2        # two versions at a time (each one's output printed when it ends)
     python3 dev.py deployment             # the deployment tests: a real Airflow deployment on PostgreSQL
