@@ -24,7 +24,8 @@ def test_fixture_gives_a_fast_running_emulator(livepeer_emulator: Any) -> None:
     api = ApiClient(livepeer_emulator.url, livepeer_emulator.api_key)
     clip_of = {"playbackId": recorded_playback_id(api), "startTime": 1}
     task_id = api.post("/clip", json=clip_of).json()["task"]["id"]
-    assert api.wait_task(task_id, timeout=2)["status"]["phase"] == "completed"
+    assert livepeer_emulator.state.speed == 1000  # phases of milliseconds, not seconds
+    assert api.wait_task(task_id, timeout=30)["status"]["phase"] == "completed"
     assert livepeer_emulator.task(task_id)["status"]["phase"] == "completed"
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +28,19 @@ from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW
 from airflow_provider_livepeer.waiting import result_from_event
 from tests.support.airflow import needs_task_state_store
 from tests.support.running import RecordingTI, StateStore, context, fast_hook, trigger_events
+from tests.support.servers import MediaServer, serve_media
 from tests.support.tasks import completed_result
+
+
+@pytest.fixture
+def held(media_dir: Path) -> Iterator[MediaServer]:
+    """A media server of the sample video at ``/held.mp4`` and ``/other.mp4``, each answer held until the
+    test sets ``held.hold(path)``: an import of it stays unfinished, however slow the machine."""
+    with serve_media() as media:
+        for path in ("/held.mp4", "/other.mp4"):
+            media.add(path, (media_dir / "sample.mp4").read_bytes())
+            media.hold(path)
+        yield media
 
 
 def expected_summary(emulator: Any, task_id: str) -> dict[str, Any]:
@@ -42,10 +56,10 @@ def expected_summary(emulator: Any, task_id: str) -> dict[str, Any]:
 @pytest.mark.parametrize("shared_polling", [True, False], ids=["shared", "polling"])
 @pytest.mark.livepeer_emulator(speed=8)
 async def test_trigger_rebuilt_after_a_triggerer_restart_completes(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, shared_polling: bool
+    livepeer_emulator: Any, emulator_conn: str, held: MediaServer, shared_polling: bool
 ) -> None:
     ti = RecordingTI(task_id="wait")
-    task_id = fast_hook().import_asset(sample_video_url, "restart").task.id
+    task_id = fast_hook().import_asset(f"{held.url}/held.mp4", "restart").task.id
     sensor = LivepeerTaskSensor(
         task_id="wait",
         livepeer_task_id=task_id,
@@ -68,12 +82,14 @@ async def test_trigger_rebuilt_after_a_triggerer_restart_completes(
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
-    # Nothing of it keeps polling, and a shared watcher is gone with its last subscriber.
-    await asyncio.sleep(0.05)
+    # Nothing of it keeps polling (a request in flight at the cancel is answered and logged within the
+    # first second; one every 0.05 s would be many), and a shared watcher is gone with its last subscriber.
+    await asyncio.sleep(1.0)
     polled = livepeer_emulator.request_count()
     await asyncio.sleep(0.3)
     assert livepeer_emulator.request_count() == polled
     assert _WATCHERS.get(asyncio.get_running_loop(), {}) == {}
+    held.hold("/held.mp4").set()  # the import may finish now
 
     # A new triggerer rebuilds the trigger from what was stored and runs it to the end.
     stored_classpath, stored_kwargs = json.loads(stored)
@@ -91,18 +107,20 @@ async def test_trigger_rebuilt_after_a_triggerer_restart_completes(
 
 @pytest.mark.livepeer_emulator(speed=8)
 async def test_cancelling_one_trigger_leaves_the_others_on_the_shared_watcher_running(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
+    livepeer_emulator: Any, emulator_conn: str, held: MediaServer
 ) -> None:
-    task_id = fast_hook().import_asset(sample_video_url, "shared").task.id
-    other_id = fast_hook().import_asset(f"{sample_video_url}?other", "shared 2").task.id
+    task_id = fast_hook().import_asset(f"{held.url}/held.mp4", "shared").task.id
+    other_id = fast_hook().import_asset(f"{held.url}/other.mp4", "shared 2").task.id
     triggers = [
         LivepeerTaskTrigger(i, poll_interval=0.05, end_time=time.time() + 30) for i in (task_id, task_id)
     ]
     triggers.append(LivepeerTaskTrigger(other_id, poll_interval=0.05, end_time=time.time() + 30))
     running = [asyncio.ensure_future(trigger_events(trigger, limit=30)) for trigger in triggers]
     await asyncio.sleep(0.2)
-    assert not any(task.done() for task in running)
+    assert not any(task.done() for task in running)  # both imports are held at their source
     running[0].cancel()
+    for path in ("/held.mp4", "/other.mp4"):
+        held.hold(path).set()
     results = await asyncio.gather(*running, return_exceptions=True)
     assert isinstance(results[0], asyncio.CancelledError)
     for events, waited_for in zip(results[1:], (task_id, other_id), strict=True):
@@ -219,12 +237,12 @@ def test_durable_false_logs_nothing_about_versions(
 @needs_task_state_store
 @pytest.mark.livepeer_emulator(speed=8)
 async def test_retry_of_a_deferred_operator_reattaches_and_completes(
-    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str
+    livepeer_emulator: Any, emulator_conn: str, held: MediaServer
 ) -> None:
     store = StateStore()
     kwargs = {
         "task_id": "import",
-        "url": sample_video_url,
+        "url": f"{held.url}/held.mp4",
         "name": "n",
         "deferrable": True,
         "poll_interval": 0.05,
@@ -240,6 +258,7 @@ async def test_retry_of_a_deferred_operator_reattaches_and_completes(
     assert second.value.trigger.serialize()[1]["livepeer_task_id"] == task_id
     assert first.value.trigger.serialize()[1]["livepeer_task_id"] == task_id
     assert livepeer_emulator.request_count("POST") == 1
+    held.hold("/held.mp4").set()  # held until now: the retry found the import still running
     [event] = await trigger_events(second.value.trigger, limit=30)
     resumed = retry.execute_complete(context(ti), event, **second.value.kwargs)
     assert resumed == expected_summary(livepeer_emulator, task_id)

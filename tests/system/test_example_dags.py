@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,12 +133,18 @@ def test_uploads_example_processes_the_upload_of_a_trigger_event(
 
     async def next_event() -> dict[str, Any]:
         run = watcher.trigger.run()
+        first = asyncio.ensure_future(anext(run))
         try:
-            await asyncio.sleep(0.3)  # started: the upload below is news
+            # The trigger has started once its watcher lists the account: the upload below is news to it.
+            deadline = time.monotonic() + 30
+            while livepeer_emulator.request_count("GET", "/api/task") == 0:
+                assert time.monotonic() < deadline, "the event trigger never listed the account"
+                await asyncio.sleep(0.01)
             LivepeerHook().import_asset(sample_video_url, "uploaded by an app")
-            event = await asyncio.wait_for(anext(run), 30)
+            event = await asyncio.wait_for(first, 30)
             return dict(event.payload)
         finally:
+            first.cancel()
             await run.aclose()
 
     payload = asyncio.run(next_event())

@@ -115,7 +115,8 @@ def test_every_operator_in_each_mode(
 
 
 @needs_task_state_store
-@pytest.mark.livepeer_emulator(speed=5)
+# The transcode takes 4 s: the first try's 1 s execution timeout ends it long before the transcode does.
+@pytest.mark.livepeer_emulator(speed=2)
 def test_a_retry_reattaches_instead_of_creating_again(
     livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, load_dag: Callable[..., Any]
 ) -> None:

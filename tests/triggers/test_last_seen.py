@@ -57,6 +57,16 @@ async def run_all(kwargs_list: list[dict[str, Any]], limit: float = 30) -> list[
     return await asyncio.wait_for(asyncio.gather(*(one(k) for k in kwargs_list)), limit)
 
 
+async def list_times(emulator: Any, count: int, limit: float = 30) -> list[float]:
+    """When the next ``count`` list requests were answered (emulator seconds), waiting for them."""
+    seen = emulator.request_count("GET", "/api/task")
+    deadline = time.monotonic() + limit
+    while emulator.request_count("GET", "/api/task") < seen + count:
+        assert time.monotonic() < deadline, f"fewer than {count} list requests in {limit} s"
+        await asyncio.sleep(0.01)
+    return [r.at for r in emulator.requests if r.path == "/api/task"][seen : seen + count]
+
+
 def direct_reads(emulator: Any) -> int:
     return emulator.request_count("GET", "/api/task/*")  # type: ignore[no-any-return]
 
@@ -70,10 +80,9 @@ async def test_deferred_sensors_start_from_their_poke_without_a_read(still_emula
         assert abs(kwargs["last_seen_at"] - time.time()) < 5
     still_emulator.reset_requests()
     running = asyncio.ensure_future(run_all(waits))
-    await asyncio.sleep(0.5)  # several intervals of waiting on tasks that do not move
+    await list_times(still_emulator, 2)  # two intervals of waiting on tasks that do not move
     assert not running.done()
     assert direct_reads(still_emulator) == 0, "no trigger read its task when it subscribed"
-    assert still_emulator.request_count("GET", "/api/task") >= 2
     still_emulator.clock.advance(4000)  # every task completes
     events = await running
     assert [e["status"] for e in events] == ["success"] * 40
@@ -156,17 +165,21 @@ async def test_the_watcher_polls_at_the_shortest_interval_of_its_current_subscri
     await asyncio.sleep(0.3)
     watcher = shared_watcher("livepeer_default", 0.6)
     assert watcher.poll_interval == 0.05
-    before = livepeer_emulator.request_count("GET", "/api/task")
-    await asyncio.sleep(0.5)
-    assert livepeer_emulator.request_count("GET", "/api/task") - before >= 5
+    # Five lists come in far less than the 2.4 s four intervals of 0.6 s would take at the least.
+    lists = await list_times(livepeer_emulator, 5)
+    assert lists[-1] - lists[0] < 2.4, lists
     fast.cancel()  # the fast subscriber leaves: the watcher slows down to the one left
     with pytest.raises(asyncio.CancelledError):
         await fast
     await asyncio.sleep(0.05)
     assert watcher.poll_interval == 0.6
+    # Slower now: never more than four lists in 1.9 s, and two in a row at least an interval apart (a
+    # bound a slow machine only widens).
     before = livepeer_emulator.request_count("GET", "/api/task")
     await asyncio.sleep(1.9)
-    assert 2 <= livepeer_emulator.request_count("GET", "/api/task") - before <= 4
+    assert livepeer_emulator.request_count("GET", "/api/task") - before <= 4
+    lists = await list_times(livepeer_emulator, 2)
+    assert lists[1] - lists[0] >= 0.5, lists
     slow.cancel()
     with pytest.raises(asyncio.CancelledError):
         await slow
