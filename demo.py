@@ -2,7 +2,7 @@
 
 ``python3 dev.py demo`` runs ``example_livepeer_import_pipeline`` (import → sensor → check → export)
 with ``airflow dags test`` in a throwaway Airflow home. With no ``LIVEPEER_API_KEY`` it needs no account
-and no network: it starts the bundled Livepeer Studio emulator on 127.0.0.1, makes a two-second H.264
+and no network: it starts the local Livepeer Studio emulator on 127.0.0.1, makes a two-second H.264
 MP4 and serves it on 127.0.0.1 for the import. With ``LIVEPEER_API_KEY`` set it uses Livepeer Studio
 itself (``LIVEPEER_API_HOST`` to change the host) and imports ``LIVEPEER_DEMO_SOURCE_URL`` (default: the
 example DAG's public sample video). Everything it starts is stopped on the way out, failures included.
@@ -52,7 +52,7 @@ def main() -> int:
             emulator = None
             step(f"Using Livepeer Studio at {host}")
         else:
-            from livepeer_studio_emulator.server import run_emulator
+            from livepeer_studio_emulator import run_emulator
 
             emulator = stack.enter_context(run_emulator("demo-key", speed=4))
             connection = json.loads(emulator.airflow_conn_json())

@@ -96,9 +96,9 @@ def ensure_venv(
     return python
 
 
-def pyproject_hash() -> str:
-    """Changes whenever the declared dependencies of either distribution may have."""
-    declared = (ROOT / "pyproject.toml").read_bytes() + (EMULATOR / "pyproject.toml").read_bytes()
+def pyproject_hash(*folders: Path) -> str:
+    """Changes whenever the declared dependencies of the distributions in ``folders`` (default: both) may."""
+    declared = b"".join((folder / "pyproject.toml").read_bytes() for folder in folders or (ROOT, EMULATOR))
     return hashlib.sha256(declared).hexdigest()
 
 
@@ -109,6 +109,9 @@ def lowest_bounds() -> list[str]:
     so the bounds the package declares are the versions it is tested with.
     """
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    unbounded = [requirement for requirement in declared if ">=" not in requirement]
+    if unbounded:
+        sys.exit(f"Each run-time dependency needs a lower bound (name>=version): {', '.join(unbounded)}")
     pinned = (requirement.replace(">=", "==") for requirement in declared)
     return [requirement for requirement in pinned if not requirement.startswith("apache-airflow==")]
 
@@ -128,7 +131,9 @@ def dev_venv() -> Path:
 def emulator_venv() -> Path:
     """``.venv-emulator``: the emulator editable with its ``test`` group, and no Airflow."""
     group = f"{EMULATOR / 'pyproject.toml'}:test"
-    return ensure_venv(EMULATOR_VENV, [["-e", str(EMULATOR), "--group", group]], pyproject_hash(), None)
+    return ensure_venv(
+        EMULATOR_VENV, [["-e", str(EMULATOR), "--group", group]], pyproject_hash(EMULATOR), None
+    )
 
 
 def run(command: list[str], **kwargs: object) -> None:

@@ -694,7 +694,7 @@ def render(meta: dict[str, Any], results: dict[str, Any]) -> tuple[str, str]:
         "# Benchmarks: airflow-provider-livepeer vs the HTTP provider",
         "",
         f"Run {meta['began']}, {settings.mode} mode, {meta['duration_s']:.0f} s: `{meta['command']}`. "
-        "Everything against the bundled Livepeer emulator on 127.0.0.1, in its own process. Ratios are "
+        "Everything against the local Livepeer emulator on 127.0.0.1, in its own process. Ratios are "
         "ours / theirs.",
         "",
         "## Machine and versions",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmarks of airflow-provider-livepeer against the HTTP provider, on the bundled Livepeer emulator.
+"""Benchmarks of airflow-provider-livepeer against the HTTP provider, on the local Livepeer emulator.
 
 Run from the project root::
 

@@ -1,14 +1,15 @@
 """Does this venv's Airflow work at all? Run before a release's tests: ``python release_check.py 3.1.8``.
 
 A library released after an Airflow release can break that release's own code (cryptography 51 broke the
-Fernet encryption of Airflow 2.11 to 3.2, and no connection with a password could be stored or read). The
+Fernet encryption of Airflow 2.11 to 3.1, and no connection with a password could be stored or read). The
 tests then fail by the dozen with messages far from the cause. This script does, in a throwaway Airflow
 home, the few things every test needs: migrate the database, store a connection with a password under a
 Fernet key, read it back, and run a one-task DAG that reads it. The first step that fails stops it with
 one message: the release, the step, the error, and the versions of the packages its traceback names.
 
-It imports only the standard library and Airflow (not the provider, not the tests), so what it reports is
-Airflow's health, not ours. Exit status 0: every step passed; 1: one failed (the message is on stderr).
+It imports only the standard library and Airflow, and uses nothing of the provider but what Airflow loads
+of every installed provider (its provider info), so what it reports is Airflow's health in that venv.
+Exit status 0: every step passed; 1: one failed (the message is on stderr).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def run_dag() -> None:
     )  # fmt: skip
     if done.returncode != 0:
         trace = last_traceback(done.stdout)
-        error = trace.splitlines()[-1] if trace else done.stdout.strip().splitlines()[-1]
+        error = (trace or done.stdout.strip() or "no output").splitlines()[-1]
         raise StepFailed(f"the DAG run failed: {error}", trace or done.stdout)
 
 
@@ -87,8 +88,10 @@ def last_traceback(output: str) -> str:
     return "\n".join(lines[: end + 1])
 
 
-#: The one-task DAG, written to the throwaway home's DAG folder (Airflow 3 runs only DAGs of a bundle).
-DAG_FILE = f"""
+def dag_file(expected_password: str) -> str:
+    """The one-task DAG, written to the throwaway home's DAG folder (Airflow 3 runs only DAGs of a bundle):
+    its task fails unless the connection's password is ``expected_password``."""
+    return f"""
 from datetime import datetime
 
 try:
@@ -102,7 +105,7 @@ with DAG({DAG_ID!r}, schedule=None, start_date=datetime(2026, 1, 1)) as dag:
 
     @task
     def read_password() -> None:
-        if BaseHook.get_connection({CONN_ID!r}).password != {PASSWORD!r}:
+        if BaseHook.get_connection({CONN_ID!r}).password != {expected_password!r}:
             raise ValueError("the task read another password than the one stored")
 
     read_password()
@@ -148,40 +151,48 @@ def packages_named_in(text: str) -> list[str]:
     return sorted(found, key=str.lower)
 
 
-def check(release: str) -> int:
-    """Run the steps in a throwaway Airflow home; 0 if all pass, else 1 after one message on stderr."""
+def check(release: str, task_expects: str = PASSWORD) -> int:
+    """Run the steps in a throwaway Airflow home; 0 if all pass, else 1 after one message on stderr.
+
+    :param task_expects: the password the DAG's task expects to read (another one makes the run fail).
+    """
     from cryptography.fernet import Fernet
 
-    home = tempfile.mkdtemp(prefix=f"airflow-release-check-{release}-")
     for name in [name for name in os.environ if name.startswith("AIRFLOW")]:
         del os.environ[name]  # Airflow's defaults, not the caller's settings (e.g. another DAG folder)
-    os.environ.update(
-        AIRFLOW_HOME=home,
-        AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-    )
-    (Path(home) / "dags").mkdir()
-    (Path(home) / "dags" / f"{DAG_ID}.py").write_text(DAG_FILE)
-    if release.startswith("2."):
-        os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"  # LocalExecutor refuses SQLite
-    for name, step in STEPS:
-        try:
-            step()
-        except Exception as error:
-            summary = str(error) if isinstance(error, StepFailed) else f"{type(error).__name__}: {error}"
-            detail = error.detail if isinstance(error, StepFailed) else traceback.format_exc()
-            named = packages_named_in(detail + summary)
-            print(
-                f"Airflow {release} does not work in {Path(sys.prefix).name}: the step '{name}' failed: "
-                f"{summary}. Packages its failure names: {', '.join(named) or 'none'}. A library newer "
-                f"than this release may have broken it: hold it back in dev.py's RELEASE_PINS.",
-                file=sys.stderr,
-            )
-            if detail:
-                print(f"--- the step's output ---\n{detail.strip()[-4000:]}", file=sys.stderr)
-            return 1
-        print(f"Airflow {release}: {name}: ok", flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"airflow-release-check-{release}-") as home:
+        os.environ.update(
+            AIRFLOW_HOME=home,
+            AIRFLOW__CORE__FERNET_KEY=Fernet.generate_key().decode(),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        )
+        if release.startswith("2."):
+            os.environ["AIRFLOW__CORE__EXECUTOR"] = "SequentialExecutor"  # LocalExecutor refuses SQLite
+        (Path(home) / "dags").mkdir()
+        (Path(home) / "dags" / f"{DAG_ID}.py").write_text(dag_file(task_expects))
+        for name, step in STEPS:
+            try:
+                step()
+            except Exception as error:
+                report(release, name, error)
+                return 1
+            print(f"Airflow {release}: {name}: ok", flush=True)
     return 0
+
+
+def report(release: str, step: str, error: Exception) -> None:
+    """The one message of a failed step, on stderr, and the step's output below it."""
+    summary = str(error) if isinstance(error, StepFailed) else f"{type(error).__name__}: {error}"
+    detail = error.detail if isinstance(error, StepFailed) else traceback.format_exc()
+    named = packages_named_in(detail + summary)
+    print(
+        f"Airflow {release} does not work in {Path(sys.prefix).name}: the step '{step}' failed: "
+        f"{summary}. Packages its failure names: {', '.join(named) or 'none'}. A library newer "
+        f"than this release may have broken it: hold it back in dev.py's RELEASE_PINS.",
+        file=sys.stderr,
+    )
+    if detail:
+        print(f"--- the step's output ---\n{detail.strip()[-4000:]}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def test_the_wheel_ships_the_apache_license(wheel: Path) -> None:
 
 
 #: What the provider's wheel must not bring: the emulator's libraries and the test and development tools.
-NOT_RUN_TIME = {"httpx", "certifi", "fastapi", "uvicorn", "av", "pytest", "trustme", "playwright",
+NOT_RUN_TIME = {"httpx", "fastapi", "uvicorn", "av", "pytest", "trustme", "playwright",
                 "psycopg2-binary", "asyncpg", "jsonschema", "ruff", "mypy"}  # fmt: skip
 
 
@@ -94,8 +94,8 @@ def test_the_wheel_alone_installs_beside_airflow_and_every_module_imports(
         for requirement in requires
         if "extra ==" not in requirement
     }
-    assert run_time == {"apache-airflow", "apache-airflow-providers-common-compat", "requests", "aiohttp",
-                        "tenacity", "pydantic"}  # fmt: skip
+    assert run_time == {"apache-airflow", "apache-airflow-providers-common-compat", "requests", "certifi",
+                        "urllib3", "aiohttp", "tenacity", "pydantic", "packaging"}  # fmt: skip
     assert not run_time & NOT_RUN_TIME
     extras = {
         line.removeprefix("Provides-Extra: ")

@@ -5,7 +5,7 @@ emulator runs without internet access, and a test's source server listens on 127
 is blocking and runs in the emulator's worker threads, never on the event loop, so a source served by
 the same process does not deadlock.
 
-Every source is probed with PyAV (part of the ``emulator`` extra): its container format, duration and
+Every source is probed with PyAV (a dependency of the emulator): its container format, duration and
 tracks become the ``videoSpec``. A source PyAV cannot read as audio/video fails its task with an
 ``errorMessage``, as Livepeer fails an import it cannot probe; nothing is ever guessed.
 """

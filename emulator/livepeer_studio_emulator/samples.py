@@ -1,6 +1,6 @@
 """Sample inputs for the emulator: real videos made on the spot, and S3 locations for transcodes.
 
-:func:`make_sample_video` needs PyAV (part of the ``emulator`` extra), which ships FFmpeg's encoders: the
+:func:`make_sample_video` needs PyAV (a dependency of the emulator), which ships FFmpeg's encoders: the
 file is a genuine H.264/AAC MP4 that any player, and the emulator's probe, can read.
 """
 

@@ -28,7 +28,6 @@ def other_api(livepeer_emulator: Any) -> ApiClient:
 
 @pytest.fixture
 def media_host() -> Iterator[MediaServer]:
-    """A :class:`MediaServer` on 127.0.0.1 (answers released by default); not the session's
-    ``media_server`` fixture, which is the URL of a folder of sample files."""
+    """A :class:`MediaServer` on 127.0.0.1 (answers released by default)."""
     with serve_media() as server:
         yield server

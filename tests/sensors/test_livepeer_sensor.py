@@ -10,6 +10,7 @@ from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
     TaskDeferred,
 )
+from livepeer_studio_emulator.timeline import Durations
 
 from airflow_provider_livepeer.exceptions import (
     LivepeerAuthenticationError,
@@ -38,11 +39,11 @@ def sensor(livepeer_task_id: str, **kwargs: Any) -> LivepeerTaskSensor:
 def test_poke_logs_phase_and_progress_until_done(
     clocked_emulator: Any, sample_video_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    emulator = clocked_emulator()  # at speed 1: pending 1 s, waiting 1 s, running 6 s of its clock
+    emulator = clocked_emulator(durations=Durations(pending=1, waiting=1, running=6))
     task_id = start_import(emulator, sample_video_url)
     wait = sensor(task_id)
     assert wait.poke({}) is False
-    emulator.clock.advance(2.5)
+    emulator.state.clock.advance(2.5)
     assert emulator.task(task_id)["status"]["phase"] == "running"
     assert wait.poke({}) is False
     out = capfd.readouterr().out
@@ -54,10 +55,10 @@ def test_poke_logs_phase_and_progress_until_done(
 def test_poke_shows_livepeer_retrying(
     clocked_emulator: Any, sample_video_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    emulator = clocked_emulator()
+    emulator = clocked_emulator(durations=Durations(pending=1, waiting=1, running=6, retry_delay=2))
     emulator.script_outcome(sample_video_url, retries=1, retry_error_message="transcoder hiccup")
     task_id = start_import(emulator, sample_video_url)
-    emulator.clock.advance(8.5)  # the first run ended at 8 s; the retry waits 2 s with the error shown
+    emulator.state.clock.advance(8.5)  # the first run ended at 8 s; the retry waits 2 s with the error shown
     assert emulator.task(task_id)["status"].get("retries") == 1
     assert sensor(task_id).poke({}) is False
     assert "Livepeer is retrying it (retry 1) after: transcoder hiccup" in capfd.readouterr().out

@@ -7,6 +7,7 @@ so no test can forget to.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import tempfile
@@ -181,6 +182,15 @@ def stalled_and_failed_imports(emulator: Any, source_url: str, error_message: st
         "stalled_task_id": hook.import_asset(stalled_url, "stalled").task.id,
         "failed_task_id": hook.import_asset(failed_url, "failed").task.id,
     }
+
+
+async def answered(emulator: Any, count: int, path: str = "/api/task", limit: float = 30) -> None:
+    """Wait, in the event loop, until ``emulator`` has answered ``count`` GET requests of ``path`` (a
+    prefix with ``*``, as :meth:`request_count` takes it) since its last reset."""
+    deadline = time.monotonic() + limit
+    while emulator.request_count("GET", path) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} GET {path} in {limit} s"
+        await asyncio.sleep(0.01)
 
 
 def list_requests(emulator: Any) -> int:

@@ -77,8 +77,9 @@ def emulator_conn(livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> st
 
 @pytest.fixture
 def clocked_emulator(livepeer_emulator_factory: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """Start an emulator whose tasks move only when the test advances its clock (``emulator.clock``), as
-    the ``livepeer_default`` connection: what a test sees of a task's phases does not hang on speed.
+    """Start an emulator whose tasks move only when the test advances its clock
+    (``emulator.state.clock.advance(seconds)``), as the ``livepeer_default`` connection: what a test sees of
+    a task's phases does not hang on the machine's speed.
 
     Call it with :func:`~livepeer_studio_emulator.run_emulator`'s options (``durations=...``).
     """
@@ -86,11 +87,9 @@ def clocked_emulator(livepeer_emulator_factory: Any, monkeypatch: pytest.MonkeyP
     def start(**options: Any) -> Any:
         from livepeer_studio_emulator.clock import ManualClock
 
-        clock = ManualClock()
-        emulator = livepeer_emulator_factory(clock=clock, **options)
+        emulator = livepeer_emulator_factory(clock=ManualClock(), **options)
         for name, value in emulator.airflow_env().items():
             monkeypatch.setenv(name, value)
-        emulator.clock = clock
         return emulator
 
     return start

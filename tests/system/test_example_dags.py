@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
 from tests.support.airflow import as_the_dag_processor_leaves_it, dag_bag, error_log_lines, xcom_value
+from tests.support.emulator_api import answered
 from tests.support.project import DAG_FOLDERS, PROJECT_ROOT
 
 EXAMPLE_DAG_IDS = {
@@ -136,10 +136,7 @@ def test_uploads_example_processes_the_upload_of_a_trigger_event(
         first = asyncio.ensure_future(anext(run))
         try:
             # The trigger has started once its watcher lists the account: the upload below is news to it.
-            deadline = time.monotonic() + 30
-            while livepeer_emulator.request_count("GET", "/api/task") == 0:
-                assert time.monotonic() < deadline, "the event trigger never listed the account"
-                await asyncio.sleep(0.01)
+            await answered(livepeer_emulator, 1)
             LivepeerHook().import_asset(sample_video_url, "uploaded by an app")
             event = await asyncio.wait_for(first, 30)
             return dict(event.payload)

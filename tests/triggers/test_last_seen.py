@@ -20,6 +20,7 @@ from airflow_provider_livepeer.operators.livepeer import LivepeerTranscodeOperat
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher, shared_watcher
+from tests.support.emulator_api import answered
 from tests.support.running import RecordingTI, StateStore, context
 from tests.support.tasks import S3_INPUT, S3_OUTPUT, start_transcodes
 
@@ -57,13 +58,10 @@ async def run_all(kwargs_list: list[dict[str, Any]], limit: float = 30) -> list[
     return await asyncio.wait_for(asyncio.gather(*(one(k) for k in kwargs_list)), limit)
 
 
-async def list_times(emulator: Any, count: int, limit: float = 30) -> list[float]:
-    """When the next ``count`` list requests were answered (emulator seconds), waiting for them."""
+async def list_times(emulator: Any, count: int) -> list[float]:
+    """When the next ``count`` list requests were answered (Unix seconds), waiting for them."""
     seen = emulator.request_count("GET", "/api/task")
-    deadline = time.monotonic() + limit
-    while emulator.request_count("GET", "/api/task") < seen + count:
-        assert time.monotonic() < deadline, f"fewer than {count} list requests in {limit} s"
-        await asyncio.sleep(0.01)
+    await answered(emulator, seen + count)
     return [r.at for r in emulator.requests if r.path == "/api/task"][seen : seen + count]
 
 
@@ -83,7 +81,7 @@ async def test_deferred_sensors_start_from_their_poke_without_a_read(still_emula
     await list_times(still_emulator, 2)  # two intervals of waiting on tasks that do not move
     assert not running.done()
     assert direct_reads(still_emulator) == 0, "no trigger read its task when it subscribed"
-    still_emulator.clock.advance(4000)  # every task completes
+    still_emulator.state.clock.advance(4000)  # every task completes
     events = await running
     assert [e["status"] for e in events] == ["success"] * 40
     assert [e["livepeer_task_id"] for e in events] == task_ids
@@ -108,7 +106,7 @@ async def test_a_deferred_operator_starts_from_its_create_answer(still_emulator:
     still_emulator.reset_requests()
     running = asyncio.ensure_future(run_all([kwargs]))
     await asyncio.sleep(0.3)
-    still_emulator.clock.advance(4000)
+    still_emulator.state.clock.advance(4000)
     [event] = await running
     assert event["status"] == "success" and event["livepeer_task_id"] == task_id
     assert direct_reads(still_emulator) == 0
@@ -125,7 +123,7 @@ async def test_changes_made_while_no_triggerer_ran_are_caught_up_from_the_list(s
     interval = 60.0
     waits = [stored_kwargs(sensor_for(task_id, interval)) for task_id in waited]
     # The triggerer is down; meanwhile every task completes.
-    still_emulator.clock.advance(4000)
+    still_emulator.state.clock.advance(4000)
     still_emulator.reset_requests()
     events = await run_all(waits)
     assert [(e["status"], e["livepeer_task_id"]) for e in events] == [("success", t) for t in waited]
@@ -144,7 +142,7 @@ async def test_tasks_beyond_the_catch_up_pages_are_read_directly(
     on_second_page, on_first_page = ordered[:10], ordered[-10:]
     # A long interval: everything must be found in the first round, with no second list on a slow machine.
     waits = [stored_kwargs(sensor_for(t, 5.0)) for t in on_second_page + on_first_page]
-    still_emulator.clock.advance(4000)
+    still_emulator.state.clock.advance(4000)
     still_emulator.reset_requests()
     events = await run_all(waits)
     assert [e["status"] for e in events] == ["success"] * 20

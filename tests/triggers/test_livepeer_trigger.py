@@ -67,10 +67,11 @@ async def test_success_event_carries_the_result(
         media.add("/v.mp4", (media_dir / "sample.mp4").read_bytes())
         media.hold("/v.mp4")
         task_id = start_import(f"{media.url}/v.mp4")
-        release_after_first_read(livepeer_emulator, media, ["/v.mp4"])
+        releaser = release_after_first_read(livepeer_emulator, media, ["/v.mp4"])
         events = await run_to_events(
             LivepeerTaskTrigger(task_id, poll_interval=0.05, shared_polling=shared_polling)
         )
+        releaser.join(5)
     assert len(events) == 1
     event = events[0]
     assert event["status"] == "success" and event["livepeer_task_id"] == task_id

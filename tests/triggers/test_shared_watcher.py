@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 from airflow_provider_livepeer.triggers import shared_watcher as watcher_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher, shared_watcher
-from tests.support.emulator_api import list_requests
+from tests.support.emulator_api import answered, list_requests
 from tests.support.tasks import start_transcodes, task_json
 
 
@@ -76,12 +76,9 @@ async def test_more_than_a_page_of_updates_in_one_interval(clocked_emulator: Any
     # second page.
     watched = sorted(task_ids)[:3]
     run = asyncio.create_task(wait_all(watched, poll_interval=0.2))
-    deadline = time.monotonic() + 30
-    while emulator.request_count("GET", "/api/task/*") < len(watched):  # the first looks: all pending
-        assert time.monotonic() < deadline, "the first looks were never sent"
-        await asyncio.sleep(0.01)
+    await answered(emulator, len(watched), "/api/task/*")  # the first looks: all pending
     emulator.reset_requests()
-    emulator.clock.advance(4000)  # every task completes within this one interval
+    emulator.state.clock.advance(4000)  # every task completes within this one interval
     events = await run
     assert [e["status"] for e in events] == ["success"] * 3
     pages = [r for r in emulator.requests if r.path == "/api/task"]
