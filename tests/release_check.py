@@ -79,13 +79,17 @@ def run_dag() -> None:
 
 
 def last_traceback(output: str) -> str:
-    """The last Python traceback in ``output``, up to its exception line; ``""`` if there is none."""
-    start = output.rfind("Traceback (most recent call last):")
+    """The last Python traceback in ``output``, up to its exception line; ``""`` if there is none.
+
+    Both forms end at the first line that starts with an exception's name: Python's plain tracebacks and
+    the boxed ones Airflow 3.0's task logs draw (``╭── Traceback (most recent call last) ──╮``).
+    """
+    start = output.rfind("Traceback (most recent call last)")
     if start < 0:
         return ""
     lines = output[start:].splitlines()
-    end = next((i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), len(lines) - 1)
-    return "\n".join(lines[: end + 1])
+    ends = (i for i, line in enumerate(lines[1:], 1) if re.match(r"[A-Za-z_][\w.]*(: |$)", line))
+    return "\n".join(lines[: next(ends, len(lines) - 1) + 1])
 
 
 def dag_file(expected_password: str) -> str:

@@ -31,6 +31,9 @@ def test_the_last_traceback_ends_at_its_exception_line() -> None:
     assert release_check.last_traceback(output) == later
     assert release_check.last_traceback("no traceback here") == ""
     assert release_check.last_traceback(FERNET_ERROR).endswith("no attribute 'is_encrypted'")
+    # Airflow 3.0 draws a task's traceback in a box; the exception line follows it.
+    boxed = "╭── Traceback (most recent call last) ──╮\n│ ❱ raise ValueError('x') │\n╰──╯\nValueError: x\n"
+    assert release_check.last_traceback(boxed).splitlines()[-1] == "ValueError: x"
 
 
 def test_a_failing_dag_run_stops_the_check_with_one_message_naming_release_and_step() -> None:
