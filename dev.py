@@ -165,12 +165,25 @@ def test() -> None:
     run([tool.format("ruff"), "check", "."])
     run([tool.format("ruff"), "format", "--check", "."])
     run([tool.format("mypy")])
-    if not args:
-        print("=== The emulator's tests (no Airflow installed)", flush=True)
-        emulator_venv()
-        run([str(bin_dir(EMULATOR_VENV) / "pytest"), "-p", "no:cacheprovider"], cwd=EMULATOR)
-        print("=== The provider's tests", flush=True)
-    run([tool.format("pytest"), "-p", "no:cacheprovider", *args])
+    provider_tests = [tool.format("pytest"), "-p", "no:cacheprovider", *args]
+    if args:
+        run(provider_tests)
+        return
+    # The emulator's tests beside the provider's: both mostly wait on servers, so two share two cores.
+    emulator_venv()
+    log = EMULATOR_VENV / "pytest.log"
+    with log.open("w") as out:
+        emulator_tests = subprocess.Popen(
+            [str(bin_dir(EMULATOR_VENV) / "pytest"), "-p", "no:cacheprovider"],
+            cwd=EMULATOR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        print("=== The provider's tests (the emulator's run beside them, without Airflow)", flush=True)
+        code = subprocess.run(provider_tests, cwd=ROOT).returncode
+        emulator_code = emulator_tests.wait()
+    print(f"=== The emulator's tests (no Airflow installed)\n{log.read_text()}", end="", flush=True)
+    sys.exit(code or emulator_code)
 
 
 def build_wheels() -> tuple[Path, Path]:
