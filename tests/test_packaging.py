@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.project import PROJECT_ROOT
+from tests.support.project import PROJECT_ROOT, built_wheel
 
 
 def test_the_installed_distribution_carries_the_apache_license() -> None:
@@ -35,21 +35,7 @@ from_source_tree = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The provider's wheel, built from the source tree."""
-    out = tmp_path_factory.mktemp("wheel")
-    pip_wheel = [
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--no-deps",
-        "--quiet",
-        "-w",
-        str(out),
-        str(PROJECT_ROOT),
-    ]
-    subprocess.run(pip_wheel, check=True, timeout=600)
-    [built] = out.glob("airflow_provider_livepeer-*.whl")
-    return built
+    return built_wheel(PROJECT_ROOT, tmp_path_factory.mktemp("wheel"))
 
 
 @from_source_tree

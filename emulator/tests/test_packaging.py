@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
+
+from tests.support.project import built_wheel
 
 EMULATOR = Path(__file__).parents[1]
 
 
 def test_the_wheel_is_the_emulator_alone_with_its_command_plugin_and_license(tmp_path: Path) -> None:
-    pip_wheel = [
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--no-deps",
-        "--quiet",
-        "-w",
-        str(tmp_path),
-        str(EMULATOR),
-    ]
-    subprocess.run(pip_wheel, check=True, timeout=600)
-    [wheel] = tmp_path.glob("livepeer_studio_emulator-*.whl")
+    wheel = built_wheel(EMULATOR, tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         info = next(name for name in names if name.endswith(".dist-info/METADATA")).rsplit("/", 1)[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,11 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: the shared Livepeer reference data is not beside the project")
     return path
+
+
+def built_wheel(project: Path, out: Path) -> Path:
+    """Build the wheel of the distribution in ``project`` (its ``pyproject.toml``) into ``out``; its path."""
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(project)]
+    subprocess.run(pip_wheel, check=True, timeout=600)
+    [wheel] = out.glob("*.whl")
+    return wheel
