@@ -205,13 +205,17 @@ def release_after_first_read(emulator: Any, media: Any, paths: list[str]) -> thr
     from tests.support.servers import HOLD_LIMIT
 
     def read_of_import(url: str, deadline: float) -> bool:
+        looked = 0  # the requests already looked at: each is looked at once
         while time.monotonic() < deadline:
-            for record in emulator.requests:
-                if record.method != "GET" or not record.path.startswith("/api/task/") or record.status != 200:
-                    continue
-                task = emulator.task(record.path.removeprefix("/api/task/"))
-                if task["params"].get("upload", {}).get("url") == url:
-                    return True
+            records = emulator.requests
+            if len(records) < looked:  # the log was reset: look at all of it again
+                looked = 0
+            for record in records[looked:]:
+                if record.matches("GET", "/api/task/*", 200):
+                    task = emulator.task(record.path.removeprefix("/api/task/"))
+                    if task["params"].get("upload", {}).get("url") == url:
+                        return True
+            looked = len(records)
             time.sleep(0.02)
         return False
 
