@@ -38,8 +38,7 @@ def held(media_dir: Path) -> Iterator[MediaServer]:
     test sets ``held.hold(path)``: an import of it stays unfinished, however slow the machine."""
     with serve_media() as media:
         for path in ("/held.mp4", "/other.mp4"):
-            media.add(path, (media_dir / "sample.mp4").read_bytes())
-            media.hold(path)
+            media.add(path, (media_dir / "sample.mp4").read_bytes(), held=True)
         yield media
 
 

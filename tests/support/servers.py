@@ -115,9 +115,11 @@ class MediaServer:
     holds: dict[str, threading.Event] = field(default_factory=dict)
     gets: int = 0
 
-    def add(self, path: str, content: bytes) -> str:
-        """Serve ``content`` at ``path``; returns its URL."""
+    def add(self, path: str, content: bytes, held: bool = False) -> str:
+        """Serve ``content`` at ``path``; returns its URL. ``held``: as :meth:`hold` does."""
         self.files[path] = content
+        if held:
+            self.hold(path)
         return self.url + path
 
     def hold(self, path: str) -> threading.Event:

@@ -31,8 +31,7 @@ def test_sensor_gates_downstream_in_each_mode(
     with serve_media() as media:
         # Each import's source is held until its sensor has read the task: the first poke finds it unfinished.
         for mode in modes:
-            media.add(f"/sample.mp4?{mode}", (media_dir / "sample.mp4").read_bytes())
-            media.hold(f"/sample.mp4?{mode}")
+            media.add(f"/sample.mp4?{mode}", (media_dir / "sample.mp4").read_bytes(), held=True)
         sample_video_url = f"{media.url}/sample.mp4"
         releaser = release_after_first_read(
             livepeer_emulator, media, [f"/sample.mp4?{mode}" for mode in modes]

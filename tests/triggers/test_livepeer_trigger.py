@@ -64,8 +64,7 @@ async def test_success_event_carries_the_result(
 ) -> None:
     with serve_media() as media:
         # The source is held until the trigger's first read: the task is unfinished when it looks.
-        media.add("/v.mp4", (media_dir / "sample.mp4").read_bytes())
-        media.hold("/v.mp4")
+        media.add("/v.mp4", (media_dir / "sample.mp4").read_bytes(), held=True)
         task_id = start_import(f"{media.url}/v.mp4")
         releaser = release_after_first_read(livepeer_emulator, media, ["/v.mp4"])
         events = await run_to_events(
