@@ -3,7 +3,8 @@
 
     python3 dev.py demo                   # the main job (see README)
     python3 dev.py test                   # the whole test suite: ruff, mypy, the provider's and the
-                                          # emulator's pytest (default Airflow; the emulator's without any)
+                                          # emulator's pytest (default Airflow; the emulator's without any;
+                                          # the provider's in four workers, unless pytest arguments follow)
     python3 dev.py test --airflow 3.0.6   # the provider's pytest on one Airflow version, from fresh wheels
     python3 dev.py matrix                 # that, for every supported Airflow version in turn
     python3 dev.py matrix --jobs 2        # two versions at a time (each one's output printed when it ends)
@@ -57,6 +58,9 @@ RELEASE_PINS = {
 }
 #: The Airflow of ``.venv``: what ``python3 dev.py test`` and the demo run on.
 DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
+#: The pytest workers of ``dev.py test`` and the version runs (pytest-xdist): the suite mostly waits on
+#: servers and Airflow (one process keeps a quarter of two cores busy), so four share two cores well.
+PYTEST_WORKERS = ["--numprocesses", "4"]
 #: What a version run copies out of the source tree to run the tests against the installed wheel.
 TEST_TREE = ("tests", "example_dags", "demo.py", "README.md", "pyproject.toml")
 
@@ -153,19 +157,19 @@ def test() -> None:
     """Lint, type-check and run every test; or, with ``--airflow VERSION``, the provider's tests there.
 
     The emulator's tests run once, in a venv without Airflow (the emulator needs none); arguments go to
-    the provider's pytest.
+    the provider's pytest, in place of :data:`PYTEST_WORKERS`.
     """
     args = sys.argv[2:]
     if args[:1] == ["--airflow"]:
         if len(args) < 2:
             sys.exit(f"--airflow needs a version, one of {', '.join(AIRFLOW_VERSIONS)}")
-        sys.exit(run_tests_on_airflow(args[1], args[2:], None))
+        sys.exit(run_tests_on_airflow(args[1], args[2:] or PYTEST_WORKERS, None))
     tool = str(bin_dir(VENV) / "{}")
     dev_venv()
     run([tool.format("ruff"), "check", "."])
     run([tool.format("ruff"), "format", "--check", "."])
     run([tool.format("mypy")])
-    provider_tests = [tool.format("pytest"), "-p", "no:cacheprovider", *args]
+    provider_tests = [tool.format("pytest"), "-p", "no:cacheprovider", *(args or PYTEST_WORKERS)]
     if args:
         run(provider_tests)
         return
@@ -258,7 +262,7 @@ def matrix() -> None:
         jobs = int(args[at + 1])
         del args[at : at + 2]
     named = [arg for arg in args if arg in AIRFLOW_VERSIONS]
-    pytest_args = [arg for arg in args if arg not in named]
+    pytest_args = [arg for arg in args if arg not in named] or PYTEST_WORKERS
     wheels = build_wheels()
 
     def run_version(version: str) -> tuple[str, int, float]:
