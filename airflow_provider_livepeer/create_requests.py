@@ -2,10 +2,11 @@
 
 Each model declares its call's parameters once: their names, Livepeer's camelCase name for each in the
 request body (the field's alias; Livepeer's schema: ``new-asset-from-url-payload``,
-``export-task-params``, ``transcode-payload``, ``clip-payload``), their defaults and their checks. The
-hook's methods (``import_asset``, ``export_asset``, ``transcode``, ``create_clip``) and the operators'
-``__init__`` repeat them as typed signatures, for type checkers and for Airflow, which reads an
-operator's parameters from its signature; a test fails if a signature and its model disagree.
+``export-task-params``, ``transcode-payload``, ``clip-payload``), their defaults, their checks and which
+the hook's method also takes by position. The hook's methods (``import_asset``, ``export_asset``,
+``transcode``, ``create_clip``) build their model from their arguments (:meth:`CreateRequest.from_call`);
+the operators' ``__init__`` is the one other copy, a typed signature, because Airflow reads an operator's
+parameters from it (``default_args``, templates, ``expand()``); a test fails if it and the model disagree.
 
 A model checks what must be right before anything is sent (URLs, names, ids, times, destinations) and
 refuses the rest with a :class:`ValueError` naming the bad value and what was expected. A number may be
@@ -53,19 +54,39 @@ class CreateRequest(BaseModel):
 
     #: The endpoint under ``/api``; ``{name}`` stands for the value of the field ``name``.
     endpoint: ClassVar[str]
+    #: The fields the hook's method takes by position too, in their order (the first fields).
+    positional: ClassVar[tuple[str, ...]]
 
     @classmethod
     def of(cls, arguments: Mapping[str, Any]) -> Self:
-        """Check a call's arguments, given by parameter name (other names are left out).
+        """Check a call's arguments, given by parameter name.
 
         :raises ValueError: the first invalid argument, named with its value and what was expected.
         """
         try:
-            return cls.model_validate(
-                {name: arguments[name] for name in cls.model_fields if name in arguments}
-            )
+            return cls.model_validate(arguments)
         except ValidationError as err:
             raise ValueError(_message(err)) from None
+
+    @classmethod
+    def from_call(cls, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Self:
+        """Check the arguments of a hook method call: :attr:`positional` first by position, all by name.
+
+        :raises TypeError: too many positional arguments, one given twice, or a name the call does not take.
+        :raises ValueError: the first invalid argument, named with its value and what was expected.
+        """
+        if len(args) > len(cls.positional):
+            raise TypeError(
+                f"{cls.__name__} takes at most {len(cls.positional)} arguments by position "
+                f"({', '.join(cls.positional)}), got {len(args)}"
+            )
+        arguments = dict(zip(cls.positional, args, strict=False))
+        twice = sorted(arguments.keys() & kwargs.keys())
+        unknown = sorted(kwargs.keys() - cls.model_fields.keys())
+        if twice or unknown:
+            problem = f"{twice[0]!r} given twice" if twice else f"no parameter {unknown[0]!r}"
+            raise TypeError(f"{cls.__name__}: {problem}; its parameters: {', '.join(cls.model_fields)}")
+        return cls.of({**arguments, **kwargs})
 
     def body(self) -> dict[str, Any]:
         """The JSON body: the given fields under Livepeer's names."""
@@ -86,16 +107,27 @@ class ImportAssetRequest(CreateRequest):
     """``POST /api/asset/upload/url``: import a video from a URL into a new asset."""
 
     endpoint = "/asset/upload/url"
+    positional = ("url", "name")
 
+    #: Where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
     url: str
+    #: The asset's name.
     name: str
+    #: Also make MP4 renditions.
     static_mp4: SkipValidation[bool | None] = None
+    #: E.g. ``{"type": "jwt"}``.
     playback_policy: SkipValidation[dict[str, Any] | None] = None
+    #: E.g. ``{"ipfs": True}``.
     storage: SkipValidation[dict[str, Any] | None] = None
+    #: Transcode profiles, Livepeer's ``transcode-profile`` objects.
     profiles: SkipValidation[list[dict[str, Any]] | None] = None
+    #: An unverified creator id, or Livepeer's creator-id object.
     creator_id: SkipValidation[str | dict[str, Any] | None] = None
+    #: ``{"encryptedKey": ...}`` for an encrypted source.
     encryption: SkipValidation[dict[str, Any] | None] = None
+    #: Sign the output with C2PA.
     c2pa: SkipValidation[bool | None] = Field(default=None, alias="c2pa")  # not "c2Pa"
+    #: The HLS segment length in seconds (a numeric string too).
     target_segment_size_secs: SegmentSize = None
 
     @field_validator("url", mode="before")
@@ -115,11 +147,17 @@ class ExportAssetRequest(CreateRequest):
     """``POST /api/asset/{id}/export``: export an asset to IPFS or to a URL."""
 
     endpoint = "/asset/{asset_id}/export"
+    positional = ("asset_id",)
 
+    #: The asset; it must be ``ready``.
     asset_id: str
+    #: ``True`` or Livepeer's IPFS export parameters (``{"pinata": {...}}``).
     ipfs: dict[str, Any] | bool | None = None
+    #: An http(s) URL the video is sent to instead.
     custom_url: str | None = None
+    #: The method of that request (Livepeer's default: ``PUT``).
     custom_method: SkipValidation[str | None] = None
+    #: Headers of that request.
     custom_headers: SkipValidation[dict[str, str] | None] = None
 
     @field_validator("asset_id", mode="before")
@@ -162,13 +200,21 @@ class TranscodeRequest(CreateRequest):
     """``POST /api/transcode``: transcode a file into your own storage."""
 
     endpoint = "/transcode"
+    positional = ("input", "storage", "outputs")
 
+    #: The source URL, or Livepeer's S3 input object.
     input: str | dict[str, Any]
+    #: Where outputs go: Livepeer's ``s3`` or ``web3.storage`` storage object.
     storage: dict[str, Any]
+    #: Which outputs, e.g. ``{"hls": {"path": "/out/hls"}, "mp4": {"path": "/out/mp4"}}``.
     outputs: dict[str, Any]
+    #: Transcode profiles.
     profiles: SkipValidation[list[dict[str, Any]] | None] = None
+    #: The HLS segment length in seconds (a numeric string too).
     target_segment_size_secs: SegmentSize = None
+    #: An unverified creator id, or Livepeer's creator-id object.
     creator_id: SkipValidation[str | dict[str, Any] | None] = None
+    #: Sign the output with C2PA.
     c2pa: SkipValidation[bool | None] = Field(default=None, alias="c2pa")  # not "c2Pa"
 
     @field_validator("input", mode="before")
@@ -208,11 +254,17 @@ class ClipRequest(CreateRequest):
     """``POST /api/clip``: clip a livestream or its recording into a new asset."""
 
     endpoint = "/clip"
+    positional = ("playback_id", "start_time", "end_time")
 
+    #: The stream's playback id (Livepeer does not clip assets yet).
     playback_id: str
+    #: The clip's start, Unix milliseconds (a numeric string too).
     start_time: float
+    #: The clip's end, Unix milliseconds (a numeric string too), after ``start_time``.
     end_time: float | None = None
+    #: The clip asset's name.
     name: SkipValidation[str | None] = None
+    #: The recorded session to clip, instead of the live stream.
     session_id: SkipValidation[str | None] = None
 
     @field_validator("playback_id", mode="before")

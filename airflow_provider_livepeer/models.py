@@ -8,7 +8,7 @@ shape into :class:`~airflow_provider_livepeer.exceptions.LivepeerBadResponseErro
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -223,14 +223,39 @@ class TaskResult(BaseModel):
     output: dict[str, Any] = Field(default_factory=dict)
     error_message: str | None = None
 
-    def summary(self) -> dict[str, Any]:
-        """The sensor's return value: which task, of what type, how it ended and what it made."""
-        return {
-            "livepeer_task_id": self.livepeer_task_id,
-            "type": self.type,
-            "phase": self.phase,
-            "output_asset_id": self.output_asset_id,
-        }
+    def summary(self) -> LivepeerResult:
+        """What the sensor and a waiting operator return."""
+        return LivepeerResult(
+            livepeer_task_id=self.livepeer_task_id,
+            type=self.type,
+            phase=self.phase,
+            output_asset_id=self.output_asset_id,
+        )
+
+
+class LivepeerResult(TypedDict):
+    """What every Livepeer operator and the sensor return (their ``return_value`` XCom).
+
+    The same keys whether the task waited for Livepeer or not; what is not known yet is ``None``.
+
+    * ``livepeer_task_id``: the Livepeer task.
+    * ``type``: Livepeer's task type (``upload``, ``export``, ``transcode-file``, ``clip``, ...), once read.
+    * ``phase``: how the task ended (``completed``), once it has; ``None`` for an operator that did not wait.
+    * ``output_asset_id``: the asset the task makes, as soon as Livepeer names it; ``None`` for exports
+      and transcodes, which make none.
+    """
+
+    livepeer_task_id: str
+    type: str | None
+    phase: str | None
+    output_asset_id: str | None
+
+
+def unfinished_result(livepeer_task_id: str, output_asset_id: str | None) -> LivepeerResult:
+    """The result of an operator that started a task and did not wait for it."""
+    return LivepeerResult(
+        livepeer_task_id=livepeer_task_id, type=None, phase=None, output_asset_id=output_asset_id
+    )
 
 
 class AssetStatus(_LivepeerModel):

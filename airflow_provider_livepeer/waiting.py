@@ -23,7 +23,7 @@ from airflow_provider_livepeer.assets import emit_asset_event
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerTaskFailedError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
-from airflow_provider_livepeer.models import FAILURE_PHASES, Task, TaskPhase, TaskResult
+from airflow_provider_livepeer.models import FAILURE_PHASES, LivepeerResult, Task, TaskPhase, TaskResult
 from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.version_compat import xcom_push
@@ -158,8 +158,8 @@ def result_from_event(event: Any, livepeer_task_id: str) -> TaskResult:
 
 def publish_result(
     context: Context, result: TaskResult, hook: LivepeerHook, airflow_asset_alias: str | None
-) -> dict[str, Any]:
-    """Hand a completed task downstream and return its summary.
+) -> LivepeerResult:
+    """Hand a completed task downstream and return its result.
 
     XComs: ``output_asset_id`` and ``asset_spec`` always (``None`` for tasks that make no asset), and
     ``output``, Livepeer's output object, for tasks that make no asset (export, transcode-file), whose
@@ -170,9 +170,9 @@ def publish_result(
     xcom_push(ti, XCOM_ASSET_SPEC, result.asset_spec)
     if result.asset_spec is None:
         xcom_push(ti, XCOM_OUTPUT, result.output)
-    LivepeerTaskLink.persist_page(context, hook.base_url, result)
+    LivepeerTaskLink.store_page(context, hook.base_url, result)
     if result.output_asset_id:
-        LivepeerAssetLink.persist(context, LivepeerAssetLink.url(hook.base_url, result.output_asset_id))
+        LivepeerAssetLink.store(context, LivepeerAssetLink.url(hook.base_url, result.output_asset_id))
     if airflow_asset_alias:
         emit_asset_event(context, airflow_asset_alias, hook.base_url, result)
     return result.summary()

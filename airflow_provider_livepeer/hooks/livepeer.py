@@ -176,21 +176,11 @@ class LivepeerHook(LivepeerBaseHook):
 
     # -- work that creates tasks ----------------------------------------------------------------------
 
-    def import_asset(
-        self,
-        url: str,
-        name: str,
-        *,
-        static_mp4: bool | None = None,
-        playback_policy: dict[str, Any] | None = None,
-        storage: dict[str, Any] | None = None,
-        profiles: list[dict[str, Any]] | None = None,
-        creator_id: str | dict[str, Any] | None = None,
-        encryption: dict[str, Any] | None = None,
-        c2pa: bool | None = None,
-        target_segment_size_secs: float | str | None = None,
-    ) -> CreatedWork:
+    def import_asset(self, *args: Any, **kwargs: Any) -> CreatedWork:
         """Import a video from a URL (``POST /api/asset/upload/url``).
+
+        Takes the fields of :class:`~airflow_provider_livepeer.create_requests.ImportAssetRequest`:
+        ``url`` and ``name`` by position or by name, the others by name.
 
         When the answer is a 5xx or the connection drops after the request was sent, Livepeer may have
         started the import. Before sending it again the hook looks for the task the first request may
@@ -198,21 +188,11 @@ class LivepeerHook(LivepeerBaseHook):
         the same URL) and attaches to it. Livepeer's own dedupe is not enough: it only answers with the
         first import while its asset is still ``waiting`` or ``processing``.
 
-        :param url: where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
-        :param name: the asset's name.
-        :param static_mp4: also make MP4 renditions.
-        :param playback_policy: e.g. ``{"type": "jwt"}``.
-        :param storage: e.g. ``{"ipfs": True}``.
-        :param profiles: transcode profiles, Livepeer's ``transcode-profile`` objects.
-        :param creator_id: an unverified creator id, or Livepeer's creator-id object.
-        :param encryption: ``{"encryptedKey": ...}`` for an encrypted source.
-        :param c2pa: sign the output with C2PA.
-        :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
         :returns: the new asset and its task.
         :raises ValueError: the URL or name is invalid (nothing is sent).
+        :raises TypeError: an argument the call does not take.
         """
-        # The first statement, so the only locals are the parameters: the model takes its fields by name.
-        parameters = ImportAssetRequest.of(locals())
+        parameters = ImportAssetRequest.from_call(args, kwargs)
         request = parameters.api_request()
         policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(may_have_acted)
@@ -245,82 +225,50 @@ class LivepeerHook(LivepeerBaseHook):
                 return CreatedWork(task=TaskRef(id=task.id), asset=self.get_asset(task.output_asset_id))
         return None
 
-    def export_asset(
-        self,
-        asset_id: str,
-        *,
-        ipfs: dict[str, Any] | bool | None = None,
-        custom_url: str | None = None,
-        custom_method: str | None = None,
-        custom_headers: dict[str, str] | None = None,
-    ) -> CreatedWork:
+    def export_asset(self, *args: Any, **kwargs: Any) -> CreatedWork:
         """Export an asset to IPFS or to a URL of yours (``POST /api/asset/{id}/export``).
 
-        :param asset_id: the asset; it must be ``ready``.
-        :param ipfs: ``True`` or Livepeer's IPFS export parameters (``{"pinata": {...}}``).
-        :param custom_url: an http(s) URL the video is sent to instead.
-        :param custom_method: the method of that request (Livepeer's default: ``PUT``).
-        :param custom_headers: headers of that request.
+        Takes the fields of :class:`~airflow_provider_livepeer.create_requests.ExportAssetRequest`:
+        ``asset_id`` by position or by name, the others by name; exactly one of ``ipfs`` and
+        ``custom_url``.
+
         :returns: the export task.
         :raises ValueError: a bad asset id, neither or both destinations, or a bad URL (nothing is sent).
+        :raises TypeError: an argument the call does not take.
         """
-        # The only statement, so the only locals are the parameters: the model takes its fields by name.
-        return self._create(ExportAssetRequest.of(locals()).api_request())
+        return self._create(ExportAssetRequest.from_call(args, kwargs).api_request())
 
-    def transcode(
-        self,
-        input: str | dict[str, Any],
-        storage: dict[str, Any],
-        outputs: dict[str, Any],
-        *,
-        profiles: list[dict[str, Any]] | None = None,
-        target_segment_size_secs: float | str | None = None,
-        creator_id: str | dict[str, Any] | None = None,
-        c2pa: bool | None = None,
-    ) -> CreatedWork:
+    def transcode(self, *args: Any, **kwargs: Any) -> CreatedWork:
         """Transcode a file into your own storage (``POST /api/transcode``).
 
-        :param input: the source URL, or Livepeer's S3 input object.
-        :param storage: where outputs go: Livepeer's ``s3`` or ``web3.storage`` storage object.
-        :param outputs: which outputs, e.g. ``{"hls": {"path": "/out/hls"}, "mp4": {"path": "/out/mp4"}}``.
-        :param profiles: transcode profiles.
-        :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
-        :param creator_id: an unverified creator id, or Livepeer's creator-id object.
-        :param c2pa: sign the output with C2PA.
+        Takes the fields of :class:`~airflow_provider_livepeer.create_requests.TranscodeRequest`:
+        ``input``, ``storage`` and ``outputs`` by position or by name, the others by name.
+
         :returns: the ``transcode-file`` task (it makes no Livepeer asset).
         :raises ValueError: a bad input, storage or outputs (nothing is sent).
+        :raises TypeError: an argument the call does not take.
         """
-        # The only statement, so the only locals are the parameters: the model takes its fields by name.
-        return self._create(TranscodeRequest.of(locals()).api_request())
+        return self._create(TranscodeRequest.from_call(args, kwargs).api_request())
 
     def create_clip(
-        self,
-        playback_id: str,
-        start_time: float | str,
-        end_time: float | str | None = None,
-        *,
-        name: str | None = None,
-        session_id: str | None = None,
-        rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT,
+        self, *args: Any, rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT, **kwargs: Any
     ) -> CreatedWork:
         """Clip a livestream or its recording (``POST /api/clip``).
+
+        Takes the fields of :class:`~airflow_provider_livepeer.create_requests.ClipRequest`:
+        ``playback_id``, ``start_time`` and ``end_time`` by position or by name, the others by name.
 
         Livepeer refuses a sixth clip of the same playback id from the same caller within 5 minutes with
         a 403 "Too many clips are being processed."; that 403 clears by itself, so it is retried with
         backoff for up to ``rate_limit_timeout`` seconds. Any other 403 fails at once.
 
-        :param playback_id: the stream's playback id (Livepeer does not clip assets yet).
-        :param start_time: the clip's start, Unix milliseconds (a numeric string too).
-        :param end_time: the clip's end, Unix milliseconds (a numeric string too), after ``start_time``.
-        :param name: the clip asset's name.
-        :param session_id: the recorded session to clip, instead of the live stream.
         :param rate_limit_timeout: seconds to keep retrying the clip rate limit (0: fail at once).
         :returns: the clip's asset and task.
         :raises ValueError: a bad playback id, a time that is not a number, or times out of order (nothing
             is sent).
+        :raises TypeError: an argument the call does not take.
         """
-        # The first statement, so the only locals are the parameters: the model takes its fields by name.
-        request = ClipRequest.of(locals()).api_request()
+        request = ClipRequest.from_call(args, kwargs).api_request()
         rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
         policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
         policy["retry"] = retry_if_exception(is_clip_rate_limited)

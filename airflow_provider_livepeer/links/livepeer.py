@@ -1,6 +1,7 @@
 """Extra links from an Airflow task to pages a person can open on the Livepeer work it made or waited for.
 
-No link points at Livepeer's API: its URLs answer 401 to a browser, which has no API key.
+Each link reads a URL the task stored in XCom, as official providers' links do. No link points at
+Livepeer's API: its URLs answer 401 to a browser, which has no API key.
 """
 
 from __future__ import annotations
@@ -16,21 +17,14 @@ from airflow_provider_livepeer.models import TaskResult
 DASHBOARD = "https://livepeer.studio/dashboard"
 
 
-#: The URLs the links of each task instance stored in this process, by XCom key (``None``: the URL was
-#: stored before the task deferred), until ``get_link`` reads them. Keyed by the task instance, not kept on
-#: the operator: Airflow 3.0's worker hands ``get_link`` another copy of the operator than the one that ran.
-_STORED: dict[tuple[Any, ...], dict[str, str | None]] = {}
-#: The most task instances kept in :data:`_STORED`. Airflow 3 reads each link once, as the task ends, which
-#: empties its entry; Airflow 2's workers never read them, so a long-lived process drops the oldest.
-_STORED_MAX = 1000
+class _XComLink(BaseOperatorLink):
+    """A link whose URL the running task stores in XCom under :attr:`xcom_key`.
 
-
-def _identity(ti: Any) -> tuple[Any, ...]:
-    return (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), getattr(ti, "try_number", None))
-
-
-class _PersistedLink(BaseOperatorLink):
-    """A link whose URL the running task computes once and keeps in XCom under :attr:`xcom_key`."""
+    Every run of a Livepeer operator or sensor first stores an empty URL for each of its links
+    (:func:`clear_link_urls`), then the URL once it is known. So the key is there whenever Airflow 3's worker
+    reads a link as the task ends (it logs a missing one at error level), and a run resumed from deferral
+    keeps the URL its first run stored.
+    """
 
     name: ClassVar[str]
 
@@ -40,46 +34,16 @@ class _PersistedLink(BaseOperatorLink):
         return f"_link_{type(self).__name__}"
 
     def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
-        """Return the URL the task stored, or an empty string before it stored one.
-
-        Airflow 3's worker calls this once the task has run, with the running task instance, to copy the
-        link into XCom. Looking up a link the task never stored (no asset yet, a poke that found the task
-        still running) is logged by Airflow at error level, so there only a URL this process stored is
-        returned, or, after a deferral, the one stored before deferring. Elsewhere the XCom is read.
-        """
-        if hasattr(ti_key, "xcom_push"):
-            identity = _identity(ti_key)
-            stored = _STORED.get(identity, {})
-            if self.xcom_key not in stored:
-                return ""
-            url = stored.pop(self.xcom_key)  # read once, as the task ends: nothing is kept after it
-            if not stored:
-                _STORED.pop(identity, None)
-            if url is not None:
-                return url
+        """The URL the task stored, or an empty string while it has none."""
         return str(XCom.get_value(ti_key=ti_key, key=self.xcom_key) or "")
 
     @classmethod
-    def persist(cls, context: Context, url: str) -> None:
-        """Store the URL for the running task instance."""
-        key = cls().xcom_key
-        context["ti"].xcom_push(key=key, value=url)
-        _note(context, key, url)
-
-    @classmethod
-    def stored_before_deferring(cls, context: Context) -> None:
-        """Note, in a run resumed from deferral, that the run which deferred stored this link's URL."""
-        _note(context, cls().xcom_key, None)
+    def store(cls, context: Context, url: str) -> None:
+        """Keep the URL for the running task instance."""
+        context["ti"].xcom_push(key=cls().xcom_key, value=url)
 
 
-def _note(context: Context, key: str, url: str | None) -> None:
-    """Keep the URL the running task instance stored under ``key`` for ``get_link``."""
-    _STORED.setdefault(_identity(context["ti"]), {})[key] = url
-    while len(_STORED) > _STORED_MAX:
-        del _STORED[next(iter(_STORED))]  # the oldest task instance's, long finished
-
-
-class LivepeerTaskLink(_PersistedLink):
+class LivepeerTaskLink(_XComLink):
     """A page a person can open for the Livepeer task's work, never the API (which needs the key).
 
     For an export to IPFS, the exported file on Livepeer's IPFS gateway once the task gives its URL;
@@ -102,17 +66,17 @@ class LivepeerTaskLink(_PersistedLink):
         return LivepeerAssetLink.url(api_base_url, asset_id) if asset_id else None
 
     @classmethod
-    def persist_page(cls, context: Context, api_base_url: str, result: TaskResult) -> None:
-        """Store the page of a finished task, if it has one."""
+    def store_page(cls, context: Context, api_base_url: str, result: TaskResult) -> None:
+        """Keep the page of a finished task, if it has one."""
         ipfs = (result.output.get("export") or {}).get("ipfs") or {}
         url = cls.url(
             api_base_url, result.output_asset_id or result.input_asset_id, ipfs.get("videoFileGatewayUrl")
         )
         if url:
-            cls.persist(context, url)
+            cls.store(context, url)
 
 
-class LivepeerAssetLink(_PersistedLink):
+class LivepeerAssetLink(_XComLink):
     """The asset's page in the Livepeer Studio dashboard (or under another host, e.g. an emulator's)."""
 
     name = "Livepeer asset"
@@ -121,6 +85,12 @@ class LivepeerAssetLink(_PersistedLink):
     def url(api_base_url: str, asset_id: str) -> str:
         """The asset's dashboard page for the connection's host."""
         return f"{dashboard_url(api_base_url)}/assets/{asset_id}"
+
+
+def clear_link_urls(context: Context) -> None:
+    """Store an empty URL for each link: the first thing a run of a Livepeer operator or sensor does."""
+    for link in (LivepeerTaskLink, LivepeerAssetLink):
+        link.store(context, "")
 
 
 def dashboard_url(api_base_url: str) -> str:

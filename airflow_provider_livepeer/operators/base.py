@@ -1,7 +1,7 @@
 """The base of the operators that start Livepeer work and wait for it.
 
 Every task-creating operator pushes ``livepeer_task_id`` to XCom right after the create call, before any
-waiting (and ``asset_id`` / ``playback_id`` when Livepeer returns them), so a
+waiting (and ``output_asset_id`` / ``playback_id`` when Livepeer returns an asset), so a
 :class:`~airflow_provider_livepeer.sensors.livepeer.LivepeerTaskSensor` downstream can take
 ``op.output["livepeer_task_id"]``. With ``wait_for_completion`` (the default) it then waits exactly as the
 sensor does and pushes the same XComs.
@@ -23,11 +23,12 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context, ResumableJobMixin, conf
 
 from airflow_provider_livepeer.assets import api_host
+from airflow_provider_livepeer.create_requests import CreateRequest
 from airflow_provider_livepeer.exceptions import (
     LivepeerNotFoundError,
     LivepeerPermissionError,
@@ -38,12 +39,20 @@ from airflow_provider_livepeer.lineage import (
     livepeer_dataset,
     operator_lineage,
 )
-from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
-from airflow_provider_livepeer.models import TERMINAL_PHASES, CreatedWork, TaskPhase, TaskResult
+from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink, clear_link_urls
+from airflow_provider_livepeer.models import (
+    TERMINAL_PHASES,
+    CreatedWork,
+    LivepeerResult,
+    TaskPhase,
+    TaskResult,
+    unfinished_result,
+)
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_reattach_unavailable, xcom_push
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
+    XCOM_OUTPUT_ASSET_ID,
     alias_outlets,
     publish_result,
     result_from_event,
@@ -56,9 +65,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_livepeer.lineage import Dataset
 
-#: XCom keys pushed right after the create call.
+#: XCom keys pushed right after the create call (with ``output_asset_id``, when Livepeer names the asset).
 XCOM_LIVEPEER_TASK_ID = "livepeer_task_id"
-XCOM_ASSET_ID = "asset_id"
 XCOM_PLAYBACK_ID = "playback_id"
 
 
@@ -78,10 +86,13 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
     :param durable: re-attach to the Livepeer task of an earlier try instead of creating new work
         (default ``True``; needs Airflow 3.3).
 
-    A subclass takes its create parameters (those of its hook method) as keyword arguments, keeps them
-    as attributes of the same names, and hands them to the hook method in :meth:`create`.
+    A subclass takes the fields of its create call's :attr:`request_model` as keyword arguments, keeps
+    them as attributes of the same names, and hands them to its hook method in :meth:`create`
+    (:meth:`create_arguments`).
     """
 
+    #: The request model of the create call: its fields are the operator's create parameters.
+    request_model: ClassVar[type[CreateRequest]]
     external_id_key = XCOM_LIVEPEER_TASK_ID
     operator_extra_links = (LivepeerTaskLink(), LivepeerAssetLink())
     template_fields: Sequence[str] = ("livepeer_conn_id",)
@@ -114,7 +125,7 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         self.deferrable = deferrable
         self.airflow_asset_alias = airflow_asset_alias
         self._result: TaskResult | None = None
-        self._summary: dict[str, Any] | None = None
+        self._summary: LivepeerResult | None = None
         #: The asset the create call (or a re-attach's read) named, before the task completes.
         self._made_asset_id: str | None = None
         #: The latest answer about the task (its creation, or a re-attach's read), handed to the trigger.
@@ -129,9 +140,17 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Send the create call; the hook checks the arguments first, so bad ones send nothing."""
 
+    def create_arguments(self) -> dict[str, Any]:
+        """The create call's arguments: the operator's attributes named by the request model's fields."""
+        return {name: getattr(self, name) for name in self.request_model.model_fields}
+
     def execute(self, context: Context) -> Any:
-        """Create the work (or re-attach to an earlier try's) and wait for it."""
+        """Create the work (or re-attach to an earlier try's) and wait for it.
+
+        :returns: the :class:`~airflow_provider_livepeer.models.LivepeerResult`, whether it waited or not.
+        """
         log_reattach_unavailable(self.log, self._durable_requested)
+        clear_link_urls(context)
         return self.execute_resumable(context)
 
     # -- ResumableJobMixin ------------------------------------------------------------------------------
@@ -169,11 +188,11 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         ti.xcom_push(key=XCOM_LIVEPEER_TASK_ID, value=livepeer_task_id)
         self._made_asset_id = asset_id
         if asset_id is not None:
-            ti.xcom_push(key=XCOM_ASSET_ID, value=asset_id)
+            ti.xcom_push(key=XCOM_OUTPUT_ASSET_ID, value=asset_id)
             xcom_push(ti, XCOM_PLAYBACK_ID, playback_id)
         page = LivepeerTaskLink.url(self.hook.base_url, asset_id or self.input_asset_id())
         if page:
-            LivepeerTaskLink.persist(context, page)
+            LivepeerTaskLink.store(context, page)
 
     def input_asset_id(self) -> str | None:
         """The Livepeer asset the work reads, if any (an export's)."""
@@ -236,10 +255,13 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         )
         return self.get_job_result(external_id, context)
 
-    def get_job_result(self, external_id: Any, context: Context) -> Any:
-        """Publish the completed task once (XComs, links, Airflow Asset) and return its summary."""
+    def get_job_result(self, external_id: Any, context: Context) -> LivepeerResult:
+        """Publish the completed task once (XComs, links, Airflow Asset) and return its result.
+
+        Without waiting: the same shape, with what is known right after the create call.
+        """
         if not self.wait_for_completion:
-            return {XCOM_LIVEPEER_TASK_ID: str(external_id)}
+            return unfinished_result(str(external_id), self._made_asset_id)
         if self._summary is None:
             result = self._result or self.hook.get_task(str(external_id)).result()
             self._summary = publish_result(context, result, self.hook, self.airflow_asset_alias)
@@ -252,7 +274,6 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
 
         :param livepeer_task_id: the task this instance deferred for (``defer``'s kwargs).
         """
-        LivepeerTaskLink.stored_before_deferring(context)
         if livepeer_task_id is None:  # dag.test() on Airflow 3 resumes with the event, without the kwargs
             ti = context["ti"]
             livepeer_task_id = ti.xcom_pull(

@@ -4,9 +4,10 @@ Each builds on :class:`~airflow_provider_livepeer.operators.base.LivepeerTaskOpe
 work, pushes ``livepeer_task_id`` to XCom at once, waits as the sensor does, and re-attaches a retry to an
 earlier try's Livepeer task (see :mod:`airflow_provider_livepeer.operators.base`).
 
-An operator's create parameters are its hook method's, typed as DAGs pass them; their names, defaults
-and checks come from the call's request model (:mod:`airflow_provider_livepeer.create_requests`), and a
-test fails if the operator, the hook method and the model disagree.
+An operator's create parameters are the fields of its call's request model
+(:mod:`airflow_provider_livepeer.create_requests`), which holds their checks; its ``__init__`` repeats
+them, typed as DAGs pass them, because Airflow reads an operator's parameters from its signature, and a
+test fails if the two disagree.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, Context
 
+from airflow_provider_livepeer.create_requests import (
+    ClipRequest,
+    ExportAssetRequest,
+    ImportAssetRequest,
+    TranscodeRequest,
+)
 from airflow_provider_livepeer.exceptions import (
     LivepeerInvalidRequestError,
     LivepeerNotFoundError,
@@ -30,7 +37,6 @@ from airflow_provider_livepeer.lineage import (
 )
 from airflow_provider_livepeer.models import CreatedWork, TaskResult
 from airflow_provider_livepeer.operators.base import (
-    XCOM_ASSET_ID,
     XCOM_LIVEPEER_TASK_ID,
     XCOM_PLAYBACK_ID,
     LivepeerTaskOperator,
@@ -40,7 +46,6 @@ if TYPE_CHECKING:
     from airflow_provider_livepeer.lineage import Dataset
 
 __all__ = [
-    "XCOM_ASSET_ID",
     "XCOM_LIVEPEER_TASK_ID",
     "XCOM_PLAYBACK_ID",
     "LivepeerClipOperator",
@@ -69,6 +74,7 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
     The other arguments are :class:`LivepeerTaskOperator`'s.
     """
 
+    request_model = ImportAssetRequest
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "url",
@@ -109,18 +115,7 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the import."""
-        return hook.import_asset(
-            self.url,
-            self.name,
-            static_mp4=self.static_mp4,
-            playback_policy=self.playback_policy,
-            storage=self.storage,
-            profiles=self.profiles,
-            creator_id=self.creator_id,
-            encryption=self.encryption,
-            c2pa=self.c2pa,
-            target_segment_size_secs=self.target_segment_size_secs,
-        )
+        return hook.import_asset(**self.create_arguments())
 
     def lineage_inputs(self) -> list[Dataset]:
         """The source URL (``ipfs://`` and ``ar://`` ones by content id)."""
@@ -140,6 +135,7 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
     :param custom_headers: headers of that request (templated).
     """
 
+    request_model = ExportAssetRequest
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "asset_id",
@@ -167,13 +163,7 @@ class LivepeerExportAssetOperator(LivepeerTaskOperator):
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the export."""
-        return hook.export_asset(
-            self.asset_id,
-            ipfs=self.ipfs,
-            custom_url=self.custom_url,
-            custom_method=self.custom_method,
-            custom_headers=self.custom_headers,
-        )
+        return hook.export_asset(**self.create_arguments())
 
     def input_asset_id(self) -> str | None:
         """The exported asset."""
@@ -206,6 +196,7 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
     :param c2pa: sign the output with C2PA.
     """
 
+    request_model = TranscodeRequest
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "input",
@@ -238,15 +229,7 @@ class LivepeerTranscodeOperator(LivepeerTaskOperator):
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
         """Start the transcode."""
-        return hook.transcode(
-            self.input,
-            self.storage,
-            self.outputs,
-            profiles=self.profiles,
-            target_segment_size_secs=self.target_segment_size_secs,
-            creator_id=self.creator_id,
-            c2pa=self.c2pa,
-        )
+        return hook.transcode(**self.create_arguments())
 
     def lineage_inputs(self) -> list[Dataset]:
         """The source: a URL, or an S3 object (``s3://<bucket>`` and its key)."""
@@ -280,6 +263,7 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         fail at once.
     """
 
+    request_model = ClipRequest
     template_fields: Sequence[str] = (
         *LivepeerTaskOperator.template_fields,
         "playback_id",
@@ -309,15 +293,8 @@ class LivepeerClipOperator(LivepeerTaskOperator):
         self.rate_limit_timeout = rate_limit_timeout
 
     def create(self, hook: LivepeerHook) -> CreatedWork:
-        """Start the clip (templated times render as strings: the hook takes numeric strings)."""
-        return hook.create_clip(
-            self.playback_id,
-            self.start_time,
-            self.end_time,
-            name=self.name,
-            session_id=self.session_id,
-            rate_limit_timeout=self.rate_limit_timeout,
-        )
+        """Start the clip (templated times render as strings: the model takes numeric strings)."""
+        return hook.create_clip(**self.create_arguments(), rate_limit_timeout=self.rate_limit_timeout)
 
     def lineage_inputs(self) -> list[Dataset]:
         """The clipped stream, by its playback id."""

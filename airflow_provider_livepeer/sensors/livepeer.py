@@ -22,8 +22,8 @@ from airflow_provider_livepeer import waiting
 from airflow_provider_livepeer.assets import api_host
 from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
-from airflow_provider_livepeer.models import Task, TaskResult
+from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink, clear_link_urls
+from airflow_provider_livepeer.models import LivepeerResult, Task, TaskResult
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
@@ -115,6 +115,7 @@ class LivepeerTaskSensor(ClosesHookWhenDone, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke (or reschedule) as any sensor; when deferrable, poke once and then defer."""
+        clear_link_urls(context)
         if not self.deferrable:
             return super().execute(context)
         task = None
@@ -149,7 +150,7 @@ class LivepeerTaskSensor(ClosesHookWhenDone, BaseSensorOperator):
 
     def execute_complete(
         self, context: Context, event: Any = None, livepeer_task_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> LivepeerResult:
         """Resume after the trigger fired: validate its event, then publish as a poke does."""
         result = self._result = waiting.result_from_event(event, livepeer_task_id or self.livepeer_task_id)
         self.log.info("Livepeer task %s completed", result.livepeer_task_id)

@@ -1,17 +1,15 @@
-"""Each create call's parameters agree across its request model, its hook method and its operator.
+"""Each create call's parameters agree between its request model and its operator.
 
-The request model declares each parameter once (name, Livepeer's alias, default, checks); the hook
-method and the operator's ``__init__`` repeat them as typed signatures, for type checkers and for
-Airflow. These tests fail when a copy drifts:
+The request model declares each parameter once (name, Livepeer's alias, default, checks, which ones the
+hook method takes by position); the hook method builds the model from its arguments, and the operator's
+``__init__`` repeats the fields as a typed signature, for Airflow. These tests fail when that copy drifts:
 
-* names: the hook method takes the model's fields (plus options of the call itself, such as the clip's
-  ``rate_limit_timeout``), and the operator's own ``__init__`` takes exactly the hook method's
-  parameters, keyword-only;
-* defaults and required-ness: equal in all three (a required field has no default anywhere);
-* types: the operator's type is the hook method's (the operator hands its attributes straight to the
-  hook: mypy refuses a wider one, this refuses a narrower one). The hook method's type is the model's
-  field type, except that a number field also takes ``str``, because templates render numbers as strings;
-  the model turns a numeric string into the number (checked here too).
+* names: the operator's own ``__init__`` takes exactly the model's fields (plus options of the call itself,
+  such as the clip's ``rate_limit_timeout``), keyword-only;
+* defaults and required-ness: equal in both (a required field has no default anywhere);
+* types: the operator's type is the model's field type, except that a number field also takes ``str``,
+  because templates render numbers as strings; the model turns a numeric string into the number (checked
+  here too).
 """
 
 from __future__ import annotations
@@ -127,34 +125,59 @@ def test_every_create_operator_and_every_request_model_is_checked() -> None:
 
 
 @pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
-def test_hook_method_takes_the_model_fields_with_their_defaults_and_types(call: CreateCall) -> None:
-    taken = parameters(call.hook_method)
-    hints = typing.get_type_hints(call.hook_method)
-    assert set(taken) == set(call.model.model_fields) | call.options
+def test_operator_takes_the_model_fields_with_their_defaults_and_types(call: CreateCall) -> None:
+    own = parameters(call.operator.__init__)
+    base = parameters(LivepeerTaskOperator.__init__)
+    assert call.operator.request_model is call.model
+    assert set(own) == set(call.model.model_fields) | call.options, call.operator.__name__
+    assert not set(own) & set(base)
+    hints = typing.get_type_hints(call.operator.__init__)
     for name, field in call.model.model_fields.items():
-        assert taken[name].default == default_of(call.model, name), name
+        assert own[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert own[name].default == default_of(call.model, name), name
         if is_number(field.annotation):
             assert hints[name] == field.annotation | str, f"{name}: a number takes a numeric string too"
             assert getattr(call.model.of({**call.valid, name: "5"}), name) == 5.0, name
         else:
             assert hints[name] == field.annotation, name
+    # Airflow reads the class's signature: it shows the same parameters.
+    assert set(own) <= set(inspect.signature(call.operator).parameters)
 
 
 @pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
-def test_operator_takes_the_hook_method_parameters_with_their_defaults_and_types(call: CreateCall) -> None:
-    own = parameters(call.operator.__init__)
-    hook = parameters(call.hook_method)
-    base = parameters(LivepeerTaskOperator.__init__)
-    assert set(own) == set(hook), f"{call.operator.__name__} differs from {call.hook_method.__name__}"
-    assert not set(own) & set(base)
-    own_hints = typing.get_type_hints(call.operator.__init__)
-    hook_hints = typing.get_type_hints(call.hook_method)
-    for name, parameter in own.items():
-        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
-        assert parameter.default == hook[name].default, name
-        assert own_hints[name] == hook_hints[name], name
-    # Airflow reads the class's signature: it shows the same parameters.
-    assert set(own) <= set(inspect.signature(call.operator).parameters)
+def test_the_hook_method_takes_the_first_fields_by_position_and_every_field_by_name(
+    httpserver: HTTPServer, hook: LivepeerHook, call: CreateCall
+) -> None:
+    fields = list(call.model.model_fields)
+    assert list(call.model.positional) == fields[: len(call.model.positional)]
+    assert set(call.model.positional) >= set(call.valid) - {"ipfs"}  # the required ones, at least
+    request = call.model.of(call.valid)
+    httpserver.expect_request(f"/api{request.path()}", method="POST").respond_with_json(CREATED)
+    by_position = [call.valid[name] for name in call.model.positional if name in call.valid]
+    by_name = {name: value for name, value in call.valid.items() if name not in call.model.positional}
+    call.hook_method(hook, *by_position, **by_name)
+    call.hook_method(hook, **call.valid)
+    assert [json.loads(sent.data) for sent, _ in httpserver.log] == [request.body()] * 2
+
+
+VIDEO = "https://example.com/v.mp4"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        ((VIDEO, "n", True), {}, "at most 2 arguments by position (url, name), got 3"),
+        ((VIDEO,), {"url": VIDEO, "name": "n"}, "'url' given twice"),
+        ((VIDEO, "n"), {"static_mp5": True}, "no parameter 'static_mp5'"),
+    ],
+    ids=["too-many-positional", "twice", "unknown-name"],
+)
+def test_a_hook_call_with_arguments_it_does_not_take_is_a_type_error(
+    httpserver: HTTPServer, hook: LivepeerHook, args: tuple[Any, ...], kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
+        hook.import_asset(*args, **kwargs)
+    assert httpserver.log == []
 
 
 @pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
@@ -173,12 +196,7 @@ def test_every_model_has_its_path(call: CreateCall) -> None:
 def test_the_import_operator_takes_encryption_and_a_creator_id_object() -> None:
     assert "encryption" in parameters(LivepeerImportAssetOperator.__init__)
     assert "encryption" in LivepeerImportAssetOperator.template_fields
-    for function in (
-        LivepeerImportAssetOperator.__init__,
-        LivepeerTranscodeOperator.__init__,
-        LivepeerHook.import_asset,
-        LivepeerHook.transcode,
-    ):
+    for function in (LivepeerImportAssetOperator.__init__, LivepeerTranscodeOperator.__init__):
         assert typing.get_type_hints(function)["creator_id"] == str | dict[str, Any] | None
 
 
@@ -286,7 +304,7 @@ def test_every_create_parameter_is_given_a_value() -> None:
 def test_the_operator_hands_every_create_parameter_to_the_hook(
     httpserver: HTTPServer, hook: LivepeerHook, call: CreateCall, values: dict[str, Any]
 ) -> None:
-    request = call.model.of(values)
+    request = call.model.of({name: value for name, value in values.items() if name not in call.options})
     httpserver.expect_request(f"/api{request.path()}", method="POST").respond_with_json(CREATED)
     call.operator(task_id="create", **values).create(hook)
     assert sent_body(httpserver) == request.body()

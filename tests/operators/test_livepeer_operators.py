@@ -22,6 +22,7 @@ from airflow_provider_livepeer.operators.livepeer import (
     LivepeerImportAssetOperator,
     LivepeerTranscodeOperator,
 )
+from tests.support.running import RecordingTI, context
 
 FAST: dict[str, Any] = {"max_attempts": 3, "backoff_initial": 0.01, "backoff_max": 0.05}
 S3 = {
@@ -85,7 +86,7 @@ def test_bad_arguments_fail_before_any_request(
     livepeer_emulator: Any, emulator_conn: str, operator: Any, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("?", r"\?")):
-        operator.execute({})
+        operator.execute(context())
     assert livepeer_emulator.request_count() == 0
 
 
@@ -236,8 +237,6 @@ def test_a_stored_task_that_is_gone_is_not_reattached_to(livepeer_emulator: Any,
 def test_reattach_pushes_the_same_ids_as_a_first_try(
     livepeer_emulator: Any, emulator_conn: str, media_server: str
 ) -> None:
-    from tests.support.running import RecordingTI
-
     hook = LivepeerHook(**FAST)
     created = hook.import_asset(f"{media_server}/sample.mp4", "x")
     assert created.asset is not None
@@ -246,7 +245,7 @@ def test_reattach_pushes_the_same_ids_as_a_first_try(
     operator = LivepeerImportAssetOperator(task_id="i", url=f"{media_server}/sample.mp4", name="x")
     assert operator.get_job_status(created.task.id, {"ti": ti}) == "completed"
     assert ti.xcoms["livepeer_task_id"] == created.task.id
-    assert ti.xcoms["asset_id"] == created.asset.id
+    assert ti.xcoms["output_asset_id"] == created.asset.id
     assert ti.xcoms["playback_id"] == created.asset.playback_id
     assert (
         ti.xcoms["_link_LivepeerTaskLink"] == f"{livepeer_emulator.url}/dashboard/assets/{created.asset.id}"

@@ -23,6 +23,7 @@ from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.waiting import result_from_event
+from tests.support.running import RecordingTI, context
 from tests.support.tasks import completed_result, task_json
 
 
@@ -136,8 +137,12 @@ def test_deferrable_defers_with_json_safe_kwargs(
     task_id = start_import(livepeer_emulator, sample_video_url)
     wait = sensor(task_id, deferrable=True, timeout=120)
     before = time.time()
+    ti = RecordingTI()
     with pytest.raises(TaskDeferred) as deferred:
-        wait.execute({})
+        wait.execute(context(ti))
+    # Each link's XCom exists from the start of the run (Airflow 3 reads them as the task ends), empty until
+    # there is a page to show.
+    assert ti.xcoms == {"_link_LivepeerTaskLink": "", "_link_LivepeerAssetLink": ""}
     trigger = deferred.value.trigger
     assert isinstance(trigger, LivepeerTaskTrigger)
     classpath, kwargs = trigger.serialize()
@@ -207,6 +212,6 @@ def test_deferrable_first_poke_honours_soft_fail(
     livepeer_emulator.wait_for_jobs()
     time.sleep(0.1)
     with pytest.raises(AirflowSkipException, match="broken"):
-        sensor(task_id, deferrable=True, soft_fail=True).execute({})
+        sensor(task_id, deferrable=True, soft_fail=True).execute(context())
     with pytest.raises(LivepeerTaskFailedError, match="broken"):
-        sensor(task_id, deferrable=True).execute({})
+        sensor(task_id, deferrable=True).execute(context())

@@ -51,7 +51,7 @@ def test_every_operator_in_each_mode(
         xcoms = report[task_id]
         task = livepeer_emulator.task(xcoms["livepeer_task_id"])
         assert task["type"] == "upload" and task["status"]["phase"] == "completed"
-        assert xcoms["asset_id"] == xcoms["output_asset_id"] == task["outputAssetId"]
+        assert xcoms["output_asset_id"] == task["outputAssetId"]
         assert xcoms["asset_spec"] == task["output"]["upload"]["assetSpec"]
         assert xcoms["output"] is None  # an asset task publishes its asset, not its raw output
         assert xcoms["return_value"]["phase"] == "completed"
@@ -67,20 +67,28 @@ def test_every_operator_in_each_mode(
     assert report["import_sync"]["playback_id"] == sync_spec["playbackId"]
 
     nowait = report["import_nowait"]
-    assert nowait["return_value"] == {"livepeer_task_id": nowait["livepeer_task_id"]}
-    assert nowait["asset_id"] and nowait["output_asset_id"] is None
+    # The same shape as a waiting operator's result, with what the create call told.
+    assert nowait["return_value"] == {
+        "livepeer_task_id": nowait["livepeer_task_id"],
+        "type": None,
+        "phase": None,
+        "output_asset_id": nowait["output_asset_id"],
+    }
+    assert nowait["output_asset_id"] == livepeer_emulator.task(nowait["livepeer_task_id"])["outputAssetId"]
+    assert nowait["asset_spec"] is None  # not waited for: no spec yet
 
     ipfs = report["export_ipfs"]
     assert ipfs["output_asset_id"] is None and ipfs["asset_spec"] is None
     assert ipfs["output"]["export"]["ipfs"]["videoFileCid"]
     assert (
-        livepeer_emulator.task(ipfs["livepeer_task_id"])["inputAssetId"] == report["import_sync"]["asset_id"]
+        livepeer_emulator.task(ipfs["livepeer_task_id"])["inputAssetId"]
+        == report["import_sync"]["output_asset_id"]
     )
     assert ipfs["_link_LivepeerTaskLink"] == ipfs["output"]["export"]["ipfs"]["videoFileGatewayUrl"]
     assert report["export_custom"]["return_value"]["type"] == "export"
     # A custom export's page is the exported asset's.
     assert report["export_custom"]["_link_LivepeerTaskLink"] == (
-        f"{livepeer_emulator.url}/dashboard/assets/{report['import_sync']['asset_id']}"
+        f"{livepeer_emulator.url}/dashboard/assets/{report['import_sync']['output_asset_id']}"
     )
     assert [(r.method, r.body) for r in export_receiver.received] == [
         ("PUT", (media_dir / "sample.mp4").read_bytes())

@@ -25,7 +25,6 @@ STORAGE = {
 }
 XCOM_KEYS = (
     "livepeer_task_id",
-    "asset_id",
     "playback_id",
     "output_asset_id",
     "asset_spec",
