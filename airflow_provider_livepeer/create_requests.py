@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from airflow_provider_livepeer.api import ApiRequest
+from airflow_provider_livepeer.http import ApiRequest
 from airflow_provider_livepeer.validation import finite_number, validate_livepeer_id, validate_url
 
 _TRANSCODE_OUTPUTS = frozenset({"hls", "mp4", "fmp4"})

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import Version
 
 if TYPE_CHECKING:
-    from airflow_provider_livepeer.api import Logger
+    from airflow_provider_livepeer.http import Logger
 
 # Read from the installed distribution, not ``airflow.__version__``: the provider info reads this module
 # while Airflow itself is still being imported, so importing Airflow here would go round in a circle.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -18,15 +18,20 @@ from airflow.providers.common.compat.sdk import (
 )
 from pydantic import ValidationError
 
-from airflow_provider_livepeer.api import Logger, is_retryable
 from airflow_provider_livepeer.assets import emit_asset_event
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerTaskFailedError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.http import Logger, is_retryable
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.models import FAILURE_PHASES, LivepeerResult, Task, TaskPhase, TaskResult
 from airflow_provider_livepeer.triggers.livepeer import EVENT_STATUSES, LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 from airflow_provider_livepeer.version_compat import xcom_push
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import BaseOperator as _OperatorBase
+else:
+    _OperatorBase = object
 
 #: XCom keys pushed when a Livepeer task completes.
 XCOM_OUTPUT_ASSET_ID = "output_asset_id"
@@ -183,3 +188,26 @@ def alias_outlets(airflow_asset_alias: str | None, kwargs: dict[str, Any]) -> di
     if airflow_asset_alias:
         kwargs["outlets"] = [*kwargs.get("outlets", []), AssetAlias(airflow_asset_alias)]
     return kwargs
+
+
+class ClosesHookWhenDone(_OperatorBase):
+    """Mixin of the operators and the sensor: close the task's ``hook`` session when the task is done with it.
+
+    After ``execute`` or ``execute_complete`` (``post_execute``), and before deferring: the trigger waits
+    with a session of its own, and a resumed task opens a new one if it needs one.
+    """
+
+    if TYPE_CHECKING:
+
+        @property
+        def hook(self) -> LivepeerHook: ...
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Close the hook's session, then run the base class's ``post_execute``."""
+        self.hook.close()
+        super().post_execute(context, result)
+
+    def defer(self, **kwargs: Any) -> NoReturn:
+        """Close the hook's session, then defer."""
+        self.hook.close()
+        super().defer(**kwargs)

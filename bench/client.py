@@ -26,8 +26,8 @@ import certifi
 import httpx
 from common import LIVEPEER_CONN_ID, EmulatorProcess, Settings, median, progress
 
-from airflow_provider_livepeer.api import decode_response, request_headers
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.http import decode_response, request_headers
 from airflow_provider_livepeer.models import Task, parse
 
 ROUNDS = 5

@@ -7,27 +7,20 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception, stop_before_delay
+from tenacity import RetryCallState, Retrying, stop_before_delay
 
 from airflow_provider_livepeer import connection_form
-from airflow_provider_livepeer.api import (
-    ApiRequest,
-    is_clip_rate_limited,
-    list_params,
-    may_have_acted,
-    next_page_params,
-    retry_policy,
-)
 from airflow_provider_livepeer.create_requests import (
     ClipRequest,
     ExportAssetRequest,
     ImportAssetRequest,
     TranscodeRequest,
 )
-from airflow_provider_livepeer.exceptions import LivepeerBadResponseError, LivepeerError
+from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerPermissionError
 from airflow_provider_livepeer.hooks.base import LivepeerBaseHook
+from airflow_provider_livepeer.http import ApiRequest, ApiResponse, is_retryable, may_have_acted
 from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, TaskRef, parse
-from airflow_provider_livepeer.transport import ApiResponse
+from airflow_provider_livepeer.pagination import TaskPages
 from airflow_provider_livepeer.validation import finite_number, validate_livepeer_id
 
 #: How long :meth:`LivepeerHook.create_clip` keeps retrying Livepeer's clip rate limit by default: the
@@ -35,27 +28,22 @@ from airflow_provider_livepeer.validation import finite_number, validate_livepee
 CLIP_RATE_LIMIT_TIMEOUT = 330.0
 #: How far back an import whose answer was lost is looked for among the account's upload tasks.
 LOST_IMPORT_LOOKBACK_S = 600.0
+#: Livepeer's 403 when a requester has scheduled 5 clips of a playback id in the last 5 minutes.
+CLIP_RATE_LIMITED = "Too many clips are being processed."
 
 
 class LivepeerHook(LivepeerBaseHook):
     """Calls Livepeer Studio's API with the API key of a ``livepeer`` connection.
 
     The connection's password is the API key, sent as ``Authorization: Bearer``; its host defaults to
-    ``https://livepeer.studio`` and the API lives under ``/api``. Plain ``http://`` is accepted only for
-    loopback hosts, such as a local emulator; a host without a scheme gets ``https://``, or
-    ``http://`` when it is a loopback address. The connection's port is honoured (URI form
-    ``livepeer://:KEY@127.0.0.1:3000``), and its schema, if any, is a path before ``/api``.
-
-    Every call goes through one request method that builds the request, maps error statuses to
+    ``https://livepeer.studio`` and the API lives under ``/api`` (how a connection is read, TLS and proxies
+    included: :mod:`~airflow_provider_livepeer.connection`). Every call goes through the connection's
+    :class:`~airflow_provider_livepeer.http.HttpClient`, which maps error statuses to
     :mod:`~airflow_provider_livepeer.exceptions` and retries 429, 5xx, timeouts and dropped connections
     with exponential backoff (honouring ``Retry-After``); 400, 401, 403, 404 and 422 are never retried.
-    The synchronous methods use one keep-alive ``requests`` session per hook; the ``a``-prefixed
-    coroutines (for triggers) use one ``aiohttp`` session per hook, with the same rules and one client
-    configuration (:mod:`~airflow_provider_livepeer.transport`): TLS verification (the connection's
-    ``verify`` extra; by default the CA bundle of ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` or
-    ``SSL_CERT_FILE``, else certifi's), the proxy the environment sets for the API's host (read once per
-    hook), and the timeouts. ``with LivepeerHook() as hook:`` and ``async with`` close the sessions the
-    hook opened (:meth:`close`, :meth:`aclose`).
+    The synchronous methods use one keep-alive ``requests`` session per hook, the ``a``-prefixed
+    coroutines (for triggers) one ``aiohttp`` session; ``with LivepeerHook() as hook:`` and ``async with``
+    close what the hook opened (:meth:`close`, :meth:`aclose`).
 
     .. code-block:: python
 
@@ -111,12 +99,11 @@ class LivepeerHook(LivepeerBaseHook):
         :param order: Livepeer order; ``None`` for the server's default (``updatedAt`` descending).
         :param max_items: stop after this many tasks.
         """
-        return itertools.islice(self._pages(list_params(limit, filters, order)), max_items)
+        return itertools.islice(self._tasks(TaskPages(limit, filters, order)), max_items)
 
-    def _pages(self, params: dict[str, str] | None) -> Iterator[Task]:
-        while params is not None:
-            page, params = _page(self._send(ApiRequest("GET", "/task", params)))
-            yield from page.tasks()
+    def _tasks(self, pages: TaskPages) -> Iterator[Task]:
+        while (request := pages.request()) is not None:
+            yield from pages.take(self._send(request)).tasks()
 
     async def alist_tasks(
         self,
@@ -147,9 +134,9 @@ class LivepeerHook(LivepeerBaseHook):
         A page's tasks are parsed when asked for (:class:`~airflow_provider_livepeer.models.TaskPage`);
         the next page is requested only when the iteration goes on; see :meth:`list_tasks`.
         """
-        params: dict[str, str] | None = list_params(limit, filters, order)
-        while params is not None:
-            page, params = _page(await self._asend(ApiRequest("GET", "/task", params)))
+        pages = TaskPages(limit, filters, order)
+        while (request := pages.request()) is not None:
+            page = pages.take(await self._asend(request))
             yield page
             del page  # not kept while the next page is awaited
 
@@ -193,16 +180,19 @@ class LivepeerHook(LivepeerBaseHook):
         :raises TypeError: an argument the call does not take.
         """
         parameters = ImportAssetRequest.from_call(args, kwargs)
-        request = parameters.api_request()
-        policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
-        policy["retry"] = retry_if_exception(may_have_acted)
-        for attempt in Retrying(**policy):
+        request, client = parameters.api_request(), self._client()
+        # Every transient error is retried, even those after which Livepeer may have started the import:
+        # before sending it again after one of those, the import it may have started is looked for.
+        acted = False
+        for attempt in Retrying(**client.retry_policy(request, retry_if=is_retryable)):
             with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    earlier = self._find_import(parameters.url)
-                    if earlier is not None:
-                        return earlier
-                return self._create(request)
+                if acted and (earlier := self._find_import(parameters.url)) is not None:
+                    return earlier
+                try:
+                    return self._created(client.send_once(request))
+                except LivepeerError as err:
+                    acted = acted or may_have_acted(err)
+                    raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _find_import(self, url: str) -> CreatedWork | None:
@@ -236,7 +226,7 @@ class LivepeerHook(LivepeerBaseHook):
         :raises ValueError: a bad asset id, neither or both destinations, or a bad URL (nothing is sent).
         :raises TypeError: an argument the call does not take.
         """
-        return self._create(ExportAssetRequest.from_call(args, kwargs).api_request())
+        return self._created(self._send(ExportAssetRequest.from_call(args, kwargs).api_request()))
 
     def transcode(self, *args: Any, **kwargs: Any) -> CreatedWork:
         """Transcode a file into your own storage (``POST /api/transcode``).
@@ -248,7 +238,7 @@ class LivepeerHook(LivepeerBaseHook):
         :raises ValueError: a bad input, storage or outputs (nothing is sent).
         :raises TypeError: an argument the call does not take.
         """
-        return self._create(TranscodeRequest.from_call(args, kwargs).api_request())
+        return self._created(self._send(TranscodeRequest.from_call(args, kwargs).api_request()))
 
     def create_clip(
         self, *args: Any, rate_limit_timeout: float = CLIP_RATE_LIMIT_TIMEOUT, **kwargs: Any
@@ -268,18 +258,24 @@ class LivepeerHook(LivepeerBaseHook):
             is sent).
         :raises TypeError: an argument the call does not take.
         """
-        request = ClipRequest.from_call(args, kwargs).api_request()
+        request, client = ClipRequest.from_call(args, kwargs).api_request(), self._client()
         rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
-        policy = retry_policy(self.retry_settings, self.log, self._get_config().label(request))
-        policy["retry"] = retry_if_exception(is_clip_rate_limited)
-        policy["stop"] = stop_before_delay(rate_limit_timeout)
-        for attempt in Retrying(**policy):
+        # One policy: the rate limit is retried until rate_limit_timeout, other errors as any create call.
+        usual_stop = client.retry_policy(request)["stop"]
+        rate_limited_stop = stop_before_delay(rate_limit_timeout)
+
+        def stop(state: RetryCallState) -> bool:
+            limited = state.outcome is not None and _is_clip_rate_limited(state.outcome.exception())
+            return bool((rate_limited_stop if limited else usual_stop)(state))
+
+        retry_if = lambda error: _is_clip_rate_limited(error) or is_retryable(error, idempotent=False)  # noqa: E731
+        for attempt in Retrying(**client.retry_policy(request, retry_if=retry_if, stop=stop)):
             with attempt:
-                return self._create(request)
+                return self._created(client.send_once(request))
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _create(self, request: ApiRequest) -> CreatedWork:
-        response = self._send(request)
+    @staticmethod
+    def _created(response: ApiResponse) -> CreatedWork:
         data, what = response.data, response.label
         # /transcode answers the whole task rather than {task: {id}}.
         if isinstance(data, dict) and "task" not in data and "status" in data:
@@ -303,22 +299,16 @@ class LivepeerHook(LivepeerBaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the host and the key with one cheap authenticated call (the newest task)."""
         try:
-            self._send(ApiRequest("GET", "/task", list_params(1, None, None)))
+            self._send(ApiRequest("GET", "/task", {"limit": "1"}))
         except (LivepeerError, ValueError) as err:
             return False, str(err)
-        return True, f"Connected to Livepeer Studio at {self._get_config().base_url}"
+        return True, f"Connected to Livepeer Studio at {self.base_url}"
 
 
 def _task_request(livepeer_task_id: str) -> ApiRequest:
     return ApiRequest("GET", f"/task/{validate_livepeer_id(livepeer_task_id)}")
 
 
-def _page(response: ApiResponse) -> tuple[TaskPage, dict[str, str] | None]:
-    """The tasks of one page of ``GET /api/task``, and the query of the next page (``None``: the end)."""
-    if not isinstance(response.data, list):
-        raise LivepeerBadResponseError(
-            f"Livepeer answered {response.label} with {type(response.data).__name__}, "
-            "expected a JSON array of tasks"
-        )
-    page = TaskPage(response.data, response.answered_at, response.label)
-    return page, next_page_params(response.headers.get("Link")) if len(page) else None
+def _is_clip_rate_limited(error: BaseException | None) -> bool:
+    """Whether ``error`` is Livepeer's clip rate limit: a 403 that clears by itself within 5 minutes."""
+    return isinstance(error, LivepeerPermissionError) and CLIP_RATE_LIMITED in str(error)

@@ -33,7 +33,6 @@ from airflow_provider_livepeer.exceptions import (
     LivepeerNotFoundError,
     LivepeerPermissionError,
 )
-from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.lineage import (
     livepeer_dataset,
@@ -53,6 +52,7 @@ from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_rea
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
     XCOM_OUTPUT_ASSET_ID,
+    ClosesHookWhenDone,
     alias_outlets,
     publish_result,
     result_from_event,

@@ -20,7 +20,6 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_livepeer import waiting
 from airflow_provider_livepeer.assets import api_host
-from airflow_provider_livepeer.hooks.base import ClosesHookWhenDone
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink, clear_link_urls
 from airflow_provider_livepeer.models import LivepeerResult, Task, TaskResult
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TIMEOUT", "XCOM_ASSET_SPEC", "XCOM_OUTPUT", "XCOM_OUTPUT_ASSET_ID", "LivepeerTaskSensor"]
 
 
-class LivepeerTaskSensor(ClosesHookWhenDone, BaseSensorOperator):
+class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
     """Wait until a Livepeer task is ``completed``, then hand its asset to downstream tasks.
 
     Each poke reads the task. ``completed`` ends the wait: the sensor pushes the XComs ``output_asset_id``

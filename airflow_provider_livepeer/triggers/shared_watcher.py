@@ -11,9 +11,9 @@ import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator
 
-from airflow_provider_livepeer.api import Logger, is_retryable
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidRequestError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.http import Logger, is_retryable
 from airflow_provider_livepeer.models import Task
 from airflow_provider_livepeer.triggers.watched_tasks import (
     UNLISTED,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_livepeer.api import Logger
+from airflow_provider_livepeer.http import Logger
 from airflow_provider_livepeer.models import TERMINAL_PHASES, Task, TaskPage, TaskStatus
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 

@@ -14,9 +14,9 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
-from airflow_provider_livepeer.api import Logger, is_retryable
 from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
+from airflow_provider_livepeer.http import Logger, is_retryable
 from airflow_provider_livepeer.models import CreatedWork, Task
 
 _LOG = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from airflow_provider_livepeer.api import api_base_url
+from airflow_provider_livepeer.connection import api_base_url
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.deployment.browser import BROWSER_SCENARIO, Screenshots, browser_page, screenshot_folder

@@ -103,12 +103,12 @@ async def test_async_with_closes_both_sessions(livepeer_emulator: Any, emulator_
     async with LivepeerHook(emulator_conn) as hook:
         assert [task async for task in hook.alist_tasks(limit=1)] == []
         assert list(hook.list_tasks(limit=1)) == []
-        async_session = hook._async_client
+        async_session = hook._client()._async_session
         assert async_session is not None and not async_session.closed
         session = hook.session  # held, so only closing can close its socket
         [kept] = pooled_sockets(hook)
     assert async_session.closed and async_session.connector is None
-    assert hook._async_client is None
+    assert hook._client()._async_session is None
     assert kept.fileno() == -1 and hook.session is not session
 
 
@@ -126,7 +126,7 @@ def test_read_timeout_minimum_is_the_forms(livepeer_connection: Callable[..., st
     ):
         LivepeerHook(conn_id).get_conn()
     conn_id = livepeer_connection("https://livepeer.studio", read_timeout=READ_TIMEOUT_MINIMUM)
-    assert LivepeerHook(conn_id)._get_config().read_timeout == READ_TIMEOUT_MINIMUM
+    assert LivepeerHook(conn_id)._client().read_timeout == READ_TIMEOUT_MINIMUM
 
 
 def test_the_form_has_the_verify_field() -> None:

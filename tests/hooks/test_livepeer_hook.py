@@ -63,7 +63,7 @@ class TestConnectionSettings:
     )
     def test_base_url(self, livepeer_connection: Callable[..., str], host: str | None, expected: str) -> None:
         conn_id = livepeer_connection(host or "")
-        assert LivepeerHook(conn_id)._get_config().base_url == expected
+        assert LivepeerHook(conn_id)._client().base_url == expected
 
     @pytest.mark.parametrize(
         ("host", "message"),
@@ -130,12 +130,12 @@ class TestConnectionSettings:
 
     def test_read_timeout_from_extra_and_parameter(self, livepeer_connection: Callable[..., str]) -> None:
         conn_id = livepeer_connection("https://livepeer.studio", read_timeout=7)
-        assert LivepeerHook(conn_id)._get_config().read_timeout == 7.0
-        assert LivepeerHook(conn_id, read_timeout=3)._get_config().read_timeout == 3.0
+        assert LivepeerHook(conn_id)._client().read_timeout == 7.0
+        assert LivepeerHook(conn_id, read_timeout=3)._client().read_timeout == 3.0
 
     def test_config_repr_hides_key(self, livepeer_connection: Callable[..., str]) -> None:
         conn_id = livepeer_connection("https://livepeer.studio")
-        assert LEAKY_KEY not in repr(LivepeerHook(conn_id)._get_config())
+        assert LEAKY_KEY not in repr(LivepeerHook(conn_id)._client())
 
 
 class TestGetTask:

@@ -20,10 +20,10 @@ import pytest
 import trustme
 from pytest_httpserver import HTTPServer
 
-from airflow_provider_livepeer.api import is_retryable
+from airflow_provider_livepeer.connection import CA_BUNDLE_VARIABLES
 from airflow_provider_livepeer.exceptions import LivepeerCertificateError, LivepeerConnectionError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.transport import CA_BUNDLE_VARIABLES
+from airflow_provider_livepeer.http import is_retryable
 from tests.support.tasks import task_json
 
 PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")

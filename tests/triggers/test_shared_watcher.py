@@ -170,7 +170,7 @@ async def test_a_watcher_stopped_before_its_first_step_hands_over(
 
 @pytest.mark.livepeer_emulator(speed=20)
 async def test_a_failed_first_look_is_tried_again(livepeer_emulator: Any, emulator_conn: str) -> None:
-    from airflow_provider_livepeer.api import RetrySettings
+    from airflow_provider_livepeer.http import RetrySettings
 
     [task_id] = start_transcodes(1)
     watcher = shared_watcher("livepeer_default", 0.05)

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_livepeer.api import ApiRequest, RetrySettings
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.transport import ApiResponse
+from airflow_provider_livepeer.http import ApiRequest, ApiResponse, RetrySettings
 from airflow_provider_livepeer.triggers import livepeer as trigger_module
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher

@@ -69,4 +69,5 @@ with DAG(
             timeout=60,
             deferrable=mode == "deferrable",
         )
-    waited >> deferred >> DeleteKeepingItsHooks(task_id="delete_asset", asset_id=deferred.output["asset_id"])
+    delete = DeleteKeepingItsHooks(task_id="delete_asset", asset_id=deferred.output["output_asset_id"])
+    waited >> deferred >> delete
