@@ -15,7 +15,7 @@ from airflow_provider_livepeer.exceptions import LivepeerError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import Task, TaskPhase
 from airflow_provider_livepeer.triggers.shared_watcher import shared_watcher
-from airflow_provider_livepeer.triggers.watcher import LastSeen, PollingTaskWatcher
+from airflow_provider_livepeer.triggers.watcher import LastSeen, PollingTaskWatcher, TaskWatcher
 from airflow_provider_livepeer.version_compat import (
     AIRFLOW_V_3_0_PLUS,
     AIRFLOW_VERSION_STRING,
@@ -95,14 +95,10 @@ class LivepeerTaskTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll through a watcher until the task is terminal or ``end_time`` passes; fire one event."""
-        polling = None
-        if self.shared_polling:
-            watcher = shared_watcher(self.livepeer_conn_id, self.poll_interval)
-            # The watchers log through the trigger's logger: Airflow writes that to the task's log.
-            updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval, self.log)
-        else:
-            polling = PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id), self.poll_interval, self.log)
-            updates = polling.watch(self.livepeer_task_id, self.last_seen)
+        polling = None if self.shared_polling else PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id))
+        watcher: TaskWatcher = polling or shared_watcher(self.livepeer_conn_id, self.poll_interval)
+        # The watchers log through the trigger's logger: Airflow writes that to the task's log.
+        updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval, self.log)
         try:
             yield TriggerEvent(await self._outcome(updates))  # type: ignore[no-untyped-call]
         finally:

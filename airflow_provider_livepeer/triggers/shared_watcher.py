@@ -102,39 +102,30 @@ class SharedTaskWatcher:
         self._mentioned: set[str] = set()
 
     async def watch(
-        self,
-        livepeer_task_id: str,
-        last_seen: LastSeen | None = None,
-        poll_interval: float | None = None,
-        log: Logger | None = None,
+        self, livepeer_task_id: str, last_seen: LastSeen | None, poll_interval: float, log: Logger
     ) -> AsyncGenerator[Task, None]:
         """Yield the task each time it changes, until it is terminal.
 
-        See :class:`~airflow_provider_livepeer.triggers.watcher.TaskWatcher`.
-
-        :param poll_interval: how often this subscriber wants the task polled; the watcher's own
-            interval when not given.
-        :param log: where the lines about this task go (a failed read, a task the list does not show):
-            the waiting trigger's ``self.log``, which Airflow writes to the task's log (this module's
-            logger when not given).
+        See :class:`~airflow_provider_livepeer.triggers.watcher.TaskWatcher`: the watcher polls at the
+        shortest ``poll_interval`` of its subscribers, and logs what concerns this task (a failed read, a
+        task the list does not show) through ``log``.
         """
         validate_livepeer_id(livepeer_task_id)
-        interval = self.poll_interval if poll_interval is None else poll_interval
         if self._stopped:
             # This watcher stopped between being handed out and this first step (its last other
             # subscriber left meanwhile): follow the task through the connection's current one.
-            async for task in shared_watcher(self.livepeer_conn_id, interval).watch(
-                livepeer_task_id, last_seen, interval, log
+            async for task in shared_watcher(self.livepeer_conn_id, poll_interval).watch(
+                livepeer_task_id, last_seen, poll_interval, log
             ):
                 yield task
             return
-        subscriber = Subscriber(interval)
+        subscriber = Subscriber(poll_interval)
         try:
             self._subscribe(livepeer_task_id, subscriber, last_seen)
             while True:
                 item = await subscriber.get()
                 if isinstance(item, Notice):
-                    item.emit(log if log is not None else _LOG)
+                    item.emit(log)
                     continue
                 if isinstance(item, Exception):
                     raise item

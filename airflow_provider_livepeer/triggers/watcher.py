@@ -9,7 +9,6 @@ connection with one list request per interval.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,7 +18,6 @@ from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.http import Logger, is_retryable
 from airflow_provider_livepeer.models import CreatedWork, Task
 
-_LOG = logging.getLogger(__name__)
 #: What a watcher logs when a read of a task failed for now (429, 5xx, a timeout): the next poll tries again.
 UNREADABLE = "Livepeer task %s could not be read, trying again: %s"
 
@@ -51,47 +49,48 @@ class LastSeen:
 
 
 class TaskWatcher(Protocol):
-    """Something that reports a Livepeer task's state until it is terminal."""
+    """How a trigger learns what became of a Livepeer task: both watchers implement this, as declared."""
 
-    def watch(self, livepeer_task_id: str, last_seen: LastSeen | None = None) -> AsyncGenerator[Task, None]:
+    def watch(
+        self, livepeer_task_id: str, last_seen: LastSeen | None, poll_interval: float, log: Logger
+    ) -> AsyncGenerator[Task, None]:
         """Yield the task each time it is seen, ending after a terminal state.
 
-        ``last_seen`` is what the waiter already knows; without it the watcher reads the task first.
         Transient failures (after the hook's retries) are logged and waited out; permanent ones (401, 403,
         404, a malformed answer) are raised.
+
+        :param last_seen: what the waiter already knows; without it the watcher reads the task first.
+        :param poll_interval: how often the waiter wants the task looked at, in seconds.
+        :param log: where the lines about this task go: the waiting trigger's ``self.log``, which Airflow
+            writes to the task's log.
         """
         ...
 
 
 class PollingTaskWatcher:
-    """Reads one task with ``GET /api/task/{id}`` every ``poll_interval`` seconds.
+    """Reads one task with ``GET /api/task/{id}`` every poll interval, after a failure too.
 
     :param hook: the hook whose async calls are used.
-    :param poll_interval: seconds between reads, after a failure too.
-    :param log: where its warnings go: the waiting trigger's ``self.log``, which Airflow writes to the
-        task's log (this module's logger when not given).
     """
 
-    def __init__(self, hook: LivepeerHook, poll_interval: float, log: Logger | None = None) -> None:
+    def __init__(self, hook: LivepeerHook) -> None:
         self.hook = hook
-        self.poll_interval = poll_interval
-        self.log: Logger = log if log is not None else _LOG
 
     async def watch(
-        self, livepeer_task_id: str, last_seen: LastSeen | None = None
+        self, livepeer_task_id: str, last_seen: LastSeen | None, poll_interval: float, log: Logger
     ) -> AsyncGenerator[Task, None]:
         """Yield the task after every read until it is terminal; see :class:`TaskWatcher`."""
         if last_seen is not None:
-            await asyncio.sleep(self.poll_interval)  # it was just read: the first read waits its turn
+            await asyncio.sleep(poll_interval)  # it was just read: the first read waits its turn
         while True:
             try:
                 task = await self.hook.aget_task(livepeer_task_id)
             except LivepeerError as err:
                 if not is_retryable(err):
                     raise
-                self.log.warning(UNREADABLE, livepeer_task_id, err)
+                log.warning(UNREADABLE, livepeer_task_id, err)
             else:
                 yield task
                 if task.is_terminal:
                     return
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(poll_interval)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import Counter
 from typing import Any
@@ -113,7 +114,7 @@ async def test_a_last_look_the_watcher_cannot_start_from_fails_that_wait_and_lea
     # Trigger kwargs are JSON from the metadata database: an updatedAt that is not a number is refused.
     broken = LastSeen(at=time.time(), phase="running", updated_at="soon")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        async for _ in watcher.watch("t1", broken):
+        async for _ in watcher.watch("t1", broken, 0.05, logging.getLogger("test")):
             pass
     assert not watcher.watched
     assert not watcher_module._WATCHERS.get(asyncio.get_running_loop()), "an idle watcher stayed registered"

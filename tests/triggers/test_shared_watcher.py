@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 import time
 from typing import Any
@@ -162,7 +163,7 @@ async def test_a_watcher_stopped_before_its_first_step_hands_over(
     [task_id] = start_transcodes(1)
     stale = shared_watcher("livepeer_default", 0.05)
     stale._stop()  # its last other subscriber left between shared_watcher() and this trigger's first step
-    updates = [task async for task in stale.watch(task_id)]
+    updates = [task async for task in stale.watch(task_id, None, 0.05, logging.getLogger("test"))]
     assert updates[-1].phase == "completed"
     assert not stale.watched
     assert not watcher_module._WATCHERS.get(asyncio.get_running_loop())
