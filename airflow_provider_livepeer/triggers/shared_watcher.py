@@ -15,16 +15,17 @@ from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidR
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.http import Logger, is_retryable
 from airflow_provider_livepeer.models import Task
+from airflow_provider_livepeer.triggers.direct_reads import DirectReads
+from airflow_provider_livepeer.triggers.list_window import ListWindow
 from airflow_provider_livepeer.triggers.watched_tasks import (
     UNLISTED,
     Feed,
     Notice,
     Subscriber,
+    Tracking,
     Watched,
-    mark_unlisted,
     see,
     start_from,
-    take_page,
 )
 from airflow_provider_livepeer.triggers.watcher import UNREADABLE, LastSeen
 from airflow_provider_livepeer.validation import validate_livepeer_id
@@ -37,30 +38,18 @@ class SharedTaskWatcher:
 
     Each interval it asks ``GET /api/task`` for the account's tasks updated since its last look (one
     request, a few with more than 1000 changes), and hands each change to the triggers waiting on that
-    task, so N waiting triggers cost about one request per interval instead of N. Around that:
-
-    * a trigger says what it last saw of its task
-      (:class:`~airflow_provider_livepeer.triggers.watcher.LastSeen`: phase, ``updatedAt`` and the
-      server's clock of that answer), and the watcher starts from there, with no read; a trigger that
-      knows nothing gets one direct ``GET /api/task/{id}``;
-    * the time filter starts from the server's own clock (its ``Date`` header) minus ``overlap`` seconds,
-      so changes stamped a little late, or by a server whose clock lags, are not missed (repeats are
-      dropped: a subscriber only hears of a task when it changed);
-    * a task last seen before the list's window (triggers rebuilt after a triggerer restart, say) widens the
-      next list back to that moment, paging as needed, up to ``catch_up_pages`` pages beyond what the
-      regular window needs; a task the list could not reach back to gets a direct read;
-    * a task whose last known ``updatedAt`` falls inside a window the list answered for, yet which the
-      list left out, is one the list does not show (Livepeer lists only the tasks of the key's project:
-      ``transcode-file`` tasks made with a key of a non-default project never appear); it is read
-      directly every interval, at most ``unlisted_batch`` per interval, until the list shows it;
-    * a task the list has not mentioned for ``safety_net_polls`` intervals gets a direct read, at most
-      ``safety_net_batch`` per interval, in case the list ever misses a change;
-    * if Livepeer refuses the filtered list (400), the watcher reads each task directly instead, and says
-      so once in the log;
-    * :meth:`follow` hands every task the list shows changed to a follower (an event trigger watching the
-      account for finished work), from the same list requests;
-    * it polls at the shortest interval of the triggers it serves now, and stops, and is forgotten, when
-      its last subscriber leaves.
+    task (:meth:`watch`) and to followers of every change (:meth:`follow`, for event triggers), so N
+    waiting triggers cost about one request per interval instead of N. The time filter starts from the
+    server's own clock (its ``Date`` header) minus ``overlap`` seconds, so changes stamped a little late
+    are not missed; a subscriber only hears of a task when it changed. A trigger says what it last saw
+    (:class:`~airflow_provider_livepeer.triggers.watcher.LastSeen`), and the watcher starts from there,
+    without a read. How each task is tracked, and the requests each way costs (a first read, catch-up
+    pages, the shared list, direct reads of tasks the list does not show), is the state machine of
+    :class:`~airflow_provider_livepeer.triggers.watched_tasks.Tracking`; which tasks are read directly,
+    and when, is :class:`~airflow_provider_livepeer.triggers.direct_reads.DirectReads`. If Livepeer
+    refuses the filtered list (400), every task is read directly instead, and the log says so once. The
+    watcher polls at the shortest interval of the triggers it serves, and stops, and is forgotten, when
+    its last subscriber leaves.
 
     Use :func:`shared_watcher` to get the one for a connection.
 
@@ -92,14 +81,16 @@ class SharedTaskWatcher:
         #: How many current subscribers asked for each poll interval.
         self._intervals: Counter[float] = Counter()
         self.per_task_fallback = False
-        self._since: float | None = None
-        self._listing = False
+        self.window = ListWindow(self.overlap)
         self._wake = asyncio.Event()
         self._reads = asyncio.Semaphore(self.reads_in_flight)
         self._loop_task: asyncio.Task[None] | None = None
         self._stopped = False
-        #: The watched tasks the list round under way has shown.
-        self._mentioned: set[str] = set()
+
+    @property
+    def direct_reads(self) -> DirectReads:
+        """Which tasks to read directly, by this watcher's limits."""
+        return DirectReads(self.unlisted_batch, self.safety_net_polls, self.safety_net_batch)
 
     async def watch(
         self, livepeer_task_id: str, last_seen: LastSeen | None, poll_interval: float, log: Logger
@@ -213,10 +204,12 @@ class SharedTaskWatcher:
         self._start_polling()
 
     def _seen(self, watched: Watched, at: float) -> None:
-        """The task's state is known as of ``at``: covered if the list's window already reaches back."""
+        """The task's state is known as of ``at``: ``COVERED`` if the list's window already reaches back."""
         watched.seen_at = at
+        if watched.tracking is Tracking.UNLISTED:
+            return  # read directly every interval, until the list shows it
         # While a list is under way its earlier pages went by unseen by this task: the next one covers it.
-        watched.covered = not self._listing and self._since is not None and at - self.overlap >= self._since
+        watched.tracking = Tracking.COVERED if self.window.covers(at) else Tracking.BEHIND
 
     def _unsubscribe(self, livepeer_task_id: str, subscriber: Subscriber) -> None:
         watched = self.watched.get(livepeer_task_id)
@@ -251,11 +244,8 @@ class SharedTaskWatcher:
                 if loop.time() >= last_list + self.poll_interval:
                     last_list = loop.time()
                     await self._poll()
-                # Direct reads run beside the polling, so a thousand new triggers do not hold the list back.
-                for task_id, watched in self.watched.items():
-                    if watched.needs_read and not watched.reading:
-                        watched.reading = True
-                        reads.add(loop.create_task(self._read_limited(task_id)))
+                for task_id in self.direct_reads.start(self.watched):
+                    reads.add(loop.create_task(self._read_limited(task_id)))
                 reads = {read for read in reads if not read.done()}
                 self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -274,10 +264,6 @@ class SharedTaskWatcher:
 
     async def _read_all(self, task_ids: list[str]) -> None:
         await asyncio.gather(*(self._read_limited(task_id) for task_id in task_ids))
-
-    async def _read_each(self) -> None:
-        """Read every watched task directly, but those whose first look is under way (it will tell)."""
-        await self._read_all([task_id for task_id, w in self.watched.items() if not w.reading])
 
     async def _read_limited(self, livepeer_task_id: str) -> None:
         """Read a task directly, a few at a time: a thousand new triggers must not send a thousand at once."""
@@ -301,23 +287,24 @@ class SharedTaskWatcher:
                 return
             self._notify(livepeer_task_id, Notice("warning", UNREADABLE, (livepeer_task_id, err)))
             watched = self.watched.get(livepeer_task_id)
-            if watched is not None:
-                watched.reading = False  # a wanted read is tried again at the next round
+            if watched is not None and watched.tracking is Tracking.READING:
+                watched.tracking = Tracking.UNREAD  # tried again at the next round
             return
         watched = self.watched.get(livepeer_task_id)
         if watched is not None:
-            watched.needs_read = watched.reading = False
             self._seen(watched, task.answered_at if task.answered_at is not None else time.time())
         self._deliver(task)
 
     async def _poll(self) -> None:
         if self.per_task_fallback:
-            await self._read_each()
+            await self._read_all(self.direct_reads.instead_of_list(self.watched))
             return
         for watched in self.watched.values():
             watched.unmentioned_polls += 1
         try:
-            listed = await self._list_changes()
+            unlisted = await self.window.list_round(
+                self.hook, self.watched, self.feeds, self.page_size, self.catch_up_pages
+            )
         except LivepeerError as err:
             if isinstance(err, LivepeerInvalidRequestError) and err.status == 400:
                 self.per_task_fallback = True
@@ -327,85 +314,17 @@ class SharedTaskWatcher:
                     err,
                     len(self.watched),
                 )
-                await self._read_each()
+                await self._read_all(self.direct_reads.instead_of_list(self.watched))
                 return
             if not is_retryable(err):
                 self._fail_all(err)
                 return
             _LOG.warning("Livepeer's task list could not be read, trying again next interval: %s", err)
             return
-        if not listed:
-            return
-        unlisted = [task_id for task_id, w in self.watched.items() if w.unlisted and not w.needs_read]
-        stale = sorted(
-            (
-                task_id
-                for task_id, w in self.watched.items()
-                if w.unmentioned_polls >= self.safety_net_polls and not w.needs_read and not w.unlisted
-            ),
-            key=lambda task_id: -self.watched[task_id].unmentioned_polls,
-        )[: self.safety_net_batch]
-        await self._read_all(unlisted[: self.unlisted_batch] + stale)
-
-    async def _list_changes(self) -> bool:
-        """One list round: every task changed since the window's start, and since older last looks.
-
-        :returns: whether a list was read (not before anything gives a time to start from).
-        """
-        behind = [w for w in self.watched.values() if w.seen_at is not None and not w.covered]
-        new_feeds = [feed for feed in self.feeds if not feed.covered]
-        regular = self._since
-        if regular is None and not behind and not new_feeds:
-            return False  # only tasks still waiting for their first read: nothing to start from yet
-        since = min(
-            [w.seen_at - self.overlap for w in behind if w.seen_at is not None]
-            + [feed.since - self.overlap for feed in new_feeds]
-            + ([regular] if regular is not None else [])
-        )
-        filters = [{"id": "updatedAt", "value": {"gt": int(since * 1000)}}]
-        answered_at, pages, reached = None, 0, since
-        self._mentioned = set()
-        # Ties in updatedAt broken by id: pages are cut by offset.
-        listing = self.hook.alist_task_pages(
-            limit=self.page_size, filters=filters, order="updatedAt-true,id-true"
-        )
-        self._listing = True
-        try:
-            async for page in listing:
-                answered_at = answered_at or page.answered_at
-                pages += 1
-                oldest = take_page(page, self.watched, self.feeds, self._mentioned)
-                # Let go of the page's JSON before the next one is awaited: kept, it survives into the
-                # collector's older generations and brings on full collections of the triggerer's heap.
-                del page
-                if (
-                    pages >= self.catch_up_pages
-                    and oldest is not None
-                    and (regular is None or oldest <= regular)
-                ):
-                    # The regular window is read and the page budget spent: what lies further back is
-                    # read directly, task by task.
-                    reached = oldest
-                    break
-        finally:
-            self._listing = False
-            await listing.aclose()
-        if answered_at is not None and reached == since:
-            for task_id in mark_unlisted(self.watched, self._mentioned, since, answered_at):
+        if unlisted is not None:
+            for task_id in unlisted:
                 self._notify(task_id, Notice("info", UNLISTED, (task_id,)))
-        for watched in behind:
-            mentioned = watched.unmentioned_polls == 0  # the list showed it as it is now
-            if mentioned or (watched.seen_at is not None and watched.seen_at - self.overlap >= reached):
-                watched.covered = True
-            elif not watched.covered:
-                watched.needs_read = True  # beyond the pages read: the list cannot vouch for it
-        for feed in new_feeds:
-            # Beyond the pages read, a feed is reached back to at the next poll again.
-            feed.covered = feed.since - self.overlap >= reached
-        # Without a Date header, the local clock stands in (the overlap absorbs a small skew).
-        now = answered_at if answered_at is not None else time.time()
-        self._since = max(self._since or since, now - self.overlap)
-        return True
+            await self._read_all(self.direct_reads.after_list(self.watched))
 
     def _deliver(self, task: Task) -> None:
         watched = self.watched.get(task.id)

@@ -11,6 +11,7 @@ import asyncio
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
 from airflow_provider_livepeer.http import Logger
@@ -79,11 +80,43 @@ class Feed:
     covered: bool = False
 
 
+class Tracking(Enum):
+    """How the shared watcher keeps track of one watched task, and what that costs.
+
+    ============  ================================================  ==================================
+    state         what moves a task into it                         the requests it costs
+    ============  ================================================  ==================================
+    ``UNREAD``    a trigger with nothing to start from (no last     one direct ``GET /api/task/{id}``,
+                  look, or a finished one); a list round that       started at once
+                  could not reach back to its last look; a failed
+                  direct read (transient)
+    ``READING``   the poller starts the read of an ``UNREAD`` task  that read, under way
+    ``BEHIND``    a last look older than the list's window (a       a wider window for the next list
+                  trigger rebuilt after a restart), or a read       round: catch-up pages, up to
+                  answered while a list round was under way         ``catch_up_pages``
+    ``COVERED``   a list round reached back to its last look, or    nothing of its own: the shared list;
+                  showed it; a read answered inside the list's      after ``safety_net_polls`` rounds
+                  window; the list shows an ``UNLISTED`` task       unmentioned, one safety-net read
+    ``UNLISTED``  the list answered for a window the task changed   one direct read every interval,
+                  in, yet left it out (a task of another project)   until the list shows it again
+    ============  ================================================  ==================================
+
+    A task leaves the watcher when its last trigger stops waiting (it saw a terminal state, or gave up).
+    """
+
+    UNREAD = "unread"
+    READING = "reading"
+    BEHIND = "behind"
+    COVERED = "covered"
+    UNLISTED = "unlisted"
+
+
 @dataclass
 class Watched:
-    """One watched Livepeer task: who waits for it and what is known of it."""
+    """One watched Livepeer task: who waits for it, how it is tracked (:class:`Tracking`), what is known."""
 
     subscribers: list[Subscriber] = field(default_factory=list)
+    tracking: Tracking = Tracking.UNREAD
     #: The task as last handed to the subscribers.
     last: Task | None = None
     #: What the watcher compares (see :func:`state_of`), as last seen.
@@ -92,18 +125,10 @@ class Watched:
     seen_phase: str | None = None
     #: The server's clock at the latest answer that showed the task's state (or its creation).
     seen_at: float | None = None
-    #: Whether every list since ``seen_at`` (minus the overlap) is accounted for: a change would be seen.
-    covered: bool = False
-    #: Whether a direct read is wanted (no last look to start from, or the list could not reach back).
-    needs_read: bool = False
-    reading: bool = False
-    unmentioned_polls: int = 0
     #: The task's ``status.updatedAt`` as last known, Unix seconds.
     updated_at: float | None = None
-    #: Whether the list has left the task out of a window it should have shown it in: such a task is
-    #: read directly every interval (Livepeer's list only holds the tasks of the key's project, and a
-    #: ``transcode-file`` task made with a key of another project belongs to the default one).
-    unlisted: bool = False
+    #: List rounds since the list last showed the task.
+    unmentioned_polls: int = 0
 
 
 def start_from(watched: Watched, last_seen: LastSeen | None) -> float | None:
@@ -112,8 +137,7 @@ def start_from(watched: Watched, last_seen: LastSeen | None) -> float | None:
     :returns: the server's clock of that look, or ``None`` when the task is to be read first.
     """
     if last_seen is None or (last_seen.phase is not None and _is_terminal(last_seen.phase)):
-        watched.needs_read = True  # nothing to start from (a finished task is read for its result)
-        return None
+        return None  # nothing to start from (a finished task is read for its result): it stays UNREAD
     watched.seen_phase = last_seen.phase
     if last_seen.updated_at is not None:
         watched.updated_at = last_seen.updated_at / 1000
@@ -160,7 +184,8 @@ def take_page(
         known = watched.get(state.id)
         if known is not None:
             mentioned.add(state.id)
-            known.unlisted = False
+            if known.tracking is Tracking.UNLISTED:
+                known.tracking = Tracking.COVERED
             # Only a task that changed is parsed whole, to be handed on.
             see(known, state.status, functools.partial(page.task, index))
     updated = states[-1].status.updated_at if states else None
@@ -182,9 +207,9 @@ def mark_unlisted(
         updated_at = known.updated_at
         if task_id in mentioned or updated_at is None or not since < updated_at < answered_at:
             continue
-        if not known.unlisted:
+        if known.tracking in (Tracking.BEHIND, Tracking.COVERED):
+            known.tracking = Tracking.UNLISTED
             marked.append(task_id)
-        known.unlisted = True
     return marked
 
 
