@@ -30,8 +30,8 @@ EXTRA_FIELDS: dict[str, Any] = {
     "verify": {
         "label": "Verify TLS certificates",
         "description": (
-            "true (default: the CA bundle of REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE, else "
-            "certifi's), false (not checked), or the path of a CA bundle on the workers and triggerers."
+            "true (default: the CA bundle of REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, else certifi's), "
+            "false (not checked), or the path of a CA bundle on the workers and triggerers."
         ),
         "schema": {"type": ["string", "null"]},
     },

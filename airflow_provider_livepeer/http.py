@@ -296,8 +296,8 @@ class HttpClient:
         if self._session is None:
             self._session = requests.Session()
             self._session.verify = self.ca_bundle if self.ca_bundle is not None else False
-            # The environment was read once, into this client: requests would read it again on every
-            # request (a sixth of a poke's CPU), and could swap in .netrc credentials.
+            # The environment was read once, into this client (connection.environment_settings, which
+            # gives the cost of reading it on every request); nor may .netrc credentials replace the key.
             self._session.trust_env = False
         return self._session
 

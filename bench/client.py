@@ -4,6 +4,8 @@
   (the same certificate-checking TLS context, headers and timeouts), the body decoded and parsed into a
   ``Task`` as the hook does; one request at a time, and 8 in flight (the shared watcher's direct reads).
   ``LivepeerHook.aget_task`` itself (aiohttp, with the tenacity retry wrapper) is measured beside them.
+* The same reads through aiohttp with its reading of the environment off (``trust_env=False``, the proxy
+  and CA bundle read once per hook instead, as the hook does): what ``trust_env`` costs per request.
 * CPU per list page of 1000 tasks (``GET /api/task?limit=1000``) through each client, body read only.
 * Parsing a page per task: ``json.loads``, then ``parse(Task, ...)`` (the pydantic model), and the hook's
   whole page handling (``alist_task_pages``: request, JSON, models), per task.
@@ -71,11 +73,17 @@ async def _httpx(
 
 
 async def _aiohttp(
-    url: str, params: dict[str, str], headers: dict[str, str], count: int, in_flight: int, parse_task: bool
+    url: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+    count: int,
+    in_flight: int,
+    parse_task: bool,
+    trust_env: bool = True,
 ) -> float:
     connector = aiohttp.TCPConnector(ssl=_tls())
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=30.0)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=True) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=trust_env) as session:
 
         async def send() -> None:
             async with session.get(url, params=params, headers=headers) as response:
@@ -127,6 +135,7 @@ def run(emulator: EmulatorProcess, settings: Settings) -> dict[str, Any]:
         "aiohttp_read_1": lambda: _aiohttp(one_url, {}, headers, count, 1, True),
         "httpx_read_8": lambda: _httpx(one_url, {}, headers, count, 8, True),
         "aiohttp_read_8": lambda: _aiohttp(one_url, {}, headers, count, 8, True),
+        "aiohttp_read_8_no_env": lambda: _aiohttp(one_url, {}, headers, count, 8, True, trust_env=False),
         "hook_read_8": lambda: _hook_reads(task_id, count, 8),
         "httpx_page": lambda: _httpx(list_url, page_params, headers, max(5, count // 40), 1, False),
         "aiohttp_page": lambda: _aiohttp(list_url, page_params, headers, max(5, count // 40), 1, False),

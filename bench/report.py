@@ -496,6 +496,11 @@ def _client_section(client: dict[str, Any]) -> list[str]:
             ],
         ),
         "",
+        "aiohttp reading the environment on every request (`trust_env=True`, its proxy variables and "
+        f"`.netrc`, in worker threads), 8 in flight: {ms(client['aiohttp_read_8'], 3)} per read; with it off "
+        "(the proxy and CA bundle read once per hook, as the hook does): "
+        f"{ms(client['aiohttp_read_8_no_env'], 3)}.",
+        "",
         f"The hook's own `aget_task` (aiohttp, with its tenacity retry wrapper and the model), 8 in flight: "
         f"{ms(client['hook_read_8'], 3)} per read. Parsing a list page, per task: `json.loads` "
         f"{client['json_per_task_s'] * 1e6:.1f} µs, `parse(Task, ...)` (the pydantic model) "
@@ -637,6 +642,19 @@ def _findings(settings: Any, results: dict[str, Any]) -> list[str]:
             "aiohttp; per "
             f"page of 1000 tasks: {ms(client['httpx_page'], 2)} vs {ms(client['aiohttp_page'], 2)} "
             "(httpx's pool re-scans its connections for every queued request; aiohttp parses HTTP in C)."
+        )
+    if client:
+        cost = client["aiohttp_read_8"] - client["aiohttp_read_8_no_env"]
+        shares = [
+            f"{VARIANT_LABELS.get(run['variant'], run['variant'])} at N={run['n']}: "
+            f"{cost * run['req_per_interval'] / run['cpu_per_interval_s']:.1%}"
+            for run in deferred["waits"]
+            if run["variant"] in ("shared", "per_task") and run["n"] == 1000 and run["cpu_per_interval_s"]
+        ]
+        notes.append(
+            "* **The triggerer's client reads the environment once per hook, not per request.** aiohttp's "
+            f"`trust_env` would add {ms(cost, 3)} of CPU per request; at the requests per interval measured "
+            f"above, that is this share of the triggerer's CPU per interval: {'; '.join(shares)}."
         )
     base = [run for run in deferred["waits"] if run["variant"] == BASELINE]
     if base:

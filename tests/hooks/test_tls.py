@@ -20,12 +20,13 @@ import pytest
 import trustme
 from pytest_httpserver import HTTPServer
 
-from airflow_provider_livepeer.connection import CA_BUNDLE_VARIABLES
 from airflow_provider_livepeer.exceptions import LivepeerCertificateError, LivepeerConnectionError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.http import is_retryable
 from tests.support.tasks import task_json
 
+#: The environment variables requests reads a CA bundle from (both clients take what it reads).
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
 
 
@@ -58,7 +59,7 @@ def https_server(test_ca: trustme.CA) -> Iterator[HTTPServer]:
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No CA bundle or proxy from the machine's environment: each test sets what it means."""
-    for name in (*CA_BUNDLE_VARIABLES, *PROXY_VARIABLES):
+    for name in (*CA_BUNDLE_VARIABLES, "SSL_CERT_FILE", *PROXY_VARIABLES):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -105,6 +106,14 @@ async def test_both_clients_trust_the_ca_of_the_environment(
     assert all(
         isinstance(answer, LivepeerCertificateError) for answer in await read_with_both_clients(connect())
     )
+
+
+async def test_ssl_cert_file_is_not_read_by_either_client(
+    connect: Callable[..., str], ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)  # OpenSSL's variable: requests does not read it
+    answers = await read_with_both_clients(connect())
+    assert all(isinstance(answer, LivepeerCertificateError) for answer in answers), answers
 
 
 async def test_the_verify_extra_outranks_the_environment(
@@ -182,7 +191,10 @@ async def test_a_ca_variable_naming_no_file_is_the_same_clear_error_on_both_clie
     missing = str(tmp_path / "rotated-away.pem")
     monkeypatch.setenv(variable, missing)
     conn_id = connect()
-    expected = f"Invalid {variable} {missing!r} in the environment: expected the path of a CA bundle"
+    expected = (
+        f"Invalid CA bundle {missing!r} in the environment (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE): "
+        "expected the path of a CA bundle"
+    )
     async with LivepeerHook(conn_id, max_attempts=1) as hook:
         with pytest.raises(ValueError, match=re.escape(expected)):
             hook.get_task("t1")
