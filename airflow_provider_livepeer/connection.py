@@ -86,8 +86,8 @@ def http_client(
         read_timeout,
         retry_settings,
         log,
+        bundle,
         proxy=proxy,
-        ca_bundle=bundle,
     )
 
 
@@ -130,15 +130,13 @@ def environment_settings(base_url: str, verify: bool | str) -> tuple[str | None,
     :raises ValueError: the CA bundle the environment names does not exist (checked here, so both
         clients fail alike, before anything is sent).
     """
-    settings = requests.Session().merge_environment_settings(
-        base_url, {}, None, None if verify is True else verify, None
-    )
+    settings = requests.Session().merge_environment_settings(base_url, {}, None, None, None)
     proxy = requests.utils.select_proxy(base_url, settings["proxies"])
+    if verify is not True:  # the extra outranks the environment: a bundle (checked), or no checks
+        return proxy, verify or None
     bundle = settings["verify"]
     if bundle is True or bundle is None:
         return proxy, certifi.where()  # requests' own default
-    if bundle is False:
-        return proxy, None
     if not os.path.exists(bundle):
         raise ValueError(
             f"Invalid CA bundle {bundle!r} in the environment (REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE): "

@@ -72,7 +72,8 @@ class CreateRequest(BaseModel):
     def from_call(cls, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Self:
         """Check the arguments of a hook method call: :attr:`positional` first by position, all by name.
 
-        :raises TypeError: too many positional arguments, one given twice, or a name the call does not take.
+        :raises TypeError: too many positional arguments, one given twice, a name the call does not take, or
+            a required one missing.
         :raises ValueError: the first invalid argument, named with its value and what was expected.
         """
         if len(args) > len(cls.positional):
@@ -82,11 +83,21 @@ class CreateRequest(BaseModel):
             )
         arguments = dict(zip(cls.positional, args, strict=False))
         twice = sorted(arguments.keys() & kwargs.keys())
-        unknown = sorted(kwargs.keys() - cls.model_fields.keys())
-        if twice or unknown:
-            problem = f"{twice[0]!r} given twice" if twice else f"no parameter {unknown[0]!r}"
+        arguments.update(kwargs)
+        unknown = sorted(arguments.keys() - cls.model_fields.keys())
+        missing = [
+            name for name, field in cls.model_fields.items() if field.is_required() and name not in arguments
+        ]
+        if twice or unknown or missing:
+            problem = (
+                f"{twice[0]!r} given twice"
+                if twice
+                else f"no parameter {unknown[0]!r}"
+                if unknown
+                else f"{missing[0]!r} missing"
+            )
             raise TypeError(f"{cls.__name__}: {problem}; its parameters: {', '.join(cls.model_fields)}")
-        return cls.of({**arguments, **kwargs})
+        return cls.of(arguments)
 
     def body(self) -> dict[str, Any]:
         """The JSON body: the given fields under Livepeer's names."""
@@ -306,4 +317,6 @@ def _message(err: ValidationError) -> str:
     if isinstance(cause, ValueError):
         return str(cause)
     where = ".".join(str(part) for part in first["loc"]) or "arguments"
+    if first["type"] == "missing":  # its input is every argument, secrets included: not shown
+        return f"Missing {where}: {first['msg']}."
     return f"Invalid {where} {first['input']!r}: {first['msg']}."

@@ -206,8 +206,12 @@ class HttpClient:
 
     :param base_url: the API's base URL, e.g. ``https://livepeer.studio/api``.
     :param headers: the headers of every request (the API key among them).
+    :param connect_timeout: seconds to wait for a TCP/TLS connection.
+    :param read_timeout: seconds to wait for an answer.
+    :param retry_settings: how transient failures are retried.
+    :param log: where retries are announced.
     :param ca_bundle: the CA bundle certificates are checked against; ``None``: not checked.
-    :param proxy: the proxy the environment sets for the API's URL, or ``None``.
+    :param proxy: the proxy for the API's URL, or ``None``.
     """
 
     base_url: str
@@ -216,8 +220,8 @@ class HttpClient:
     read_timeout: float
     retry_settings: RetrySettings
     log: Logger = field(repr=False)
+    ca_bundle: str | None
     proxy: str | None = None
-    ca_bundle: str | None = None
     _session: requests.Session | None = field(default=None, init=False, repr=False)
     _async_session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
 

@@ -1,7 +1,8 @@
 """Waiting for a Livepeer task: read it, wait for it, defer to the trigger, validate its event, publish it.
 
 The sensor and the operators that start Livepeer work both wait through these functions, so they wait
-the same way and hand downstream tasks the same XComs.
+the same way and hand downstream tasks the same XComs; both close their hook's session the same way too
+(:class:`ClosesHookWhenDone`).
 """
 
 from __future__ import annotations

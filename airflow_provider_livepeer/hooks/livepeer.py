@@ -18,7 +18,14 @@ from airflow_provider_livepeer.create_requests import (
 )
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerPermissionError
 from airflow_provider_livepeer.hooks.base import LivepeerBaseHook
-from airflow_provider_livepeer.http import ApiRequest, ApiResponse, is_retryable, may_have_acted
+from airflow_provider_livepeer.http import (
+    ApiRequest,
+    ApiResponse,
+    HttpClient,
+    RetrySettings,
+    is_retryable,
+    may_have_acted,
+)
 from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, TaskRef, parse
 from airflow_provider_livepeer.pagination import TaskPages
 from airflow_provider_livepeer.validation import finite_number, validate_livepeer_id
@@ -148,8 +155,7 @@ class LivepeerHook(LivepeerBaseHook):
         :param asset_id: the Livepeer asset id.
         :raises ValueError: the id is malformed (nothing is sent).
         """
-        path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}"
-        response = self._send(ApiRequest("GET", path))
+        response = self._send(_asset_request("GET", asset_id))
         return parse(Asset, response.data, response.label)
 
     def delete_asset(self, asset_id: str) -> None:
@@ -158,8 +164,7 @@ class LivepeerHook(LivepeerBaseHook):
         :param asset_id: the Livepeer asset id.
         :raises LivepeerInvalidRequestError: the asset is already deleted.
         """
-        path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}"
-        self._send(ApiRequest("DELETE", path))
+        self._send(_asset_request("DELETE", asset_id))
 
     # -- work that creates tasks ----------------------------------------------------------------------
 
@@ -186,7 +191,7 @@ class LivepeerHook(LivepeerBaseHook):
         acted = False
         for attempt in Retrying(**client.retry_policy(request, retry_if=is_retryable)):
             with attempt:
-                if acted and (earlier := self._find_import(parameters.url)) is not None:
+                if acted and (earlier := self._find_import(client, parameters.url)) is not None:
                     return earlier
                 try:
                     return self._created(client.send_once(request))
@@ -195,8 +200,11 @@ class LivepeerHook(LivepeerBaseHook):
                     raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    def _find_import(self, url: str) -> CreatedWork | None:
-        """The import of ``url`` an earlier request may have started, if the task list shows one."""
+    def _find_import(self, client: HttpClient, url: str) -> CreatedWork | None:
+        """The import of ``url`` an earlier request may have started, if the task list shows one.
+
+        Its reads are tried once: a failure of theirs is the import's retry loop's to retry.
+        """
         # The lost request left no Date header to go by: the local clock, with a lookback far wider than
         # any plausible skew.
         since_ms = int((time.time() - LOST_IMPORT_LOOKBACK_S) * 1000)
@@ -204,7 +212,10 @@ class LivepeerHook(LivepeerBaseHook):
             {"id": "type", "value": "upload"},
             {"id": "createdAt", "value": {"gte": since_ms}},
         ]
-        for task in self.list_tasks(limit=100, filters=filters, order="createdAt-true", max_items=100):
+        newest = TaskPages(100, filters, "createdAt-true")
+        if (request := newest.request()) is None:
+            return None
+        for task in newest.take(client.send_once(request)).tasks():
             upload = task.params.get("upload")
             if isinstance(upload, dict) and upload.get("url") == url and task.output_asset_id:
                 self.log.warning(
@@ -212,7 +223,8 @@ class LivepeerHook(LivepeerBaseHook):
                     url,
                     task.id,
                 )
-                return CreatedWork(task=TaskRef(id=task.id), asset=self.get_asset(task.output_asset_id))
+                asset = client.send_once(_asset_request("GET", task.output_asset_id))
+                return CreatedWork(task=TaskRef(id=task.id), asset=parse(Asset, asset.data, asset.label))
         return None
 
     def export_asset(self, *args: Any, **kwargs: Any) -> CreatedWork:
@@ -260,15 +272,8 @@ class LivepeerHook(LivepeerBaseHook):
         """
         request, client = ClipRequest.from_call(args, kwargs).api_request(), self._client()
         rate_limit_timeout = finite_number(rate_limit_timeout, "clip rate_limit_timeout", 0)
-        # One policy: the rate limit is retried until rate_limit_timeout, other errors as any create call.
-        usual_stop = client.retry_policy(request)["stop"]
-        rate_limited_stop = stop_before_delay(rate_limit_timeout)
-
-        def stop(state: RetryCallState) -> bool:
-            limited = state.outcome is not None and _is_clip_rate_limited(state.outcome.exception())
-            return bool((rate_limited_stop if limited else usual_stop)(state))
-
         retry_if = lambda error: _is_clip_rate_limited(error) or is_retryable(error, idempotent=False)  # noqa: E731
+        stop = _ClipStop(self.retry_settings, rate_limit_timeout)
         for attempt in Retrying(**client.retry_policy(request, retry_if=retry_if, stop=stop)):
             with attempt:
                 return self._created(client.send_once(request))
@@ -307,6 +312,35 @@ class LivepeerHook(LivepeerBaseHook):
 
 def _task_request(livepeer_task_id: str) -> ApiRequest:
     return ApiRequest("GET", f"/task/{validate_livepeer_id(livepeer_task_id)}")
+
+
+def _asset_request(method: str, asset_id: str) -> ApiRequest:
+    return ApiRequest(method, f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}")
+
+
+class _ClipStop:
+    """When a clip stops being retried.
+
+    The rate limit after ``rate_limit_timeout`` seconds; other transient errors as any call's, their tries
+    and time counted from the last rate-limited answer.
+    """
+
+    def __init__(self, settings: RetrySettings, rate_limit_timeout: float) -> None:
+        self._settings = settings
+        self._rate_limited = stop_before_delay(rate_limit_timeout)
+        #: The attempt number and seconds into the call of the last rate-limited answer.
+        self._since_limited = (0, 0.0)
+
+    def __call__(self, state: RetryCallState) -> bool:
+        seconds = state.seconds_since_start or 0.0
+        if state.outcome is not None and _is_clip_rate_limited(state.outcome.exception()):
+            self._since_limited = (state.attempt_number, seconds)
+            return bool(self._rate_limited(state))
+        attempts, started = self._since_limited
+        return (
+            state.attempt_number - attempts >= self._settings.max_attempts
+            or seconds - started + (state.upcoming_sleep or 0.0) >= self._settings.max_seconds
+        )
 
 
 def _is_clip_rate_limited(error: BaseException | None) -> bool:

@@ -88,8 +88,8 @@ class Tracking(Enum):
     ============  ================================================  ==================================
     ``UNREAD``    a trigger with nothing to start from (no last     one direct ``GET /api/task/{id}``,
                   look, or a finished one); a list round that       started at once
-                  could not reach back to its last look; a failed
-                  direct read (transient)
+                  could not reach back to its last look; a
+                  transient failure of that read
     ``READING``   the poller starts the read of an ``UNREAD`` task  that read, under way
     ``BEHIND``    a last look older than the list's window (a       a wider window for the next list
                   trigger rebuilt after a restart), or a read       round: catch-up pages, up to

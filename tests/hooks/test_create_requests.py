@@ -169,14 +169,16 @@ VIDEO = "https://example.com/v.mp4"
         ((VIDEO, "n", True), {}, "at most 2 arguments by position (url, name), got 3"),
         ((VIDEO,), {"url": VIDEO, "name": "n"}, "'url' given twice"),
         ((VIDEO, "n"), {"static_mp5": True}, "no parameter 'static_mp5'"),
+        ((), {"url": VIDEO, "storage": {"credentials": "s3cr3t"}}, "'name' missing"),
     ],
-    ids=["too-many-positional", "twice", "unknown-name"],
+    ids=["too-many-positional", "twice", "unknown-name", "missing"],
 )
 def test_a_hook_call_with_arguments_it_does_not_take_is_a_type_error(
     httpserver: HTTPServer, hook: LivepeerHook, args: tuple[Any, ...], kwargs: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(TypeError, match=re.escape(message)):
+    with pytest.raises(TypeError, match=re.escape(message)) as refused:
         hook.import_asset(*args, **kwargs)
+    assert "s3cr3t" not in str(refused.value), "an argument's value is never shown for a missing one"
     assert httpserver.log == []
 
 

@@ -569,3 +569,40 @@ class TestAsync:
         with pytest.raises(ValueError, match="Invalid Livepeer task id"):
             await hook.aget_task("a/b")
         assert requests_seen(httpserver) == 0
+
+
+class TestClipRetries:
+    """One retry loop for a clip: Livepeer's clip rate limit for up to ``rate_limit_timeout``, and the
+    usual budget (``max_attempts``) for the other transient errors, counted from the last rate limit."""
+
+    CLIPPED = {"asset": {"id": "a1", "playbackId": "p1"}, "task": {"id": "t1"}}
+
+    def rate_limited(self, httpserver: HTTPServer, times: int) -> None:
+        for _ in range(times):
+            httpserver.expect_ordered_request("/api/clip", method="POST").respond_with_json(
+                {"errors": ["Too many clips are being processed."]}, status=403
+            )
+
+    def too_many_requests(self, httpserver: HTTPServer, times: int) -> None:
+        for _ in range(times):
+            httpserver.expect_ordered_request("/api/clip", method="POST").respond_with_json(
+                {"errors": ["slow down"]}, status=429
+            )
+
+    def test_other_transient_errors_get_their_whole_budget_after_the_rate_limit(
+        self, httpserver: HTTPServer, hook: LivepeerHook
+    ) -> None:
+        self.rate_limited(httpserver, FAST_RETRIES["max_attempts"] + 1)
+        self.too_many_requests(httpserver, FAST_RETRIES["max_attempts"] - 1)
+        httpserver.expect_ordered_request("/api/clip", method="POST").respond_with_json(self.CLIPPED)
+        assert hook.create_clip("pb1", 1_000, rate_limit_timeout=30).task.id == "t1"
+        assert requests_seen(httpserver) == 2 * FAST_RETRIES["max_attempts"] + 1
+
+    def test_other_transient_errors_still_stop_after_their_budget(
+        self, httpserver: HTTPServer, hook: LivepeerHook
+    ) -> None:
+        self.rate_limited(httpserver, 2)
+        self.too_many_requests(httpserver, FAST_RETRIES["max_attempts"])
+        with pytest.raises(LivepeerRateLimitError, match="slow down"):
+            hook.create_clip("pb1", 1_000, rate_limit_timeout=30)
+        assert requests_seen(httpserver) == 2 + FAST_RETRIES["max_attempts"]
