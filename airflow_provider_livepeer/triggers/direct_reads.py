@@ -34,19 +34,20 @@ class DirectReads:
     @staticmethod
     def start(watched: dict[str, Watched]) -> list[str]:
         """The ``UNREAD`` tasks, now ``READING``: their reads start at once."""
-        due = [task_id for task_id, known in watched.items() if known.tracking is Tracking.UNREAD]
+        unread = Tracking.UNREAD  # looked up once: the loop runs over every watched task, often
+        due = [task_id for task_id, known in watched.items() if known.tracking is unread]
         for task_id in due:
             watched[task_id].tracking = Tracking.READING
         return due
 
     def after_list(self, watched: dict[str, Watched]) -> list[str]:
         """What a list round leaves to direct reads: the unlisted tasks, then the safety net's."""
+        listed_by_the_list, polls = (Tracking.BEHIND, Tracking.COVERED), self.safety_net_polls
         unlisted = [task_id for task_id, known in watched.items() if known.tracking is Tracking.UNLISTED]
         quiet = [
             task_id
             for task_id, known in watched.items()
-            if known.tracking in (Tracking.BEHIND, Tracking.COVERED)
-            and known.unmentioned_polls >= self.safety_net_polls
+            if known.unmentioned_polls >= polls and known.tracking in listed_by_the_list
         ]
         quiet.sort(key=lambda task_id: -watched[task_id].unmentioned_polls)
         return unlisted[: self.unlisted_batch] + quiet[: self.safety_net_batch]
@@ -54,4 +55,5 @@ class DirectReads:
     @staticmethod
     def instead_of_list(watched: dict[str, Watched]) -> list[str]:
         """Every task but those whose read is under way (it will tell): when there is no list to read."""
-        return [task_id for task_id, known in watched.items() if known.tracking is not Tracking.READING]
+        reading = Tracking.READING
+        return [task_id for task_id, known in watched.items() if known.tracking is not reading]

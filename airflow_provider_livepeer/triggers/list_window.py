@@ -55,7 +55,8 @@ class ListWindow:
         :returns: the tasks found unlisted by this round, or ``None`` when no list was read (not before
             anything gives a time to start from).
         """
-        behind = [w for w in watched.values() if w.tracking is Tracking.BEHIND]
+        behind_state = Tracking.BEHIND
+        behind = [w for w in watched.values() if w.tracking is behind_state]
         new_feeds = [feed for feed in feeds if not feed.covered]
         regular = self.since
         if regular is None and not behind and not new_feeds:

@@ -180,11 +180,12 @@ def take_page(
             task = page.task(index)
             for feed in feeds:
                 feed.subscriber.put(task)
+    unlisted = Tracking.UNLISTED  # looked up once per page, not per task
     for index, state in enumerate(states):
         known = watched.get(state.id)
         if known is not None:
             mentioned.add(state.id)
-            if known.tracking is Tracking.UNLISTED:
+            if known.tracking is unlisted:
                 known.tracking = Tracking.COVERED
             # Only a task that changed is parsed whole, to be handed on.
             see(known, state.status, functools.partial(page.task, index))
