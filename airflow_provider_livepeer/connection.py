@@ -118,11 +118,11 @@ def environment_settings(base_url: str, verify: bool | str) -> tuple[str | None,
     """The proxy and the CA bundle for the API's URL, as requests reads them from the environment.
 
     Read by requests itself (``merge_environment_settings``, its ``trust_env`` reading), once per hook,
-    and handed to both clients with their own reading of the environment off: aiohttp's ``trust_env``
-    reads the proxy variables and ``.netrc`` in worker threads on every request, 0.52 ms of CPU per read
-    against 0.16 ms without (bench/results, aiohttp 3.14, 8 in flight), which at 1000 triggers polling
-    their own tasks (``shared_polling=False``: 147 requests per interval in the deferred benchmark) is
-    21% of the triggerer's CPU per interval; requests' own costs a sixth of a poke's CPU.
+    and handed to both clients with their own reading of the environment off. aiohttp's ``trust_env``
+    reads the proxy variables and ``.netrc`` in worker threads on every request: 0.535 ms of CPU per read
+    against 0.162 ms without, which is 1.2% of the triggerer's CPU per interval at 1000 shared-polling
+    waits but 39.7% at 1000 waits polling their own tasks (``shared_polling=False``, 399 requests per
+    interval): ``bench/results/http-client.md``. requests' own reading costs a sixth of a poke's CPU.
 
     :param verify: the connection's ``verify`` extra (:func:`verify_setting`): it outranks the environment.
     :returns: the proxy (``None``: none), and the CA bundle certificates are checked against (``None``:
