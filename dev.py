@@ -59,8 +59,9 @@ RELEASE_PINS = {
 #: The Airflow of ``.venv``: what ``python3 dev.py test`` and the demo run on.
 DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
 #: The pytest workers of ``dev.py test`` and the version runs (pytest-xdist): the suite mostly waits on
-#: servers and Airflow (one process keeps a quarter of two cores busy), so four share two cores well.
-PYTEST_WORKERS = ["--numprocesses", "4"]
+#: servers and Airflow (one process keeps a quarter of two cores busy), so four share two cores well;
+#: tests marked with one ``xdist_group`` run in one worker (``loadgroup``), the others anywhere.
+PYTEST_WORKERS = ["--numprocesses", "4", "--dist", "loadgroup"]
 #: What a version run copies out of the source tree to run the tests against the installed wheel.
 TEST_TREE = ("tests", "example_dags", "demo.py", "README.md", "pyproject.toml")
 
@@ -194,6 +195,10 @@ def build_wheels() -> tuple[Path, Path]:
     """Build the provider's and the emulator's wheels from the source tree as it is now; their paths."""
     out = MATRIX / "wheel"
     shutil.rmtree(out, ignore_errors=True)
+    for folder in (ROOT, EMULATOR):
+        # setuptools builds in the tree's build/ and never removes what the source has lost since: a wheel
+        # built from a used tree would carry modules deleted long ago.
+        shutil.rmtree(folder / "build", ignore_errors=True)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps"]
     run([*pip_wheel, "--wheel-dir", str(out), str(ROOT), str(EMULATOR)])
     [provider] = out.glob("airflow_provider_livepeer-*.whl")

@@ -32,6 +32,11 @@ from_source_tree = pytest.mark.skipif(
 )
 
 
+# One worker builds the wheel for every test here: setuptools builds in the tree's build/, which two
+# workers building at once would share.
+pytestmark = pytest.mark.xdist_group("provider-wheel")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The provider's wheel, built from the source tree."""
