@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -56,6 +57,26 @@ class LivepeerPermissionError(LivepeerApiError):
 
 class LivepeerNotFoundError(LivepeerApiError):
     """404: no such task or asset."""
+
+
+#: Seconds after the provider learnt of a task or asset (it created it, or a sensor first read it) during
+#: which a 404 for it is Livepeer's read replica not showing it yet: reads are tried again until then.
+NOT_FOUND_GRACE = 10.0
+
+
+def is_replica_lag(error: BaseException, not_found_until: float | None) -> bool:
+    """Whether ``error`` is a 404 that Livepeer's read replica may still give for a record made moments ago.
+
+    Livepeer reads an API key's ``GET /api/task/{id}`` and ``GET /api/asset/{id}`` from a replica, which
+    can answer 404 for a moment right after the create call.
+
+    :param not_found_until: the Unix time until which a 404 means "not visible yet" (``None``: never).
+    """
+    return (
+        not_found_until is not None
+        and isinstance(error, LivepeerNotFoundError)
+        and time.time() < not_found_until
+    )
 
 
 class LivepeerInvalidRequestError(LivepeerApiError):

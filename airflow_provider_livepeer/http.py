@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import os
-import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -43,8 +41,10 @@ from airflow_provider_livepeer.exceptions import (
     connection_error,
     describe_body,
     error_for_status,
+    is_replica_lag,
     loads,
 )
+from airflow_provider_livepeer.tls import tls_context
 
 if TYPE_CHECKING:
     import aiohttp
@@ -89,6 +89,8 @@ class ApiRequest:
     body: Any = None
     #: Whether sending it twice does no more than sending it once (see :func:`is_retryable`).
     idempotent: bool = True
+    #: For a read: until this Unix time a 404 is retried (:func:`~.exceptions.is_replica_lag`).
+    not_found_until: float | None = None
 
     @property
     def follows_redirects(self) -> bool:
@@ -271,7 +273,15 @@ class HttpClient:
             )
 
         return {
-            "retry": retry_if_exception(retry_if or (lambda error: is_retryable(error, request.idempotent))),
+            "retry": retry_if_exception(
+                retry_if
+                or (
+                    lambda error: (
+                        is_retryable(error, request.idempotent)
+                        or is_replica_lag(error, request.not_found_until)
+                    )
+                )
+            ),
             "stop": stop or usual_stop,
             "wait": _WaitRetryAfterOrBackoff(settings),
             "before_sleep": announce,
@@ -360,6 +370,9 @@ class HttpClient:
     def _decode(
         self, request: ApiRequest, status: int, headers: Mapping[str, str], body: bytes
     ) -> ApiResponse:
+        if status >= 400 and (key := self.headers["Authorization"].removeprefix("Bearer ").encode()):
+            # Livepeer echoes an unknown key in its 401 ("no token <key> found"): kept out of messages.
+            body = body.replace(key, b"***")
         data = decode_response(request.method, self.api_path(request.path), status, headers, body)
         return ApiResponse(data, headers, server_time(headers), self.label(request))
 
@@ -375,22 +388,3 @@ class HttpClient:
         if session is not None:
             await session.close()
         self.close()
-
-
-def tls_context(bundle: str) -> ssl.SSLContext:
-    """A certificate-checking TLS context of a CA bundle as it is now on disk.
-
-    Contexts are cached (building one costs ~30 ms of CPU, per client), by the bundle's path and its
-    file's identity, time and size: a replaced bundle (a rotated CA) is read anew by the next hook of a
-    long-running triggerer.
-    """
-    stat = os.stat(bundle)
-    return _tls_context(bundle, stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=16)
-def _tls_context(bundle: str, *version: int) -> ssl.SSLContext:
-    """``version``: the bundle's inode, modification time and size, the cache key beside its path."""
-    if os.path.isdir(bundle):
-        return ssl.create_default_context(capath=bundle)
-    return ssl.create_default_context(cafile=bundle)

@@ -43,15 +43,19 @@ XCOM_OUTPUT = "output"
 DEFAULT_TIMEOUT = 7 * 24 * 3600.0
 
 
-def read_task(hook: LivepeerHook, livepeer_task_id: str, log: Logger) -> Task | None:
+def read_task(
+    hook: LivepeerHook, livepeer_task_id: str, log: Logger, not_found_until: float | None = None
+) -> Task | None:
     """Read a task and log where it stands.
 
+    :param not_found_until: until this Unix time a 404 is Livepeer's replica lagging, and is retried.
     :returns: the task, or ``None`` when a transient error (429, 5xx, timeout) outlasted the hook's retries:
         "not done yet", to be tried again at the next poll.
-    :raises LivepeerError: a permanent error (401, 403, 404, a malformed answer).
+    :raises LivepeerError: a permanent error (401, 403, a 404 after ``not_found_until``, a malformed
+        answer).
     """
     try:
-        task = hook.get_task(livepeer_task_id)
+        task = hook.get_task(livepeer_task_id, not_found_until=not_found_until)
     except LivepeerError as err:
         if not is_retryable(err):
             raise
@@ -70,16 +74,23 @@ def raise_for_failure(result: TaskResult) -> None:
 
 
 def wait_for_task(
-    hook: LivepeerHook, livepeer_task_id: str, *, poll_interval: float, timeout: float, log: Logger
+    hook: LivepeerHook,
+    livepeer_task_id: str,
+    *,
+    poll_interval: float,
+    timeout: float,
+    log: Logger,
+    not_found_until: float | None = None,
 ) -> TaskResult:
     """Poll a task in this process until it is terminal.
 
+    :param not_found_until: see :func:`read_task`.
     :raises AirflowSensorTimeout: ``timeout`` seconds passed first.
     :raises LivepeerTaskFailedError: the task failed or was cancelled.
     """
     deadline = time.monotonic() + timeout
     while True:
-        task = read_task(hook, livepeer_task_id, log)
+        task = read_task(hook, livepeer_task_id, log, not_found_until)
         if task is not None and task.is_terminal:
             result = task.result()
             raise_for_failure(result)
@@ -98,10 +109,12 @@ def trigger_for(
     timeout: float,
     shared_polling: bool,
     last_seen: LastSeen | None = None,
+    not_found_until: float | None = None,
 ) -> dict[str, Any]:
     """The arguments of ``defer()`` that wait for a task in the triggerer for at most ``timeout`` seconds.
 
     :param last_seen: what this worker last saw of the task, so the triggerer need not read it again.
+    :param not_found_until: see :func:`read_task`.
     """
     return {
         "trigger": LivepeerTaskTrigger(
@@ -113,6 +126,7 @@ def trigger_for(
             last_phase=last_seen.phase if last_seen else None,
             last_updated_at=last_seen.updated_at if last_seen else None,
             last_seen_at=last_seen.at if last_seen else None,
+            not_found_until=not_found_until,
         ),
         "method_name": "execute_complete",
         # Handed back to execute_complete: each (mapped) task instance resumes knowing its own Livepeer task.

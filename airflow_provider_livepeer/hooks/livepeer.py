@@ -73,19 +73,22 @@ class LivepeerHook(LivepeerBaseHook):
 
     # -- tasks ------------------------------------------------------------------------------------------
 
-    def get_task(self, livepeer_task_id: str) -> Task:
+    def get_task(self, livepeer_task_id: str, *, not_found_until: float | None = None) -> Task:
         """Read one task.
 
         :param livepeer_task_id: the Livepeer task id.
+        :param not_found_until: for a task made moments ago: until this Unix time a 404 is Livepeer's
+            read replica not showing it yet, and the read is tried again (with the hook's backoff);
+            after it a 404 is final (see :data:`~airflow_provider_livepeer.exceptions.NOT_FOUND_GRACE`).
         :raises ValueError: the id is malformed (nothing is sent).
         :raises LivepeerNotFoundError: no such task.
         """
-        response = self._send(_task_request(livepeer_task_id))
+        response = self._send(_task_request(livepeer_task_id, not_found_until))
         return parse(Task, response.data, response.label, response.answered_at)
 
-    async def aget_task(self, livepeer_task_id: str) -> Task:
+    async def aget_task(self, livepeer_task_id: str, *, not_found_until: float | None = None) -> Task:
         """Read one task, asynchronously; see :meth:`get_task`."""
-        response = await self._asend(_task_request(livepeer_task_id))
+        response = await self._asend(_task_request(livepeer_task_id, not_found_until))
         return parse(Task, response.data, response.label, response.answered_at)
 
     def list_tasks(
@@ -149,13 +152,15 @@ class LivepeerHook(LivepeerBaseHook):
 
     # -- assets -----------------------------------------------------------------------------------------
 
-    def get_asset(self, asset_id: str) -> Asset:
+    def get_asset(self, asset_id: str, *, not_found_until: float | None = None) -> Asset:
         """Read one asset.
 
         :param asset_id: the Livepeer asset id.
+        :param not_found_until: for an asset made moments ago, as :meth:`get_task`'s.
         :raises ValueError: the id is malformed (nothing is sent).
+        :raises LivepeerNotFoundError: no such asset (or one of another project).
         """
-        response = self._send(_asset_request("GET", asset_id))
+        response = self._send(_asset_request("GET", asset_id, not_found_until))
         return parse(Asset, response.data, response.label)
 
     def delete_asset(self, asset_id: str) -> None:
@@ -310,12 +315,14 @@ class LivepeerHook(LivepeerBaseHook):
         return True, f"Connected to Livepeer Studio at {self.base_url}"
 
 
-def _task_request(livepeer_task_id: str) -> ApiRequest:
-    return ApiRequest("GET", f"/task/{validate_livepeer_id(livepeer_task_id)}")
+def _task_request(livepeer_task_id: str, not_found_until: float | None = None) -> ApiRequest:
+    path = f"/task/{validate_livepeer_id(livepeer_task_id)}"
+    return ApiRequest("GET", path, not_found_until=not_found_until)
 
 
-def _asset_request(method: str, asset_id: str) -> ApiRequest:
-    return ApiRequest(method, f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}")
+def _asset_request(method: str, asset_id: str, not_found_until: float | None = None) -> ApiRequest:
+    path = f"/asset/{validate_livepeer_id(asset_id, 'Livepeer asset id')}"
+    return ApiRequest(method, path, not_found_until=not_found_until)
 
 
 class _ClipStop:

@@ -20,6 +20,7 @@ on older versions every try creates new work, and the task log says so in one li
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from functools import cached_property
@@ -30,6 +31,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, Context, Resumable
 from airflow_provider_livepeer.assets import api_host
 from airflow_provider_livepeer.create_requests import CreateRequest
 from airflow_provider_livepeer.exceptions import (
+    NOT_FOUND_GRACE,
     LivepeerNotFoundError,
     LivepeerPermissionError,
 )
@@ -48,6 +50,7 @@ from airflow_provider_livepeer.models import (
     unfinished_result,
 )
 from airflow_provider_livepeer.triggers.watcher import LastSeen
+from airflow_provider_livepeer.validation import finite_number
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, log_reattach_unavailable, xcom_push
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
@@ -85,6 +88,9 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         on the connection (default); ``False`` polls this task on its own.
     :param durable: re-attach to the Livepeer task of an earlier try instead of creating new work
         (default ``True``; needs Airflow 3.3).
+    :param not_found_grace: seconds after the create call during which a 404 for the new task is taken
+        for Livepeer's read replica lagging, and the task is read again (default
+        :data:`~airflow_provider_livepeer.exceptions.NOT_FOUND_GRACE`, 10).
 
     A subclass takes the fields of its create call's :attr:`request_model` as keyword arguments, keeps
     them as attributes of the same names, and hands them to its hook method in :meth:`create`
@@ -109,6 +115,7 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         airflow_asset_alias: str | None = None,
         shared_polling: bool = True,
         durable: bool | None = None,
+        not_found_grace: float = NOT_FOUND_GRACE,
         **kwargs: Any,
     ) -> None:
         kwargs = alias_outlets(airflow_asset_alias, kwargs)
@@ -124,12 +131,15 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         self.timeout = timeout
         self.deferrable = deferrable
         self.airflow_asset_alias = airflow_asset_alias
+        self.not_found_grace = finite_number(not_found_grace, "not_found_grace", 0)
         self._result: TaskResult | None = None
         self._summary: LivepeerResult | None = None
         #: The asset the create call (or a re-attach's read) named, before the task completes.
         self._made_asset_id: str | None = None
         #: The latest answer about the task (its creation, or a re-attach's read), handed to the trigger.
         self._last_seen: LastSeen | None = None
+        #: Until when a 404 for the task just created is Livepeer's read replica lagging (retried).
+        self._not_found_until: float | None = None
 
     @cached_property
     def hook(self) -> LivepeerHook:
@@ -159,6 +169,7 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         """Create the Livepeer task and push its ids to XCom."""
         work = self.create(self.hook)
         self._last_seen = LastSeen.of(work)
+        self._not_found_until = time.time() + self.not_found_grace
         self.log.info("Started Livepeer task %s", work.task.id)
         asset = work.asset
         self._push_ids(
@@ -248,10 +259,16 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
                     self.timeout,
                     self.shared_polling,
                     self._last_seen,
+                    self._not_found_until,
                 )
             )
         self._result = wait_for_task(
-            self.hook, str(external_id), poll_interval=self.poll_interval, timeout=self.timeout, log=self.log
+            self.hook,
+            str(external_id),
+            poll_interval=self.poll_interval,
+            timeout=self.timeout,
+            log=self.log,
+            not_found_until=self._not_found_until,
         )
         return self.get_job_result(external_id, context)
 

@@ -5,6 +5,7 @@ It waits through :mod:`airflow_provider_livepeer.waiting`, as the operators that
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -20,10 +21,12 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_livepeer import waiting
 from airflow_provider_livepeer.assets import api_host
+from airflow_provider_livepeer.exceptions import NOT_FOUND_GRACE
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink, clear_link_urls
 from airflow_provider_livepeer.models import LivepeerResult, Task, TaskResult
 from airflow_provider_livepeer.triggers.watcher import LastSeen
+from airflow_provider_livepeer.validation import finite_number
 from airflow_provider_livepeer.waiting import (
     DEFAULT_TIMEOUT,
     XCOM_ASSET_SPEC,
@@ -55,7 +58,9 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
     the task is skipped instead.
 
     Transient errors (429, 5xx, timeouts, dropped connections) are retried by the hook and then count as
-    "not done yet" for that poke; 401, 403 and 404 fail at once.
+    "not done yet" for that poke; 401 and 403 fail at once. A 404 fails too, once ``not_found_grace``
+    seconds have passed since the sensor's first read: until then it is Livepeer's read replica not
+    showing a new task yet, and the task is read again with backoff.
 
     Modes: ``poke`` and ``reschedule`` as any sensor; ``deferrable=True`` pokes once and then waits in the
     triggerer (:class:`LivepeerTaskTrigger`) with the sensor's own ``timeout``, so ``timeout`` and
@@ -70,6 +75,9 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
         ``AssetAlias(airflow_asset_alias)`` (see :mod:`airflow_provider_livepeer.assets`).
     :param shared_polling: when deferred, share one list request per interval with every other trigger
         on the connection (default); ``False`` polls this task on its own.
+    :param not_found_grace: seconds after the first read during which a 404 is taken for Livepeer's read
+        replica lagging behind a task made moments ago (default
+        :data:`~airflow_provider_livepeer.exceptions.NOT_FOUND_GRACE`, 10; 0 fails a 404 at once).
     """
 
     template_fields: Sequence[str] = ("livepeer_task_id", "livepeer_conn_id")
@@ -84,15 +92,19 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         airflow_asset_alias: str | None = None,
         shared_polling: bool = True,
+        not_found_grace: float = NOT_FOUND_GRACE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**waiting.alias_outlets(airflow_asset_alias, kwargs))
+        self.not_found_grace = finite_number(not_found_grace, "not_found_grace", 0)
         self.livepeer_task_id = livepeer_task_id
         self.livepeer_conn_id = livepeer_conn_id
         self.deferrable = deferrable
         self.airflow_asset_alias = airflow_asset_alias
         self.shared_polling = shared_polling
         self._result: TaskResult | None = None
+        #: Until when a 404 is Livepeer's replica lagging: the grace from this sensor's first read.
+        self._not_found_until: float | None = None
 
     @cached_property
     def hook(self) -> LivepeerHook:
@@ -101,7 +113,12 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the task once: done when completed, an error when it failed."""
-        return self._judge(context, waiting.read_task(self.hook, self.livepeer_task_id, self.log))
+        return self._judge(context, self._read())
+
+    def _read(self) -> Task | None:
+        if self._not_found_until is None:
+            self._not_found_until = time.time() + self.not_found_grace
+        return waiting.read_task(self.hook, self.livepeer_task_id, self.log, self._not_found_until)
 
     def _judge(self, context: Context, task: Task | None) -> bool | PokeReturnValue:
         if task is None or not task.is_terminal:
@@ -119,7 +136,7 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
             return super().execute(context)
         task = None
         try:
-            task = waiting.read_task(self.hook, self.livepeer_task_id, self.log)
+            task = self._read()
             poked = self._judge(context, task)
         except AirflowFailException as err:
             # The first poke runs outside BaseSensorOperator.execute: apply soft_fail as it would.
@@ -137,6 +154,7 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
                 self.shared_polling,
                 # The triggerer starts from this poke's answer rather than reading the task again.
                 LastSeen.of(task) if task is not None else None,
+                self._not_found_until,
             )
         )
 

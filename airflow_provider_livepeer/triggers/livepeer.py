@@ -56,6 +56,8 @@ class LivepeerTaskTrigger(BaseTrigger):
     :param last_seen_at: the server's clock of that answer (its ``Date`` header), Unix seconds. With it
         the watcher starts from that look instead of reading the task, also when the trigger is rebuilt
         after a triggerer restart; without it the task is read first.
+    :param not_found_until: for a task made (or first read) moments ago: until this Unix time a 404 is
+        Livepeer's read replica not showing it yet, and the task is read again at the next poll.
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class LivepeerTaskTrigger(BaseTrigger):
         last_phase: str | None = None,
         last_updated_at: float | None = None,
         last_seen_at: float | None = None,
+        not_found_until: float | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.livepeer_task_id = livepeer_task_id
@@ -76,6 +79,7 @@ class LivepeerTaskTrigger(BaseTrigger):
         self.end_time = _unix_seconds(end_time)
         self.shared_polling = shared_polling
         self.last_seen = None if last_seen_at is None else LastSeen(last_seen_at, last_phase, last_updated_at)
+        self.not_found_until = not_found_until
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the JSON-safe arguments the triggerer rebuilds the trigger from."""
@@ -90,6 +94,7 @@ class LivepeerTaskTrigger(BaseTrigger):
                 "last_phase": self.last_seen.phase if self.last_seen else None,
                 "last_updated_at": self.last_seen.updated_at if self.last_seen else None,
                 "last_seen_at": self.last_seen.at if self.last_seen else None,
+                "not_found_until": self.not_found_until,
             },
         )
 
@@ -98,7 +103,9 @@ class LivepeerTaskTrigger(BaseTrigger):
         polling = None if self.shared_polling else PollingTaskWatcher(LivepeerHook(self.livepeer_conn_id))
         watcher: TaskWatcher = polling or shared_watcher(self.livepeer_conn_id, self.poll_interval)
         # The watchers log through the trigger's logger: Airflow writes that to the task's log.
-        updates = watcher.watch(self.livepeer_task_id, self.last_seen, self.poll_interval, self.log)
+        updates = watcher.watch(
+            self.livepeer_task_id, self.last_seen, self.poll_interval, self.log, self.not_found_until
+        )
         try:
             yield TriggerEvent(await self._outcome(updates))  # type: ignore[no-untyped-call]
         finally:

@@ -11,7 +11,12 @@ import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator
 
-from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerInvalidRequestError
+from airflow_provider_livepeer.exceptions import (
+    LivepeerError,
+    LivepeerInvalidRequestError,
+    LivepeerPermissionError,
+    is_replica_lag,
+)
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.http import Logger, is_retryable
 from airflow_provider_livepeer.models import Task
@@ -47,7 +52,9 @@ class SharedTaskWatcher:
     pages, the shared list, direct reads of tasks the list does not show), is the state machine of
     :class:`~airflow_provider_livepeer.triggers.watched_tasks.Tracking`; which tasks are read directly,
     and when, is :class:`~airflow_provider_livepeer.triggers.direct_reads.DirectReads`. If Livepeer
-    refuses the filtered list (400), every task is read directly instead, and the log says so once. The
+    refuses the filtered list (400), or the list at all (403, to a browser key with restricted access),
+    every task is read directly instead, and the log says so once. A direct read's 404 within the grace
+    after a task's creation (``not_found_until``) is Livepeer's replica lagging: the task is read again. The
     watcher polls at the shortest interval of the triggers it serves, and stops, and is forgotten, when
     its last subscriber leaves.
 
@@ -93,7 +100,12 @@ class SharedTaskWatcher:
         return DirectReads(self.unlisted_batch, self.safety_net_polls, self.safety_net_batch)
 
     async def watch(
-        self, livepeer_task_id: str, last_seen: LastSeen | None, poll_interval: float, log: Logger
+        self,
+        livepeer_task_id: str,
+        last_seen: LastSeen | None,
+        poll_interval: float,
+        log: Logger,
+        not_found_until: float | None = None,
     ) -> AsyncGenerator[Task, None]:
         """Yield the task each time it changes, until it is terminal.
 
@@ -106,13 +118,13 @@ class SharedTaskWatcher:
             # This watcher stopped between being handed out and this first step (its last other
             # subscriber left meanwhile): follow the task through the connection's current one.
             async for task in shared_watcher(self.livepeer_conn_id, poll_interval).watch(
-                livepeer_task_id, last_seen, poll_interval, log
+                livepeer_task_id, last_seen, poll_interval, log, not_found_until
             ):
                 yield task
             return
         subscriber = Subscriber(poll_interval)
         try:
-            self._subscribe(livepeer_task_id, subscriber, last_seen)
+            self._subscribe(livepeer_task_id, subscriber, last_seen, not_found_until)
             while True:
                 item = await subscriber.get()
                 if isinstance(item, Notice):
@@ -186,7 +198,13 @@ class SharedTaskWatcher:
         for feed in self.feeds:
             feed.subscriber.put(error)
 
-    def _subscribe(self, livepeer_task_id: str, subscriber: Subscriber, last_seen: LastSeen | None) -> None:
+    def _subscribe(
+        self,
+        livepeer_task_id: str,
+        subscriber: Subscriber,
+        last_seen: LastSeen | None,
+        not_found_until: float | None,
+    ) -> None:
         watched = self.watched.get(livepeer_task_id)
         if watched is None:
             watched = Watched()
@@ -196,6 +214,8 @@ class SharedTaskWatcher:
                 self._seen(watched, at)
             self.watched[livepeer_task_id] = watched
         watched.subscribers.append(subscriber)
+        if not_found_until is not None:
+            watched.not_found_until = max(watched.not_found_until or 0.0, not_found_until)
         self._intervals[subscriber.poll_interval] += 1
         if watched.last is not None:
             # Another trigger already follows this task: the newcomer starts from what it last saw.
@@ -282,11 +302,13 @@ class SharedTaskWatcher:
             if not isinstance(err, (LivepeerError, ValueError)):
                 # A bug's: it ends this task's wait alone, and its traceback goes to the triggerer's log.
                 _LOG.exception("Reading Livepeer task %s failed unexpectedly", livepeer_task_id)
-            if not is_retryable(err):
+            watched = self.watched.get(livepeer_task_id)
+            if not is_retryable(err) and not is_replica_lag(
+                err, watched.not_found_until if watched else None
+            ):
                 self._notify(livepeer_task_id, err)
                 return
             self._notify(livepeer_task_id, Notice("warning", UNREADABLE, (livepeer_task_id, err)))
-            watched = self.watched.get(livepeer_task_id)
             if watched is not None and watched.tracking is Tracking.READING:
                 watched.tracking = Tracking.UNREAD  # tried again at the next round
             return
@@ -306,7 +328,9 @@ class SharedTaskWatcher:
                 self.hook, self.watched, self.feeds, self.page_size, self.catch_up_pages
             )
         except LivepeerError as err:
-            if isinstance(err, LivepeerInvalidRequestError) and err.status == 400:
+            # A 403 is the list refused to a browser (CORS) key, which may still read single tasks.
+            refused = isinstance(err, LivepeerPermissionError)
+            if refused or (isinstance(err, LivepeerInvalidRequestError) and err.status == 400):
                 self.per_task_fallback = True
                 _LOG.warning(
                     "Livepeer refused the filtered task list (%s); reading each of the %d waiting tasks "

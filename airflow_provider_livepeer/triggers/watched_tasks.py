@@ -129,6 +129,8 @@ class Watched:
     updated_at: float | None = None
     #: List rounds since the list last showed the task.
     unmentioned_polls: int = 0
+    #: Until this Unix time a 404 on a direct read is Livepeer's replica lagging: read again next round.
+    not_found_until: float | None = None
 
 
 def start_from(watched: Watched, last_seen: LastSeen | None) -> float | None:

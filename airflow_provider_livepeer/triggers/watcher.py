@@ -52,7 +52,12 @@ class TaskWatcher(Protocol):
     """How a trigger learns what became of a Livepeer task: both watchers implement this, as declared."""
 
     def watch(
-        self, livepeer_task_id: str, last_seen: LastSeen | None, poll_interval: float, log: Logger
+        self,
+        livepeer_task_id: str,
+        last_seen: LastSeen | None,
+        poll_interval: float,
+        log: Logger,
+        not_found_until: float | None = None,
     ) -> AsyncGenerator[Task, None]:
         """Yield the task each time it is seen, ending after a terminal state.
 
@@ -63,6 +68,8 @@ class TaskWatcher(Protocol):
         :param poll_interval: how often the waiter wants the task looked at, in seconds.
         :param log: where the lines about this task go: the waiting trigger's ``self.log``, which Airflow
             writes to the task's log.
+        :param not_found_until: until this Unix time a 404 is Livepeer's read replica not showing a new
+            task yet (:func:`~airflow_provider_livepeer.exceptions.is_replica_lag`): read again later.
         """
         ...
 
@@ -77,14 +84,19 @@ class PollingTaskWatcher:
         self.hook = hook
 
     async def watch(
-        self, livepeer_task_id: str, last_seen: LastSeen | None, poll_interval: float, log: Logger
+        self,
+        livepeer_task_id: str,
+        last_seen: LastSeen | None,
+        poll_interval: float,
+        log: Logger,
+        not_found_until: float | None = None,
     ) -> AsyncGenerator[Task, None]:
         """Yield the task after every read until it is terminal; see :class:`TaskWatcher`."""
         if last_seen is not None:
             await asyncio.sleep(poll_interval)  # it was just read: the first read waits its turn
         while True:
             try:
-                task = await self.hook.aget_task(livepeer_task_id)
+                task = await self.hook.aget_task(livepeer_task_id, not_found_until=not_found_until)
             except LivepeerError as err:
                 if not is_retryable(err):
                     raise

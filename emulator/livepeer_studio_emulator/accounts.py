@@ -35,13 +35,18 @@ def mask_key(api_key: str) -> str:
 
 
 class Account(CamelModel):
-    """One API key's account: its user id and project. Its JSON (admin API) shows the key masked."""
+    """One API key's account: its user id and project. Its JSON (admin API) shows the key masked.
+
+    :param cors: a CORS-enabled key with restricted access (a browser key), which may call only a few
+        endpoints (see :func:`cors_allows`).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     user_id: str
     project_id: str
     api_key: str
+    cors: bool = False
 
     @field_serializer("api_key")
     def _masked(self, api_key: str) -> str:
@@ -65,6 +70,29 @@ class Account(CamelModel):
         return cls(api_key=api_key, user_id=user.user_id, project_id=own.project_id)
 
 
+#: What a CORS-enabled key with restricted access may call (Livepeer's ``middleware/auth.ts``): method
+#: and path pattern, ``*`` for one path segment.
+CORS_ALLOWED = (
+    ("GET", "/api/task/*"),
+    ("GET", "/api/asset/*"),
+    ("PATCH", "/api/asset/*"),
+    ("POST", "/api/asset/upload/url"),
+    ("POST", "/api/asset/request-upload"),
+    ("POST", "/api/asset/*/export"),
+)
+
+
+def cors_allows(method: str, path: str) -> bool:
+    """Whether a CORS-enabled key with restricted access may call ``method path``."""
+    parts = path.rstrip("/").split("/")
+    return any(
+        method == allowed_method
+        and len(pattern := allowed.split("/")) == len(parts)
+        and all(p in ("*", part) for p, part in zip(pattern, parts, strict=True))
+        for allowed_method, allowed in CORS_ALLOWED
+    )
+
+
 class Accounts:
     """The accepted API keys and their accounts, the main one first; thread-safe.
 
@@ -80,16 +108,21 @@ class Accounts:
         if not self._by_key:
             raise ValueError("The emulator needs at least one API key.")
 
-    def add(self, api_key: str, project_of: str | None = None) -> Account:
+    def add(self, api_key: str, project_of: str | None = None, *, cors_key_of: str | None = None) -> Account:
         """Accept another API key; adding a known key returns its account.
 
         :param project_of: make the key one of a non-default project of this key's user (Livepeer's
             projects: the user's tasks without an asset belong to its default project, so such a key's
             task list never shows its ``transcode-file`` tasks). Without it, a separate user.
-        :raises KeyError: ``project_of`` is not a known key.
+        :param cors_key_of: make it a CORS-enabled key with restricted access (a browser key, see
+            :func:`cors_allows`) of this key's user and project.
+        :raises KeyError: ``project_of`` or ``cors_key_of`` is not a known key.
         """
         with self._lock:
-            if project_of is None:
+            if cors_key_of is not None:
+                owner = self._by_key[cors_key_of]
+                account = owner.model_copy(update={"api_key": Account.for_key(api_key).api_key, "cors": True})
+            elif project_of is None:
                 account = Account.for_key(api_key)
             else:
                 account = Account.for_project_key(api_key, self._by_key[project_of])
@@ -115,10 +148,11 @@ class Accounts:
         with self._lock:
             return next(a.project_id for a in self._by_key.values() if a.user_id == user_id)
 
-    def authenticate(self, authorization: str | None) -> Account:
-        """The account of an ``Authorization: Bearer KEY`` header.
+    def authenticate(self, authorization: str | None, method: str, path: str) -> Account:
+        """The account of an ``Authorization: Bearer KEY`` header, allowed to call ``method path``.
 
-        :raises ApiError: 401 with Livepeer's messages (the key is never echoed in full).
+        :raises ApiError: 401 with Livepeer's messages (an unknown key is echoed, as Livepeer does); 403
+            for an endpoint a CORS-enabled key with restricted access may not call.
         """
         if not authorization:
             raise ApiError(401, "request is not authenticated")
@@ -131,5 +165,7 @@ class Accounts:
         with self._lock:
             account = self._by_key.get(token)
         if account is None:
-            raise ApiError(401, "no token found: the API key is not known to this emulator")
+            raise ApiError(401, f"no token {token} found")
+        if account.cors and not cors_allows(method, path):
+            raise ApiError(403, "access forbidden for CORS-enabled API key with restricted access")
         return account

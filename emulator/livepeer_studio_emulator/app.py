@@ -23,8 +23,10 @@ Admin endpoints (no key: the emulator is meant to listen on loopback only, for t
 * ``POST /_emulator/streams/{id}/sessions``: ``{"recordingUrl"}`` gives a stream a recording session
   (the media file stands for what was recorded); answers 201 ``{"id", "streamId", "createdAt",
   "recordingUrl"}``
-* ``GET|POST /_emulator/accounts``: accounts with masked keys; POST ``{"apiKey"}`` adds one, and
-  ``{"apiKey", "projectOf": KEY}`` a key of a non-default project of that key's user
+* ``GET|POST /_emulator/accounts``: accounts with masked keys; POST ``{"apiKey"}`` adds one,
+  ``{"apiKey", "projectOf": KEY}`` a key of a non-default project of that key's user, and
+  ``{"apiKey", "corsKeyOf": KEY}`` a CORS-enabled key with restricted access (a browser key) of that
+  key's account
 * ``POST /_emulator/reset``: forget tasks, assets, outcomes, faults and logged requests
 * ``/_emulator/docs``: the emulator's own OpenAPI UI
 
@@ -153,7 +155,7 @@ def _list_response(
 
 def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
     def account(request: Request) -> Account:
-        return state.authenticate(request.headers.get("authorization"))
+        return state.authenticate(request.headers.get("authorization"), request.method, request.url.path)
 
     @app.get("/api/task")
     def list_tasks(request: Request) -> Response:
@@ -332,17 +334,19 @@ def _add_admin_routes(app: FastAPI, state: EmulatorState) -> None:
     async def add_account(request: Request) -> Response:
         def answer(body: bytes) -> Response:
             data = _json_object(body)
-            key, project_of = data.get("apiKey"), data.get("projectOf")
+            key, project_of, cors_key_of = data.get("apiKey"), data.get("projectOf"), data.get("corsKeyOf")
             if not isinstance(key, str):
                 raise ApiError(422, "apiKey (a string) is required")
-            if project_of is not None and not isinstance(project_of, str):
-                raise ApiError(422, "projectOf must be a known API key")
+            for name, value in (("projectOf", project_of), ("corsKeyOf", cors_key_of)):
+                if value is not None and not isinstance(value, str):
+                    raise ApiError(422, f"{name} must be a known API key")
             try:
-                return JSONResponse(state.add_account(key, project_of).to_json(), status_code=201)
+                account = state.add_account(key, project_of, cors_key_of=cors_key_of)
             except KeyError:
-                raise ApiError(422, "projectOf must be a known API key") from None
+                raise ApiError(422, "projectOf and corsKeyOf must be known API keys") from None
             except ValueError as err:
                 raise ApiError(422, str(err)) from None
+            return JSONResponse(account.to_json(), status_code=201)
 
         return await _with_body(request, answer)
 

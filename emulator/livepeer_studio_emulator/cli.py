@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds the task list lags behind single-task reads, as from a read replica (default 0)",
     )
     parser.add_argument(
+        "--read-lag",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds a new task or asset answers 404 to single reads, as from a read replica (default 0)",
+    )
+    parser.add_argument(
         "--clock-offset",
         type=float,
         default=0.0,
@@ -168,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_remote_sources=args.allow_remote_sources,
             max_queued_tasks=args.max_queued_tasks,
             list_lag=args.list_lag,
+            read_lag=args.read_lag,
             clock_offset=args.clock_offset,
         )
     except ValueError as err:

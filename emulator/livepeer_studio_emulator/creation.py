@@ -11,7 +11,7 @@ from typing import Any
 from livepeer_studio_emulator import payloads, task_params
 from livepeer_studio_emulator.accounts import Account
 from livepeer_studio_emulator.errors import ApiError, not_found
-from livepeer_studio_emulator.jobs import JobRunner, export_job
+from livepeer_studio_emulator.jobs import export_job
 from livepeer_studio_emulator.media import FetchLimits
 from livepeer_studio_emulator.outcomes import Outcome
 from livepeer_studio_emulator.records import JobState, new_playback_id
@@ -25,7 +25,6 @@ class TaskCreation(Store):
 
     limits: FetchLimits
     clip_rate_window: float
-    _jobs: JobRunner
 
     def create_import(
         self, account: Account, payload: payloads.NewAssetFromUrl, outcome: Outcome | None = None

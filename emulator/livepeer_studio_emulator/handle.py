@@ -46,12 +46,17 @@ class EmulatorHandle:
         """All accepted API keys (one account each), the main one first."""
         return self.state.api_keys
 
-    def add_account(self, api_key: str, project_of: str | None = None) -> str:
+    def add_account(
+        self, api_key: str, project_of: str | None = None, *, cors_key_of: str | None = None
+    ) -> str:
         """Accept another API key; returns its user id.
 
         :param project_of: a known key: the new key is then one of a non-default project of its user.
+        :param cors_key_of: a known key: the new key is then a CORS-enabled key with restricted access (a
+            browser key) of its user and project; only a few endpoints answer it, while the task list,
+            transcode, clip and asset delete answer 403.
         """
-        return self.state.add_account(api_key, project_of).user_id
+        return self.state.add_account(api_key, project_of, cors_key_of=cors_key_of).user_id
 
     def user_id(self, api_key: str | None = None) -> str:
         """The user id of a key's account (the main one by default)."""

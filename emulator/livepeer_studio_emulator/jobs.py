@@ -45,7 +45,7 @@ class Work:
 #: ``begin(task_id)``: the work to do, or ``None`` if there is none (any more).
 Begin = Callable[[str], "Work | None"]
 #: ``finish(task_id, job, media, error)``: record the result.
-Finish = Callable[[str, JobState, "MediaInfo | None", "str | None"], None]
+Finish = Callable[[str, JobState, "MediaInfo | None", "SourceError | None"], None]
 
 
 def export_job(source: dict[str, Any], target_url: str, allow_remote: bool, now_ms: int) -> JobState:
@@ -63,7 +63,9 @@ def export_job(source: dict[str, Any], target_url: str, allow_remote: bool, now_
     return job
 
 
-def perform(work: Work, limits: FetchLimits, cancel: threading.Event) -> tuple[MediaInfo | None, str | None]:
+def perform(
+    work: Work, limits: FetchLimits, cancel: threading.Event
+) -> tuple[MediaInfo | None, SourceError | None]:
     """Do one job: what an import learnt about its source, and why it failed (``None`` if it did not)."""
     job = work.job
     try:
@@ -77,10 +79,10 @@ def perform(work: Work, limits: FetchLimits, cancel: threading.Event) -> tuple[M
         elif job.url is not None:
             return measure(job.url, limits, cancel), None
     except SourceError as err:
-        return None, str(err)
+        return None, err
     except Exception as err:  # a bug in the emulator must fail the task visibly, not hang it
         log.exception("Emulator job (%s of %s) failed", job.kind, job.url)
-        return None, f"internal emulator error: {type(err).__name__}: {err}"
+        return None, SourceError(f"internal emulator error: {type(err).__name__}: {err}")
     return None, None
 
 
@@ -100,6 +102,7 @@ class JobRunner:
         self._idle = threading.Condition()
         self._active = 0
         self._closing = threading.Event()
+        self._timers: set[threading.Timer] = set()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="livepeer-emulator-job")
 
     @property
@@ -108,10 +111,25 @@ class JobRunner:
         with self._idle:
             return self._active
 
-    def submit(self, task_id: str) -> None:
-        """Run a task's job in a worker (nothing happens once the runner is closed)."""
+    def submit(self, task_id: str, delay: float = 0.0) -> None:
+        """Run a task's job in a worker, after ``delay`` seconds (nothing happens once the runner is closed).
+
+        A job waiting for its delay counts as not finished.
+        """
         with self._idle:
             self._active += 1
+        if delay > 0:
+            timer = threading.Timer(delay, self._start, (task_id,))
+            timer.daemon = True
+            with self._idle:
+                self._timers.add(timer)
+            timer.start()
+            return
+        self._start(task_id)
+
+    def _start(self, task_id: str) -> None:
+        with self._idle:
+            self._timers = {timer for timer in self._timers if timer.is_alive()}
         try:
             future = self._executor.submit(self._run, task_id)
         except RuntimeError:  # the executor is shut down: the emulator is closing
@@ -139,4 +157,8 @@ class JobRunner:
     def close(self) -> None:
         """Stop accepting jobs and tell running fetches to stop (they end at their next chunk)."""
         self._closing.set()
+        with self._idle:
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -37,8 +37,34 @@ _CHUNK = 1024 * 1024
 _MAX_REDIRECTS = 5
 
 
+#: Livepeer's task runner's words for a source it could not fetch: it retries such a task.
+INACCESSIBLE_MESSAGE = "file could not be imported from URL because it was not accessible"
+#: Its words for a file it fetched and could not read as media (not retried).
+UNPROBEABLE_MESSAGE = (
+    "failed to probe or open file, check your input file against the input codec and container support matrix"
+)
+
+
 class SourceError(Exception):
-    """A source or export target that cannot be used; the message names the URL and the reason."""
+    """A source or export target that cannot be used; the message names the URL and the reason.
+
+    :param task_message: what the task's ``errorMessage`` says: Livepeer's own words where it has some
+        (it rewrites the worker's errors), else the emulator's (for the emulator's own limits).
+    """
+
+    def __init__(self, detail: str, task_message: str | None = None) -> None:
+        super().__init__(detail)
+        self.task_message = task_message or detail
+
+    @classmethod
+    def inaccessible(cls, detail: str) -> SourceError:
+        """The source could not be fetched (no such file, no answer, an error status, a timeout)."""
+        return cls(detail, INACCESSIBLE_MESSAGE)
+
+    @property
+    def retried(self) -> bool:
+        """Whether Livepeer retries the task: only a source that could not be fetched."""
+        return self.task_message == INACCESSIBLE_MESSAGE
 
 
 class ProbeError(Exception):
@@ -134,6 +160,7 @@ def open_source(
     check_reachable(url, limits)
     deadline = time.monotonic() + limits.timeout
     shown = redact_url(url)
+    timed_out = f"cannot fetch {shown}: timed out after {limits.timeout:g} s"
 
     def bounded(chunks: Iterator[bytes]) -> Iterator[bytes]:
         total = 0
@@ -144,7 +171,7 @@ def open_source(
                     f"cannot import {shown}: it is larger than the {_mib(limits.max_bytes)} limit"
                 )
             if time.monotonic() > deadline:
-                raise SourceError(f"cannot fetch {shown}: timed out after {limits.timeout:g} s")
+                raise SourceError.inaccessible(timed_out)
             if cancel is not None and cancel.is_set():
                 raise SourceError(f"cannot fetch {shown}: the emulator is shutting down")
             yield chunk
@@ -154,11 +181,11 @@ def open_source(
         try:
             handle = path.open("rb")
         except FileNotFoundError:
-            raise SourceError(f"cannot read {shown}: no such file {path}") from None
+            raise SourceError.inaccessible(f"cannot read {shown}: no such file {path}") from None
         except IsADirectoryError:
-            raise SourceError(f"cannot read {shown}: {path} is a directory") from None
+            raise SourceError.inaccessible(f"cannot read {shown}: {path} is a directory") from None
         except OSError as err:
-            raise SourceError(f"cannot read {shown}: {err.strerror or err}") from None
+            raise SourceError.inaccessible(f"cannot read {shown}: {err.strerror or err}") from None
         with handle:
             yield bounded(iter(lambda: handle.read(_CHUNK), b""))
         return
@@ -170,19 +197,19 @@ def open_source(
             try:
                 response = client.send(client.build_request("GET", current), stream=True)
             except httpx.TimeoutException:
-                raise SourceError(f"cannot fetch {shown}: timed out after {limits.timeout:g} s") from None
+                raise SourceError.inaccessible(timed_out) from None
             except httpx.HTTPError as err:
-                raise SourceError(f"cannot fetch {shown}: {type(err).__name__}: {err}") from None
+                raise SourceError.inaccessible(f"cannot fetch {shown}: {type(err).__name__}: {err}") from None
             if response.is_redirect and "location" in response.headers:
                 response.close()
                 current = urljoin(current, response.headers["location"])
                 continue
             break
         else:
-            raise SourceError(f"cannot fetch {shown}: more than {_MAX_REDIRECTS} redirects")
+            raise SourceError.inaccessible(f"cannot fetch {shown}: more than {_MAX_REDIRECTS} redirects")
         try:
             if not response.is_success:
-                raise SourceError(
+                raise SourceError.inaccessible(
                     f"cannot fetch {shown}: the server answered HTTP {response.status_code} "
                     f"{response.reason_phrase}".rstrip()
                 )
@@ -194,9 +221,9 @@ def open_source(
             try:
                 yield bounded(response.iter_raw(_CHUNK))
             except httpx.TimeoutException:
-                raise SourceError(f"cannot fetch {shown}: timed out after {limits.timeout:g} s") from None
+                raise SourceError.inaccessible(timed_out) from None
             except httpx.HTTPError as err:
-                raise SourceError(f"cannot fetch {shown}: {type(err).__name__}: {err}") from None
+                raise SourceError.inaccessible(f"cannot fetch {shown}: {type(err).__name__}: {err}") from None
         finally:
             response.close()
 
@@ -228,7 +255,7 @@ def measure(url: str, limits: FetchLimits, cancel: threading.Event | None = None
         try:
             spec = probe_file(probe_path)
         except ProbeError as err:
-            raise SourceError(f"failed to probe {redact_url(url)}: {err}") from None
+            raise SourceError(f"failed to probe {redact_url(url)}: {err}", UNPROBEABLE_MESSAGE) from None
     finally:
         if spool is not None:
             spool.close()

@@ -30,7 +30,7 @@ from livepeer_studio_emulator.streams import StreamRecord
 log = logging.getLogger(__name__)
 
 STATE_FORMAT = "livepeer-emulator-state"
-STATE_VERSION = 1
+STATE_VERSION = 2
 #: The default least time between two writes, in seconds.
 DEFAULT_SAVE_INTERVAL = 0.2
 

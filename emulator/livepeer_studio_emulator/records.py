@@ -16,7 +16,14 @@ from pydantic import Field, PrivateAttr
 from livepeer_studio_emulator.media import MediaInfo
 from livepeer_studio_emulator.outcomes import Outcome
 from livepeer_studio_emulator.shapes import CamelModel
-from livepeer_studio_emulator.timeline import Gate, PhaseTimes, Snapshot, build_timeline
+from livepeer_studio_emulator.timeline import (
+    ASSET_DELETED_MESSAGE,
+    Gate,
+    PhaseTimes,
+    Snapshot,
+    build_timeline,
+    cut_short,
+)
 
 _PLAYBACK_ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -39,7 +46,10 @@ class JobState(CamelModel):
     :param kind: ``import`` (fetch and measure), ``export`` (send bytes) or ``transcode`` (fetch the input).
     :param url: what is read.
     :param done_ms: when it finished, or ``None`` while it runs.
-    :param error: why it failed.
+    :param error: why it failed, as the task's ``errorMessage`` says it (Livepeer's words).
+    :param detail: why it failed, in the emulator's words (for ``GET /_emulator/tasks/{id}``).
+    :param retried_ms: when each earlier try failed in a way Livepeer retries (a source that could not
+        be fetched); each was tried again after Livepeer's retry delay.
     :param media: what an import learnt about its source.
     :param note: what was done, in words (e.g. an export not sent because its target is not loopback).
     """
@@ -48,12 +58,14 @@ class JobState(CamelModel):
     url: str | None
     done_ms: int | None = None
     error: str | None = None
+    detail: str | None = None
+    retried_ms: list[int] = Field(default_factory=list)
     media: MediaInfo | None = None
     note: str | None = None
 
     def gate(self) -> Gate:
         """The job as the timeline's gate."""
-        return Gate(self.done_ms, self.error)
+        return Gate(self.done_ms, self.error, tuple(self.retried_ms))
 
 
 class TaskRecord(CamelModel):
@@ -76,15 +88,20 @@ class TaskRecord(CamelModel):
     output: dict[str, Any] | None = None
     #: For custom exports: where and how to send the bytes (headers may hold secrets: never shown).
     export_target: dict[str, Any] | None = None
+    #: When its output asset was deleted before it finished: it fails then.
+    asset_deleted_ms: int | None = None
     _timeline: list[Snapshot] | None = PrivateAttr(default=None)
     _timeline_key: object = PrivateAttr(default=None)
 
     def timeline(self) -> list[Snapshot]:
-        """The task's snapshots, rebuilt only when its job's state changed."""
+        """The task's snapshots, rebuilt only when its job's state changed (or its asset was deleted)."""
         gate = self.job.gate() if self.job is not None else None
-        if self._timeline is None or self._timeline_key != gate:
+        key = (gate, self.asset_deleted_ms)
+        if self._timeline is None or self._timeline_key != key:
             self._timeline = build_timeline(self.created_ms, self.times, self.outcome, gate)
-            self._timeline_key = gate
+            if self.asset_deleted_ms is not None:
+                self._timeline = cut_short(self._timeline, self.asset_deleted_ms, ASSET_DELETED_MESSAGE)
+            self._timeline_key = key
         return self._timeline
 
 

@@ -253,6 +253,7 @@ def run_emulator(
     max_queued_tasks: int = 100,
     clip_rate_window: float = 300.0,
     list_lag: float = 0.0,
+    read_lag: float = 0.0,
     clock_offset: float = 0.0,
     state: EmulatorState | None = None,
     startup_timeout: float = 10.0,
@@ -275,6 +276,7 @@ def run_emulator(
     :param max_queued_tasks: queued tasks per account before 429.
     :param clip_rate_window: seconds in which one requester may schedule 5 clips of a playback id.
     :param list_lag: seconds the task list lags behind single-task reads (a read replica).
+    :param read_lag: seconds a new task or asset answers 404 to single reads (the replica too).
     :param clock_offset: seconds added to the tasks' time stamps (an API process's clock skew).
     :param state: serve this state instead of building one (then pass no other state option).
     :param startup_timeout: seconds to wait for the server to answer.
@@ -296,6 +298,7 @@ def run_emulator(
             "max_queued_tasks": max_queued_tasks,
             "clip_rate_window": clip_rate_window,
             "list_lag": list_lag,
+            "read_lag": read_lag,
             "clock_offset": clock_offset,
         }
     handle = start_emulator(

@@ -2,11 +2,11 @@
 
 :class:`EmulatorState` implements each API operation (the HTTP layer in :mod:`.app` only parses and
 answers) on its :class:`~.store.Store` of records; the calls that create tasks are in :mod:`.creation`.
-Its other parts live beside it, each in its own module: accounts and authentication (:mod:`.accounts`), the job runner (:mod:`.jobs`), the state file
-(:mod:`.persistence`), the request log (:mod:`.request_log`), scripted outcomes (:mod:`.outcomes`),
-fault injection (:mod:`.faults`) and what a task records of its request (:mod:`.task_params`). Task
-progress is not simulated by a loop: each task's timeline is computed from its creation time and the
-clock (see :mod:`.timeline`).
+Its other parts live beside it, each in its own module: accounts and authentication (:mod:`.accounts`),
+the job runner (:mod:`.jobs`), the state file (:mod:`.persistence`), the request log
+(:mod:`.request_log`), scripted outcomes (:mod:`.outcomes`), fault injection (:mod:`.faults`) and what
+a task records of its request (:mod:`.task_params`). Task progress is not simulated by a loop: each
+task's timeline is computed from its creation time and the clock (see :mod:`.timeline`).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class EmulatorState(TaskCreation):
         (Livepeer: 300).
     :param list_lag: seconds the task list is served behind single-task reads, as from Livepeer's read
         replica: the list shows tasks as they were that long ago.
+    :param read_lag: seconds a new task or asset stays invisible to ``GET /api/task/{id}`` and
+        ``GET /api/asset/{id}`` (404), as Livepeer's replica answers an API key's single reads too.
     :param clock_offset: seconds added to every ``updatedAt`` and ``createdAt`` stamp, as from an API
         process whose clock is off (the ``Date`` header stays right).
     :param job_workers: threads for fetching and exporting.
@@ -77,6 +79,7 @@ class EmulatorState(TaskCreation):
         max_queued_tasks: int = 100,
         clip_rate_window: float = CLIP_RATE_WINDOW_S,
         list_lag: float = 0.0,
+        read_lag: float = 0.0,
         clock_offset: float = 0.0,
         job_workers: int = 4,
         save_interval: float = DEFAULT_SAVE_INTERVAL,
@@ -95,6 +98,7 @@ class EmulatorState(TaskCreation):
         self.limits = FetchLimits(max_source_bytes, fetch_timeout, allow_remote_sources)
         self.clip_rate_window = clip_rate_window
         self.list_lag = list_lag
+        self.read_lag = read_lag
         self.faults = FaultInjector(faults)
         #: The API requests answered, logged by the traffic middleware (tests count them).
         self.request_log = RequestLog()
@@ -119,14 +123,18 @@ class EmulatorState(TaskCreation):
             ]
 
     def get_task(self, account: Account, task_id: str) -> dict[str, Any]:
-        """``GET /api/task/{id}``; :raises ApiError: 404 unknown, 403 another account's."""
+        """``GET /api/task/{id}``.
+
+        :raises ApiError: 404 unknown or not on the replica yet, 403 another account's.
+        """
         with self._lock:
+            now = self._read_ms()
             task = self._tasks.get(task_id)
-            if task is None:
+            if task is None or not self._replicated(task.created_ms, now):
                 raise not_found()
             if task.user_id != account.user_id:
                 raise ApiError(403, "user can only request information on their own tasks")
-            return self._task_view(task, self._read_ms())
+            return self._task_view(task, now)
 
     def list_assets(self, account: Account, details: bool = False) -> list[dict[str, Any]]:
         """``GET /api/asset`` before filtering and paging: the account's assets, newest first."""
@@ -141,17 +149,27 @@ class EmulatorState(TaskCreation):
             ]
 
     def get_asset(self, account: Account, asset_id: str, details: bool = False) -> dict[str, Any]:
-        """``GET /api/asset/{id}``; :raises ApiError: 404 unknown, deleted or another account's."""
+        """``GET /api/asset/{id}``.
+
+        :raises ApiError: 404 unknown, deleted, not on the replica yet, or of another user or project.
+        """
         with self._lock:
+            now = self._read_ms()
             asset = self._assets.get(asset_id)
-            if asset is None or asset.deleted_ms is not None:
+            if asset is None or asset.deleted_ms is not None or not self._replicated(asset.created_ms, now):
                 raise not_found("Asset not found")
-            if asset.user_id != account.user_id:
+            if asset.user_id != account.user_id or asset.project_id != account.project_id:
                 raise not_found()
-            return self._asset_view(asset, self._read_ms(), details)
+            return self._asset_view(asset, now, details)
+
+    def _replicated(self, created_ms: int, now: int) -> bool:
+        """Whether a record made at ``created_ms`` has reached the replica single reads come from."""
+        return created_ms <= now - round(self.read_lag * 1000)
 
     def delete_asset(self, account: Account, asset_id: str) -> None:
         """``DELETE /api/asset/{id}``: the asset's phase becomes ``deleting`` and it leaves the lists.
+
+        The task making the asset, if unfinished, fails: "task cancelled, asset has been deleted".
 
         :raises ApiError: 404 unknown, 403 another account's, 400 already deleted.
         """
@@ -163,7 +181,10 @@ class EmulatorState(TaskCreation):
                 raise ApiError(403, "users may only delete their own assets")
             if asset.deleted_ms is not None:
                 raise ApiError(400, "asset is already deleted")
-            asset.deleted_ms = self._event_ms()
+            asset.deleted_ms = now = self._event_ms()
+            task = self._tasks.get(asset.task_id) if asset.task_id else None
+            if task is not None and task.timeline()[-1].at_ms > now:
+                task.asset_deleted_ms = now
             self._changed()
 
     # ---------------------------------------------------------------- streams API

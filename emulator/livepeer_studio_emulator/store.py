@@ -16,9 +16,9 @@ from typing import Any
 from livepeer_studio_emulator.accounts import Account, Accounts
 from livepeer_studio_emulator.clock import Clock, ManualClock, to_ms
 from livepeer_studio_emulator.errors import ApiError
-from livepeer_studio_emulator.jobs import Work
-from livepeer_studio_emulator.media import MediaInfo
-from livepeer_studio_emulator.outcomes import Outcome, OutcomeRules
+from livepeer_studio_emulator.jobs import JobRunner, Work
+from livepeer_studio_emulator.media import MediaInfo, SourceError
+from livepeer_studio_emulator.outcomes import MAX_RETRIES, Outcome, OutcomeRules
 from livepeer_studio_emulator.persistence import SavedState, StateFile
 from livepeer_studio_emulator.records import (
     AssetRecord,
@@ -41,6 +41,9 @@ _EVENT_WAIT_S = 0.005
 
 class Store:
     """Records, clock and views (see the module docs); the options are :class:`~.state.EmulatorState`'s."""
+
+    #: Set up by :class:`~.state.EmulatorState`.
+    _jobs: JobRunner
 
     def __init__(
         self,
@@ -90,17 +93,22 @@ class Store:
         """The accounts, the main one first."""
         return self._accounts.all()
 
-    def add_account(self, api_key: str, project_of: str | None = None) -> Account:
+    def add_account(
+        self, api_key: str, project_of: str | None = None, *, cors_key_of: str | None = None
+    ) -> Account:
         """Accept another API key (see :meth:`.accounts.Accounts.add`)."""
-        return self._accounts.add(api_key, project_of)
+        return self._accounts.add(api_key, project_of, cors_key_of=cors_key_of)
 
     def account(self, api_key: str | None = None) -> Account:
         """The account of a key (the main one by default); :raises KeyError: unknown key."""
         return self._accounts.get(api_key)
 
-    def authenticate(self, authorization: str | None) -> Account:
-        """The account of an ``Authorization`` header; :raises ApiError: 401 in Livepeer's words."""
-        return self._accounts.authenticate(authorization)
+    def authenticate(self, authorization: str | None, method: str, path: str) -> Account:
+        """The account of an ``Authorization`` header calling ``method path``.
+
+        :raises ApiError: 401 or 403 in Livepeer's words.
+        """
+        return self._accounts.authenticate(authorization, method, path)
 
     # ---------------------------------------------------------------- time
 
@@ -273,13 +281,26 @@ class Store:
             target = dict(task.export_target) if task.export_target else None
             return Work(task.job, media.size if media else None, target)
 
-    def _job_finished(self, task_id: str, job: JobState, media: MediaInfo | None, error: str | None) -> None:
-        """Record a job's result (called by the job runner)."""
+    def _job_finished(
+        self, task_id: str, job: JobState, media: MediaInfo | None, error: SourceError | None
+    ) -> None:
+        """Record a job's result (called by the job runner); a source not fetched is tried again later.
+
+        Livepeer retries a task whose source it could not fetch, twice, after its retry delays.
+        """
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None or task.job is not job:
                 return  # reset meanwhile
-            job.done_ms, job.error, job.media = self._event_ms(), error, media
+            now = self._event_ms()
+            if error is not None and error.retried and len(job.retried_ms) < MAX_RETRIES:
+                job.detail = str(error)
+                job.retried_ms.append(now)
+                self._changed()
+                self._jobs.submit(task_id, task.times.retry_delays_ms[len(job.retried_ms) - 1] / 1000)
+                return
+            job.done_ms, job.media = now, media
+            job.error, job.detail = (error.task_message, str(error)) if error else (None, None)
             if error is None and job.kind == "import" and media is not None:
                 asset = self._assets[task.output_asset_id or ""]
                 spec = asset_spec(asset, media.size, media.hashes(), media.video_spec)

@@ -20,8 +20,12 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from livepeer_studio_emulator.media import INACCESSIBLE_MESSAGE
 from livepeer_studio_emulator.outcomes import MAX_RETRIES, Outcome
 from livepeer_studio_emulator.shapes import CamelModel
+
+#: Livepeer's task runner's message for a task whose output asset was deleted before it finished.
+ASSET_DELETED_MESSAGE = "task cancelled, asset has been deleted"
 
 
 @dataclass(frozen=True)
@@ -31,20 +35,25 @@ class Durations:
     :param pending: from creation to ``waiting``.
     :param waiting: from ``waiting`` to ``running``.
     :param running: from ``running`` (progress 0) to the end.
-    :param retry_delay: how long a retried task waits, with its error message, before it is rescheduled.
+    :param retry_delays: how long a retried task waits, with its error message, before it is
+        rescheduled: before the first retry, and before the second (Livepeer: 30 s, then 180 s).
     :param progress_steps: how many progress values a run shows (10 gives 0, 0.1, ..., 0.9).
+
+    Livepeer writes a new task ``waiting`` before the create call answers, so ``pending`` is 0 by default.
     """
 
-    pending: float = 1.0
+    pending: float = 0.0
     waiting: float = 1.0
     running: float = 6.0
-    retry_delay: float = 2.0
+    retry_delays: tuple[float, float] = (30.0, 180.0)
     progress_steps: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("pending", "waiting", "running", "retry_delay"):
+        for name in ("pending", "waiting", "running"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Durations.{name} must not be negative.")
+        if len(self.retry_delays) != MAX_RETRIES or min(self.retry_delays) < 0:
+            raise ValueError(f"Durations.retry_delays must be {MAX_RETRIES} delays, none negative.")
         if self.progress_steps < 1:
             raise ValueError("Durations.progress_steps must be at least 1.")
 
@@ -60,7 +69,7 @@ class Durations:
             pending_ms=ms(self.pending),
             waiting_ms=ms(self.waiting),
             running_ms=ms(self.running),
-            retry_delay_ms=ms(self.retry_delay),
+            retry_delays_ms=tuple(ms(delay) for delay in self.retry_delays),
             progress_steps=self.progress_steps,
         )
 
@@ -73,7 +82,7 @@ class PhaseTimes(CamelModel):
     pending_ms: int
     waiting_ms: int
     running_ms: int
-    retry_delay_ms: int
+    retry_delays_ms: tuple[int, ...]
     progress_steps: int
 
 
@@ -83,10 +92,12 @@ class Gate:
 
     :param done_ms: when it finished (Unix ms), or ``None`` while it runs.
     :param error: why it failed, or ``None`` if it succeeded.
+    :param retried_ms: when earlier tries failed in a way Livepeer retries; each ends a run of the task.
     """
 
     done_ms: int | None
     error: str | None = None
+    retried_ms: tuple[int, ...] = ()
 
 
 class Snapshot(CamelModel):
@@ -116,8 +127,9 @@ def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: G
     :param created_ms: the task's ``createdAt``.
     :param times: its phase durations.
     :param outcome: how it ends.
-    :param gate: the real work its completion waits for, if any. A failed gate fails the task (without
-        retries: fetching the same source again would fail the same way).
+    :param gate: the real work its completion waits for, if any. Each of its retried tries ends a run
+        with Livepeer's message and a retry (instead of the outcome's scripted ones); its final failure
+        fails the task.
     """
     snapshots: list[Snapshot] = []
 
@@ -141,10 +153,14 @@ def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: G
                 retries=attempt,
             )
         end = run_start + times.running_ms
-        if attempt < min(outcome.retries, MAX_RETRIES):
+        retried = gate.retried_ms if gate is not None else ()
+        if attempt < (len(retried) if retried else min(outcome.retries, MAX_RETRIES)):
+            message = INACCESSIBLE_MESSAGE if retried else outcome.retry_error(attempt + 1)
+            # A fetch that failed before the run's planned end is reported at that end.
+            failed_at = max(end, retried[attempt]) if retried else end
+            now = add(failed_at, "waiting", retries=attempt + 1, error_message=message)
+            now = add(now + times.retry_delays_ms[attempt], "waiting", retries=attempt + 1)
             attempt += 1
-            now = add(end, "waiting", retries=attempt, error_message=outcome.retry_error(attempt))
-            now = add(now + times.retry_delay_ms, "waiting", retries=attempt)
             continue
         break
 
@@ -165,6 +181,13 @@ def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: G
             return snapshots
     add(end, "completed")
     return snapshots
+
+
+def cut_short(snapshots: list[Snapshot], at_ms: int, message: str) -> list[Snapshot]:
+    """The snapshots of a task that fails at ``at_ms`` with ``message``, not retried (its asset is gone)."""
+    kept = [snapshot for snapshot in snapshots if snapshot.at_ms < at_ms]
+    retries = kept[-1].retries if kept else None
+    return [*kept, Snapshot(at_ms=at_ms, phase="failed", retries=retries, error_message=message)]
 
 
 def reached(snapshots: Sequence[Snapshot], now_ms: int) -> int:

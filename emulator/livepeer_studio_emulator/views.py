@@ -1,10 +1,10 @@
 """What clients see: tasks and assets as Livepeer's API returns them, at a given moment.
 
 Field names, which fields appear in which phase, and their order follow Livepeer Studio's server: a
-task's ``output`` appears once it is completed (or failed after writing it); write-only fields
+task's ``output`` appears once it is completed; write-only fields
 (``output.upload.videoFilePath``, ``metadataFilePath``) and emulator-only facts never appear; an asset
-gets ``size``, ``hash``, ``videoSpec``,
-``playbackUrl`` and ``downloadUrl`` once ready; ``videoSpec.tracks`` of an asset is only shown with
+gets ``playbackUrl`` once half processed (it has an HLS manifest then), and ``size``, ``hash``,
+``videoSpec`` and ``downloadUrl`` once ready; ``videoSpec.tracks`` of an asset is only shown with
 ``?details=1`` (the task's ``assetSpec`` always has them).
 """
 
@@ -19,6 +19,10 @@ from typing import Any
 
 from livepeer_studio_emulator.records import AssetRecord, TaskRecord
 from livepeer_studio_emulator.timeline import Snapshot
+
+#: The processing progress from which an asset has an HLS manifest, and so a ``playbackUrl`` (Livepeer
+#: sets it as soon as the asset's files include one; ``downloadUrl`` only once the asset is ready).
+HLS_MANIFEST_PROGRESS = 0.5
 
 # Obviously fake hosts (RFC 2606 ``.invalid``): URLs with the real shapes that lead nowhere.
 CDN_BASE = "https://vod-cdn.livepeer-emulator.invalid"
@@ -44,8 +48,8 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
         body["requesterId"] = task.requester_id
     body["params"] = copy.deepcopy(task.params)
     body["status"] = snapshot.status()
-    # Livepeer may write ``output`` on a failed task too (e.g. an upload that failed after its probe).
-    if snapshot.phase in ("completed", "failed") and task.output is not None:
+    # Only a completed task shows what it made: a failed one never carries an ``assetSpec``.
+    if snapshot.phase == "completed" and task.output is not None:
         body["output"] = copy.deepcopy(task.output)
     return body
 
@@ -118,8 +122,9 @@ def asset_json(
         if not details:
             video_spec.pop("tracks", None)
         body["videoSpec"] = video_spec
-        body["playbackUrl"] = f"{CDN_BASE}/hls/{asset.playback_id}/index.m3u8"
         body["downloadUrl"] = f"{CDN_BASE}/asset/{asset.playback_id}/video/download.{_extension(video_spec)}"
+    if status["phase"] == "ready" or status.get("progress", 0.0) >= HLS_MANIFEST_PROGRESS:
+        body["playbackUrl"] = f"{CDN_BASE}/hls/{asset.playback_id}/index.m3u8"
     return body
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from livepeer_studio_emulator.clock import ManualClock
+from livepeer_studio_emulator.media import INACCESSIBLE_MESSAGE
 
 from tests.support.emulator_api import ApiClient, video_bytes
+from tests.support.schema import assert_valid
 from tests.support.servers import MediaServer
 from tests.support.tasks import transcode_body
 
@@ -355,7 +357,7 @@ def test_transcode_of_a_url_fetches_it(api: ApiClient, media_host: MediaServer) 
     missing = api.post("/transcode", json={**body, "input": {"url": f"{media_host.url}/gone.mp4"}}).json()
     failed = api.wait_task(missing["id"])
     assert failed["status"]["phase"] == "failed"
-    assert "HTTP 404" in failed["status"]["errorMessage"]
+    assert failed["status"]["errorMessage"] == INACCESSIBLE_MESSAGE  # after Livepeer's two retries
 
 
 def test_invalid_transcode_is_422(api: ApiClient) -> None:
@@ -365,3 +367,43 @@ def test_invalid_transcode_is_422(api: ApiClient) -> None:
     assert response.status_code == 422
     errors = [json.loads(message) for message in response.json()["errors"]]
     assert {"keyword": "required", "params": {"missingProperty": "outputs"}}.items() <= errors[0].items()
+
+
+def test_an_asset_of_another_project_of_the_same_user_is_404(
+    api: ApiClient, livepeer_emulator: Any, ready_asset: dict[str, Any]
+) -> None:
+    livepeer_emulator.add_account("project-two-key", project_of=livepeer_emulator.api_key)
+    other_project = ApiClient(livepeer_emulator.url, "project-two-key")
+    response = other_project.get(f"/asset/{ready_asset['id']}")
+    assert (response.status_code, response.json()) == (404, {"errors": ["not found"]})
+    assert api.get(f"/asset/{ready_asset['id']}").status_code == 200
+
+
+def test_deleting_an_asset_under_an_unfinished_task_fails_the_task(
+    livepeer_emulator_factory: Any, source: Path
+) -> None:
+    clock = ManualClock(1_700_000_000)
+    emulator = livepeer_emulator_factory(api_keys=["k"], clock=clock)
+    api = ApiClient(emulator.url, "k")
+    asset, task_id = api.import_url(source.as_uri())
+    assert emulator.wait_for_jobs()
+    clock.advance(3)  # running
+    assert api.task(task_id)["status"]["phase"] == "running"
+    assert api.delete(f"/asset/{asset['id']}").status_code == 204
+    clock.advance(0.001)
+    task = api.task(task_id)
+    assert task["status"]["phase"] == "failed"
+    assert task["status"]["errorMessage"] == "task cancelled, asset has been deleted"
+    assert "output" not in task
+    clock.advance(60)  # it stays failed: never retried, never completed
+    assert api.task(task_id)["status"] == task["status"]
+    assert_valid(task, "task")
+
+
+def test_deleting_the_asset_of_a_finished_task_leaves_the_task_alone(
+    api: ApiClient, ready_asset: dict[str, Any]
+) -> None:
+    [task] = [t for t in api.get("/task").json() if t.get("outputAssetId") == ready_asset["id"]]
+    assert task["status"]["phase"] == "completed"
+    assert api.delete(f"/asset/{ready_asset['id']}").status_code == 204
+    assert api.task(task["id"])["status"] == task["status"]

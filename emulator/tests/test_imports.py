@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from livepeer_studio_emulator.media import FetchLimits, SourceError, check_reachable
+from livepeer_studio_emulator.clock import ManualClock
+from livepeer_studio_emulator.media import (
+    INACCESSIBLE_MESSAGE,
+    UNPROBEABLE_MESSAGE,
+    FetchLimits,
+    SourceError,
+    check_reachable,
+)
 
 from tests.support.emulator_api import ApiClient, sample_bytes, video_bytes
 from tests.support.schema import assert_valid
@@ -53,7 +61,9 @@ def test_import_of_a_file_url(api: ApiClient, tmp_path: Path) -> None:
     assert task["output"]["upload"]["assetSpec"]["source"] == {"type": "url", "url": path.as_uri()}
 
 
-def test_import_follows_loopback_redirects(api: ApiClient, media_host: MediaServer) -> None:
+def test_import_follows_loopback_redirects(
+    api: ApiClient, livepeer_emulator: Any, media_host: MediaServer
+) -> None:
     content = video_bytes()
     media_host.add("/real.mp4", content)
     media_host.redirects["/old.mp4"] = "/real.mp4"
@@ -66,7 +76,8 @@ def test_import_follows_loopback_redirects(api: ApiClient, media_host: MediaServ
     assert "is not on this machine" in away["status"]["errorMessage"]
     media_host.statuses["/odd.mp4"] = 302  # a 302 without a Location is not a redirect
     odd, _ = imported(api, f"{media_host.url}/odd.mp4")
-    assert "HTTP 302" in odd["status"]["errorMessage"]
+    assert odd["status"]["errorMessage"] == INACCESSIBLE_MESSAGE
+    assert "HTTP 302" in livepeer_emulator.state.debug_task(odd["id"])["job"]["detail"]
 
 
 def test_a_source_that_is_not_media_fails_the_import(
@@ -77,7 +88,9 @@ def test_a_source_that_is_not_media_fails_the_import(
     path.write_bytes(b"\x1a\x45\xdf\xa3" + sample_bytes(50_000))
     task, asset = imported(api, path.as_uri())
     assert task["status"]["phase"] == "failed"
-    assert task["status"]["errorMessage"].startswith(f"failed to probe {path.as_uri()}: ")
+    assert (task["status"]["errorMessage"], task["status"]["retries"]) == (UNPROBEABLE_MESSAGE, 0)
+    detail = livepeer_emulator.state.debug_task(task["id"])["job"]["detail"]
+    assert detail.startswith(f"failed to probe {path.as_uri()}: ")
     assert "output" not in task
     assert (asset["status"]["phase"], "videoSpec" in asset) == ("failed", False)
     admin = requests.get(f"{livepeer_emulator.url}/_emulator/tasks/{task['id']}", timeout=5).json()
@@ -148,20 +161,80 @@ def test_real_video_is_probed(
     [
         (lambda server, tmp: f"http://127.0.0.1:{free_port()}/a.mp4", "ConnectError"),
         (lambda server, tmp: f"{server.url}/missing.mp4", "the server answered HTTP 404 Not Found"),
-        (lambda server, tmp: "https://videos.example.com/a.mp4", "is not on this machine"),
         (lambda server, tmp: (tmp / "absent.mp4").as_uri(), "no such file"),
-        (lambda server, tmp: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "IPFS"),
-        (lambda server, tmp: "ar://some-arweave-id", "Arweave"),
         (lambda server, tmp: tmp.as_uri(), "is a directory"),
     ],
 )
-def test_unfetchable_source_fails_with_a_clear_message(
-    api: ApiClient, media_host: MediaServer, tmp_path: Path, make_url: Any, reason: str
+def test_a_source_that_cannot_be_fetched_is_retried_twice_then_fails_in_livepeers_words(
+    api: ApiClient,
+    livepeer_emulator: Any,
+    media_host: MediaServer,
+    tmp_path: Path,
+    make_url: Any,
+    reason: str,
 ) -> None:
     url = make_url(media_host, tmp_path)
     asset, task_id = api.import_url(url)
+    failed_task = api.wait_task(task_id)
+    assert failed_task["status"] == {
+        "phase": "failed",
+        "updatedAt": failed_task["status"]["updatedAt"],
+        "retries": 2,
+        "errorMessage": INACCESSIBLE_MESSAGE,
+    }
+    failed = api.get(f"/asset/{asset['id']}").json()["status"]
+    assert (failed["phase"], failed["errorMessage"]) == ("failed", INACCESSIBLE_MESSAGE)
+    job = livepeer_emulator.state.debug_task(task_id)["job"]
+    assert len(job["retriedMs"]) == 2  # fetched three times in all
+    assert url in job["detail"] and reason in job["detail"]  # the emulator's own words, for debugging
+
+
+def test_a_source_that_appears_before_the_retry_is_imported(
+    livepeer_emulator_factory: Any, media_host: MediaServer
+) -> None:
+    # At speed 100 the first retry comes 0.3 s after the failure: time enough to see it waiting.
+    api = ApiClient(livepeer_emulator_factory(api_keys=["k"], speed=100).url, "k")
+    url = f"{media_host.url}/later.mp4"
+    _, task_id = api.import_url(url)
+    deadline = time.monotonic() + 10
+    while "errorMessage" not in (retrying := api.task(task_id))["status"] and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert (retrying["status"]["retries"], retrying["status"]["errorMessage"]) == (1, INACCESSIBLE_MESSAGE)
+    media_host.add("/later.mp4", video_bytes())
+    task = api.wait_task(task_id, timeout=20)
+    assert task["status"]["phase"] == "completed"
+    assert task["output"]["upload"]["assetSpec"]["size"] == len(video_bytes())
+
+
+def test_retries_wait_livepeers_delays_at_the_emulators_speed(livepeer_emulator_factory: Any) -> None:
+    clock = ManualClock(1_700_000_000)
+    emulator = livepeer_emulator_factory(api_keys=["k"], clock=clock, speed=1000)
+    api = ApiClient(emulator.url, "k")
+    _, task_id = api.import_url(f"http://127.0.0.1:{free_port()}/a.mp4")
+    assert emulator.wait_for_jobs(timeout=10)
+    timeline = emulator.state.debug_task(task_id)["timeline"]
+    statuses = [status for status in timeline if status["phase"] == "waiting"]
+    failed_at = [s["updatedAt"] for s in statuses if "errorMessage" in s]
+    rescheduled_at = [s["updatedAt"] for s in statuses if "errorMessage" not in s][1:]
+    # 30 s before the first retry, 180 s before the second, at speed 1000.
+    assert [b - a for a, b in zip(failed_at, rescheduled_at, strict=True)] == [30, 180]
+
+
+@pytest.mark.parametrize(
+    ("make_url", "reason"),
+    [
+        (lambda: "https://videos.example.com/a.mp4", "is not on this machine"),
+        (lambda: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "IPFS"),
+        (lambda: "ar://some-arweave-id", "Arweave"),
+    ],
+)
+def test_a_source_the_emulator_cannot_reach_fails_at_once_in_its_own_words(
+    api: ApiClient, make_url: Any, reason: str
+) -> None:
+    url = make_url()
+    asset, task_id = api.import_url(url)
     task = api.wait_task(task_id)
-    assert task["status"]["phase"] == "failed"
+    assert (task["status"]["phase"], task["status"]["retries"]) == ("failed", 0)
     message = task["status"]["errorMessage"]
     assert url in message
     assert reason in message

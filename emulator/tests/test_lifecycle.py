@@ -30,7 +30,8 @@ def clock() -> ManualClock:
 def emulator(livepeer_emulator_factory: Any, clock: ManualClock) -> Any:
     """Default durations on a manual clock.
 
-    Pending 1 s, waiting 1 s, running 6 s in 10 progress steps, retries wait 2 s.
+    Pending 0 s (Livepeer schedules a task before it answers: it is waiting a millisecond after its
+    creation), waiting 1 s, running 6 s in 10 progress steps; a retry waits 30 s, a second one 180 s.
     """
     return livepeer_emulator_factory(api_keys=["key-a"], clock=clock)
 
@@ -60,14 +61,14 @@ def test_import_goes_through_each_phase_on_time(
     assert emulator.wait_for_jobs()
     expected = [
         (0.0, "pending", None),
-        (0.999, "pending", None),
+        (0.001, "waiting", None),
         (1.0, "waiting", None),
-        (2.0, "running", 0.0),
-        (2.6, "running", 0.1),
-        (5.0, "running", 0.5),
-        (7.4, "running", 0.9),
-        (7.999, "running", 0.9),
-        (8.0, "completed", None),
+        (1.001, "running", 0.0),
+        (1.601, "running", 0.1),
+        (4.001, "running", 0.5),
+        (6.401, "running", 0.9),
+        (7.0, "running", 0.9),
+        (7.001, "completed", None),
     ]
     asset_phases = []
     for seconds, phase, progress in expected:
@@ -75,8 +76,8 @@ def test_import_goes_through_each_phase_on_time(
         assert task["status"]["phase"] == phase, (seconds, task["status"])
         assert task["status"].get("progress") == progress, (seconds, task["status"])
         asset_phases.append(api.get(f"/asset/{asset['id']}").json()["status"]["phase"])
-    assert task["status"] == {"phase": "completed", "updatedAt": START_MS + 8000}
-    assert task["scheduledAt"] == START_MS + 1000
+    assert task["status"] == {"phase": "completed", "updatedAt": START_MS + 7001}
+    assert task["scheduledAt"] == START_MS + 1
     assert asset_phases == ["waiting"] * 3 + ["processing"] * 5 + ["ready"]
     assert task["output"]["upload"]["assetSpec"]["size"] == source.stat().st_size
 
@@ -85,9 +86,26 @@ def test_processing_asset_shows_the_task_progress(
     api: ApiClient, clock: ManualClock, emulator: Any, source: Path
 ) -> None:
     asset, task_id = api.import_url(source.as_uri())
-    at(api, clock, 5.0, task_id)
+    at(api, clock, 4.001, task_id)
     status = api.get(f"/asset/{asset['id']}").json()["status"]
-    assert status == {"phase": "processing", "updatedAt": START_MS + 5000, "progress": 0.5}
+    assert status == {"phase": "processing", "updatedAt": START_MS + 4001, "progress": 0.5}
+
+
+def test_playback_url_comes_with_the_hls_manifest_and_download_url_when_ready(
+    api: ApiClient, clock: ManualClock, emulator: Any, source: Path
+) -> None:
+    asset, task_id = api.import_url(source.as_uri())
+    assert emulator.wait_for_jobs()
+
+    def urls_at(seconds: float) -> tuple[bool, bool]:
+        at(api, clock, seconds, task_id)
+        shown = api.get(f"/asset/{asset['id']}").json()
+        assert_valid(shown, "asset")
+        return "playbackUrl" in shown, "downloadUrl" in shown
+
+    assert urls_at(3.5) == (False, False)  # processing, progress 0.4
+    assert urls_at(4.001) == (True, False)  # half processed: the HLS manifest is there
+    assert urls_at(7.001) == (True, True)  # ready
 
 
 def test_updated_at_moves_only_with_visible_changes(
@@ -179,8 +197,7 @@ def test_scripted_failure_by_url(api: ApiClient, clock: ManualClock, emulator: A
     assert task["status"]["phase"] == "failed"
     assert task["status"]["errorMessage"] == "the file is corrupt"
     assert task["status"]["retries"] == 1
-    # Livepeer may write `output` on a failed task: here the source was read before the failure.
-    assert task["output"]["upload"]["assetSpec"]["id"] == asset["id"]
+    assert "output" not in task  # a failed task never carries an assetSpec: no asset was made
     assert_valid(task, "task")
     asset_status = api.get(f"/asset/{asset['id']}").json()["status"]
     assert (asset_status["phase"], asset_status["errorMessage"]) == ("failed", "the file is corrupt")
@@ -248,7 +265,7 @@ def test_outcome_header(
         "/clip", json={"playbackId": playback_id, "startTime": 1}, headers={"X-Emulator-Outcome": header}
     ).json()
     assert emulator.wait_for_jobs()  # the clip's recording is read
-    status = at(api, clock, 60, task["task"]["id"])["status"]
+    status = at(api, clock, 300, task["task"]["id"])["status"]  # after both retries' delays (30 s, 180 s)
     assert (status["phase"], status.get("retries"), status.get("errorMessage")) == (phase, retries, message)
 
 
@@ -306,7 +323,7 @@ def test_every_task_type_validates_in_every_phase(
         clock.advance(0.5)
         for task in api.get("/task").json():  # the client validates each against the task schema
             assert_valid(task, "task")
-    clock.advance(10)
+    clock.advance(60)  # past the failing transcode's retry (30 s)
     export = api.post(f"/asset/{asset['id']}/export", json={"ipfs": {}}).json()["task"]["id"]
     clock.advance(10)
     phases = {task["id"]: task["status"]["phase"] for task in api.get("/task").json()}

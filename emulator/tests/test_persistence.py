@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from livepeer_studio_emulator import payloads
+from livepeer_studio_emulator.persistence import STATE_VERSION
 from livepeer_studio_emulator.state import EmulatorState
 
 from tests.support.emulator_api import ApiClient, recorded_playback_id, video_bytes
@@ -135,7 +136,13 @@ def test_the_last_change_is_on_disk_after_a_stop(livepeer_emulator_factory: Any,
 
 def test_state_file_of_the_earlier_format_loads(tmp_path: Path) -> None:
     # As written before the models were pydantic ones: phase times with snake_case keys.
-    times = {"pending_ms": 1, "waiting_ms": 1, "running_ms": 1, "retry_delay_ms": 1, "progress_steps": 2}
+    times = {
+        "pending_ms": 1,
+        "waiting_ms": 1,
+        "running_ms": 1,
+        "retry_delays_ms": [1, 1],
+        "progress_steps": 2,
+    }
     task = {
         "id": "t1", "seq": 1, "type": "transcode-file", "userId": "u", "projectId": "p", "createdMs": 1000,
         "params": {"transcode-file": {}}, "times": times, "outcome": {"outcome": "fail", "retries": 0},
@@ -148,7 +155,7 @@ def test_state_file_of_the_earlier_format_loads(tmp_path: Path) -> None:
         json.dumps(
             {
                 "format": "livepeer-emulator-state",
-                "version": 1,
+                "version": STATE_VERSION,
                 "savedAt": 1,
                 "seq": 1,
                 "tasks": [task],
@@ -173,3 +180,11 @@ def test_state_file_of_the_earlier_format_loads(tmp_path: Path) -> None:
         "old",
     )
     state.close()
+
+
+def test_a_state_file_of_another_version_is_refused_with_the_reason(tmp_path: Path) -> None:
+    # Version 1 kept one retry delay; Livepeer waits 30 s, then 180 s.
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps({"format": "livepeer-emulator-state", "version": 1, "tasks": []}))
+    with pytest.raises(ValueError, match=rf"v1.json: version 1 is not {STATE_VERSION}"):
+        EmulatorState("k", state_file=path)

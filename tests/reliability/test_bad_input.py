@@ -279,7 +279,10 @@ def test_malformed_answer_is_a_clear_permanent_error(
         with pytest.raises(error_class) as err:
             call()
         messages.append(str(err.value))
-    sensor = LivepeerTaskSensor(task_id="w", livepeer_task_id="t1", livepeer_conn_id=server_conn)
+    # No grace: a 404 is final at once (the grace is tested in test_server_fidelity.py).
+    sensor = LivepeerTaskSensor(
+        task_id="w", livepeer_task_id="t1", livepeer_conn_id=server_conn, not_found_grace=0
+    )
     sensor.hook = fast_hook(server_conn)
     with pytest.raises(error_class) as err:
         sensor.poke(context())

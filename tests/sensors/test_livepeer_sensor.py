@@ -56,7 +56,7 @@ def test_poke_logs_phase_and_progress_until_done(
 def test_poke_shows_livepeer_retrying(
     clocked_emulator: Any, sample_video_url: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    emulator = clocked_emulator(durations=Durations(pending=1, waiting=1, running=6, retry_delay=2))
+    emulator = clocked_emulator(durations=Durations(pending=1, waiting=1, running=6, retry_delays=(2, 2)))
     emulator.script_outcome(sample_video_url, retries=1, retry_error_message="transcoder hiccup")
     task_id = start_import(emulator, sample_video_url)
     emulator.state.clock.advance(8.5)  # the first run ended at 8 s; the retry waits 2 s with the error shown
@@ -86,7 +86,9 @@ def test_permanent_errors_fail_at_once(
     task_id = start_import(livepeer_emulator, sample_video_url)
     livepeer_emulator.reset_requests()
     with pytest.raises(LivepeerNotFoundError, match="HTTP 404"):
-        sensor("no-such-task").poke({})
+        sensor("no-such-task", not_found_grace=0).poke(
+            {}
+        )  # the grace: tests/reliability/test_not_found_grace.py
     assert livepeer_emulator.request_count("GET") == 1
 
     for name, value in livepeer_emulator.airflow_env("other", api_key=livepeer_emulator.api_keys[1]).items():

@@ -51,6 +51,7 @@ def test_serialize_round_trip() -> None:
         "last_phase": "running",
         "last_updated_at": 1_800_000_000_123,
         "last_seen_at": 1_800_000_001.0,
+        "not_found_until": None,
     }
     import json
 
