@@ -17,7 +17,11 @@ from livepeer_studio_emulator.outcomes import Outcome
 from livepeer_studio_emulator.records import JobState, new_playback_id
 from livepeer_studio_emulator.store import Store
 from livepeer_studio_emulator.streams import requester_id
+from livepeer_studio_emulator.timeline import reached
 from livepeer_studio_emulator.views import ipfs_export_output
+
+#: The phases of a clip task that count towards the clip rate limit.
+_UNFINISHED = ("pending", "waiting", "running")
 
 
 class TaskCreation(Store):
@@ -153,12 +157,7 @@ class TaskCreation(Store):
         requester = requester_id(client, payload.playbackId)
         with self._lock:
             now = self._event_ms()
-            window_start = now - round(self.clip_rate_window * 1000)
-            recent = sum(
-                1
-                for task in self._tasks.values()
-                if task.type == "clip" and task.requester_id == requester and task.created_ms > window_start
-            )
+            recent = self._unfinished_clips(requester, now - round(self.clip_rate_window * 1000), now)
             stream, session = self.streams.clip_source(account, payload.playbackId, payload.sessionId, recent)
             playback_id = new_playback_id()
             source = {"type": "clip", "playbackId": payload.playbackId, "sessionId": session.id}
@@ -178,3 +177,21 @@ class TaskCreation(Store):
             self._changed()
             self._jobs.submit(task.id)
             return {"task": {"id": task.id}, "asset": self._asset_view(asset, now)}
+
+    def _unfinished_clips(self, requester: str, window_start: int, now: int) -> int:
+        """Clip tasks of ``requester`` still pending, waiting or running, scheduled after ``window_start``.
+
+        Livepeer counts a task by its ``scheduledAt``; it writes it before the create call answers, so a
+        task not scheduled yet here counts from its creation.
+        """
+        count = 0
+        for task in self._tasks.values():
+            if task.type != "clip" or task.requester_id != requester:
+                continue
+            snapshots = task.timeline()
+            index = reached(snapshots, now)
+            waits = (s.at_ms for s in snapshots[: index + 1] if s.phase == "waiting")
+            scheduled = next(waits, task.created_ms)
+            if snapshots[index].phase in _UNFINISHED and scheduled > window_start:
+                count += 1
+        return count

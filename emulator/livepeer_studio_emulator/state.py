@@ -2,11 +2,12 @@
 
 :class:`EmulatorState` implements each API operation (the HTTP layer in :mod:`.app` only parses and
 answers) on its :class:`~.store.Store` of records; the calls that create tasks are in :mod:`.creation`.
-Its other parts live beside it, each in its own module: accounts and authentication (:mod:`.accounts`), the job runner (:mod:`.jobs`), the state file
-(:mod:`.persistence`), the request log (:mod:`.request_log`), scripted outcomes (:mod:`.outcomes`),
-fault injection (:mod:`.faults`) and what a task records of its request (:mod:`.task_params`). Task
-progress is not simulated by a loop: each task's timeline is computed from its creation time and the
-clock (see :mod:`.timeline`).
+Its other parts live beside it, each in its own module: accounts and authentication
+(:mod:`.accounts`), the job runner (:mod:`.jobs`), the state file (:mod:`.persistence`), the request log
+(:mod:`.request_log`), scripted outcomes (:mod:`.outcomes`), fault injection (:mod:`.faults`) and what a
+task records of its request (:mod:`.task_params`).
+Task progress is not simulated by a loop: each task's timeline is computed from its creation time and
+the clock (see :mod:`.timeline`).
 """
 
 from __future__ import annotations
