@@ -18,7 +18,7 @@ from livepeer_studio_emulator.records import JobState, new_playback_id
 from livepeer_studio_emulator.store import Store
 from livepeer_studio_emulator.streams import requester_id
 from livepeer_studio_emulator.timeline import reached
-from livepeer_studio_emulator.views import ipfs_export_output
+from livepeer_studio_emulator.views import ipfs_export_output, scheduled_at
 
 #: The phases of a clip task that count towards the clip rate limit.
 _UNFINISHED = ("pending", "waiting", "running")
@@ -190,8 +190,37 @@ class TaskCreation(Store):
                 continue
             snapshots = task.timeline()
             index = reached(snapshots, now)
-            waits = (s.at_ms for s in snapshots[: index + 1] if s.phase == "waiting")
-            scheduled = next(waits, task.created_ms)
+            scheduled = scheduled_at(snapshots, index) or task.created_ms
             if snapshots[index].phase in _UNFINISHED and scheduled > window_start:
                 count += 1
         return count
+
+    def retry_task(self, account: Account, task_id: str) -> dict[str, Any]:
+        """``POST /api/task/{id}/retry``: a failed or cancelled task runs again; answers ``{"id"}``.
+
+        The task goes back to ``waiting`` (see :func:`.records._retried_run`) and runs once more from now,
+        as a new task would: real work that failed (a fetch, an export) is done again, and a scripted
+        failure applied to the first run only.
+
+        :raises ApiError: 404 unknown; 400 not failed or cancelled (looked at before the owner, as the
+            server does); 403 another user's.
+        """
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                raise ApiError(404, "task not found")
+            now = self._event_ms()
+            snapshots = task.timeline()
+            index = reached(snapshots, now)
+            if snapshots[index].phase not in ("failed", "cancelled"):
+                raise ApiError(400, "task is not in a retryable state")
+            if task.user_id != account.user_id:
+                raise ApiError(403, "users may only retry their own tasks")
+            task.history, task.retried_ms, task.outcome = snapshots[: index + 1], now, Outcome()
+            failed_job = task.job if task.job is not None and task.job.error is not None else None
+            if failed_job is not None:
+                task.job = JobState(kind=failed_job.kind, url=failed_job.url)
+            self._changed()
+            if failed_job is not None:
+                self._jobs.submit(task.id)
+            return {"id": task.id}

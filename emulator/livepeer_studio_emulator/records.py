@@ -76,16 +76,37 @@ class TaskRecord(CamelModel):
     output: dict[str, Any] | None = None
     #: For custom exports: where and how to send the bytes (headers may hold secrets: never shown).
     export_target: dict[str, Any] | None = None
+    #: When the task was last retried (``POST /api/task/{id}/retry``), and its snapshots until then.
+    retried_ms: int | None = None
+    history: list[Snapshot] = Field(default_factory=list)
     _timeline: list[Snapshot] | None = PrivateAttr(default=None)
     _timeline_key: object = PrivateAttr(default=None)
 
     def timeline(self) -> list[Snapshot]:
-        """The task's snapshots, rebuilt only when its job's state changed."""
+        """The task's snapshots, rebuilt only when its job's state changed or it was retried."""
         gate = self.job.gate() if self.job is not None else None
-        if self._timeline is None or self._timeline_key != gate:
-            self._timeline = build_timeline(self.created_ms, self.times, self.outcome, gate)
-            self._timeline_key = gate
+        key = (gate, self.retried_ms)
+        if self._timeline is None or self._timeline_key != key:
+            if self.retried_ms is None:
+                self._timeline = build_timeline(self.created_ms, self.times, self.outcome, gate)
+            else:
+                self._timeline = self.history + _retried_run(self.retried_ms, self, gate)
+            self._timeline_key = key
         return self._timeline
+
+
+def _retried_run(retried_ms: int, task: TaskRecord, gate: Gate | None) -> list[Snapshot]:
+    """The snapshots of a task's run after a retry, as Livepeer's forced ``retryTask`` writes them.
+
+    The task goes back to ``waiting`` with ``retries`` 0 and its last ``errorMessage``, is scheduled again
+    at once (``waiting`` without the message: a new ``scheduledAt``), then runs as a new task would.
+    """
+    times = task.times.model_copy(update={"pending_ms": 0})
+    run = build_timeline(retried_ms + 1, times, task.outcome, gate)
+    # The new run starts at its scheduling; what build_timeline puts before it is a new task's creation.
+    scheduled = next(index for index, snapshot in enumerate(run) if snapshot.phase == "waiting")
+    error = task.history[-1].error_message if task.history else None
+    return [Snapshot(phase="waiting", at_ms=retried_ms, retries=0, error_message=error), *run[scheduled:]]
 
 
 class AssetRecord(CamelModel):

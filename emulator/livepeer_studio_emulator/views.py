@@ -29,7 +29,7 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     """A task as ``GET /api/task/{id}`` shows it while ``snapshots[index]`` is in force."""
     snapshot = snapshots[index]
     body: dict[str, Any] = {"id": task.id, "type": task.type, "createdAt": task.created_ms}
-    scheduled = next((s.at_ms for s in snapshots[: index + 1] if s.phase == "waiting"), None)
+    scheduled = scheduled_at(snapshots, index)
     if scheduled is not None:
         body["scheduledAt"] = scheduled
     if task.input_asset_id:
@@ -48,6 +48,22 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     if snapshot.phase in ("completed", "failed") and task.output is not None:
         body["output"] = copy.deepcopy(task.output)
     return body
+
+
+def scheduled_at(snapshots: Sequence[Snapshot], index: int) -> int | None:
+    """A task's ``scheduledAt`` while ``snapshots[index]`` is in force, or ``None`` before it is scheduled.
+
+    Livepeer sets it when it schedules a task with ``retries`` 0: first, and again after a retry through
+    the API (a retry after an error keeps it).
+    """
+    return next(
+        (
+            s.at_ms
+            for s in reversed(snapshots[: index + 1])
+            if s.phase == "waiting" and not s.retries and s.error_message is None
+        ),
+        None,
+    )
 
 
 def skewed(task: dict[str, Any], offset_ms: int) -> dict[str, Any]:
