@@ -37,7 +37,9 @@ class TaskCreation(Store):
         """``POST /api/asset/upload/url``: 201 ``{asset, task: {id}}``.
 
         An import of the same URL still in progress for this account is answered 200 with its asset and
-        task, as Livepeer does.
+        task, as Livepeer does (the one with the smallest id if there are several). A trusted gateway's
+        URL is stored as ``ipfs://``/``ar://`` (see :func:`.task_params.import_source`), so importing it
+        again never matches.
 
         :raises ApiError: 400 for Livepeer's extra checks, 429 when the account's queue is full.
         """
@@ -48,11 +50,16 @@ class TaskCreation(Store):
         extra, params = task_params.import_fields(payload)
         with self._lock:
             now = self._event_ms()
-            for asset in reversed(self._assets.values()):
-                if self._is_import_in_progress(asset, account, payload.url, now):
-                    return 200, {"asset": self._asset_view(asset, now), "task": {"id": asset.task_id}}
+            matches = [
+                a for a in self._assets.values() if self._is_import_in_progress(a, account, payload.url, now)
+            ]
+            if matches:
+                # Livepeer's query has no order and takes one row: the database gives the smallest id.
+                first = min(matches, key=lambda match: match.id)
+                return 200, {"asset": self._asset_view(first, now), "task": {"id": first.task_id}}
             self._check_capacity(account, now)
-            asset = self._new_asset(account, payload.name, {"type": "url", "url": payload.url}, now, extra)
+            source = task_params.import_source(payload.url)
+            asset = self._new_asset(account, payload.name, source, now, extra)
             outcome = outcome or self._rules.take("upload", payload.url, None)
             job = JobState(kind="import", url=payload.url)
             task = self._new_task(
