@@ -41,12 +41,16 @@ class TaskCreation(Store):
         URL is stored as ``ipfs://``/``ar://`` (see :func:`.task_params.import_source`), so importing it
         again never matches.
 
-        :raises ApiError: 400 for Livepeer's extra checks, 429 when the account's queue is full.
+        :raises ApiError: 400 or 403 for Livepeer's extra checks, 429 when the account's queue is full.
         """
         if payload.encryption is not None and payload.playbackPolicy is None:
             raise ApiError(400, "a playbackPolicy is required when using encryption")
         if payload.profiles is not None and not payload.profiles:
             raise ApiError(400, "assets must have at least one profile")
+        # The emulator has no object stores: any objectStoreId is taken as an active one of the caller's.
+        private = payload.playbackPolicy is not None and payload.playbackPolicy.type != "public"
+        if payload.objectStoreId and private:
+            raise ApiError(403, "private assets cannot use custom object store")
         extra, params = task_params.import_fields(payload)
         with self._lock:
             now = self._event_ms()

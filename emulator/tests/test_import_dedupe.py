@@ -1,7 +1,8 @@
-"""Import dedupe and trusted gateway URLs, as Livepeer's ``POST /api/asset/upload/url`` has them."""
+"""``POST /api/asset/upload/url`` as Livepeer has it: dedupe, trusted gateways, the server's own fields."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -60,3 +61,40 @@ def test_dedupe_answers_the_matching_asset_with_the_smallest_id(api: ApiClient) 
     assert len(ids) == 4  # four assets stored as ipfs://CID, all waiting
     status, body = imported(api, f"ipfs://{CID}")
     assert (status, body["asset"]["id"]) == (200, min(ids))
+
+
+def test_object_store_and_pipeline_strategy_are_accepted_and_never_shown(api: ApiClient) -> None:
+    body = {"name": "v", "url": "https://example.com/v.mp4", "objectStoreId": "os-1"}
+    response = api.post("/asset/upload/url", json={**body, "catalystPipelineStrategy": "catalyst_ffmpeg"})
+    assert response.status_code == 201
+    # objectStoreId is write-only on the asset; a normal user's pipeline strategy is dropped.
+    assert "objectStoreId" not in response.json()["asset"]
+    params = api.task(response.json()["task"]["id"])["params"]["upload"]
+    assert params == {"url": body["url"]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("catalystPipelineStrategy", "fastest", "must be equal to one of the allowed values"),
+        ("objectStoreId", 5, "must be string"),
+    ],
+)
+def test_object_store_and_pipeline_strategy_are_validated(
+    api: ApiClient, field: str, value: Any, message: str
+) -> None:
+    response = api.post(
+        "/asset/upload/url", json={"name": "v", "url": "https://example.com/v.mp4", field: value}
+    )
+    assert response.status_code == 422
+    error = json.loads(response.json()["errors"][0])
+    assert (error["instancePath"], error["message"]) == (f"/{field}", message)
+
+
+def test_a_private_asset_cannot_use_an_object_store(api: ApiClient) -> None:
+    body = {"name": "v", "url": "https://example.com/v.mp4", "objectStoreId": "os-1"}
+    response = api.post("/asset/upload/url", json={**body, "playbackPolicy": {"type": "jwt"}})
+    assert (response.status_code, response.json()) == (
+        403,
+        {"errors": ["private assets cannot use custom object store"]},
+    )
