@@ -11,6 +11,7 @@ from typing import Any
 from livepeer_studio_emulator import payloads, task_params
 from livepeer_studio_emulator.accounts import Account
 from livepeer_studio_emulator.errors import ApiError, not_found
+from livepeer_studio_emulator.ipfs_storage import takes_storage_over
 from livepeer_studio_emulator.jobs import JobRunner, export_job
 from livepeer_studio_emulator.media import FetchLimits
 from livepeer_studio_emulator.outcomes import Outcome
@@ -83,7 +84,8 @@ class TaskCreation(Store):
     ) -> dict[str, Any]:
         """``POST /api/asset/{id}/export``: ``{task}``.
 
-        An IPFS export completes with well-formed (fake) CIDs. A custom export to a loopback URL really
+        An IPFS export completes with well-formed (fake) CIDs; one without Piñata credentials writes the
+        asset's ``storage`` (see :mod:`.ipfs_storage`). A custom export to a loopback URL really
         sends the asset's bytes (read again from its source); to any other URL it just completes.
 
         :raises ApiError: 404 unknown asset, 412 not ready, 403 another account's, 429 queue full.
@@ -120,6 +122,11 @@ class TaskCreation(Store):
                 output=output,
                 export_target=target,
             )
+            spec = task.params["export"].get("ipfs")
+            # Livepeer records an export on the asset unless it goes to Piñata with the caller's keys.
+            to_livepeer = isinstance(params, payloads.IpfsExportParams) and params.ipfs.pinata is None
+            if to_livepeer and takes_storage_over(asset, self._tasks, spec, now):
+                asset.ipfs_exports.append(task.id)
             self._changed()
             if job is not None and job.done_ms is None:
                 self._jobs.submit(task.id)

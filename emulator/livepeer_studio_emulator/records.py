@@ -113,6 +113,8 @@ class AssetRecord(CamelModel):
     """An asset as stored; its status and media fields come from the task that produces it.
 
     :param extra: payload fields echoed on the asset (``playbackPolicy``, ``creatorId``, ``profiles``).
+    :param ipfs_exports: the IPFS exports that took its ``storage`` over, oldest first (see
+        :mod:`.ipfs_storage`).
     """
 
     id: str
@@ -126,3 +128,4 @@ class AssetRecord(CamelModel):
     task_id: str | None = None
     deleted_ms: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    ipfs_exports: list[str] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from typing import Any
 from livepeer_studio_emulator.accounts import Account, Accounts
 from livepeer_studio_emulator.clock import Clock, ManualClock, to_ms
 from livepeer_studio_emulator.errors import ApiError
+from livepeer_studio_emulator.ipfs_storage import with_storage
 from livepeer_studio_emulator.jobs import Work
 from livepeer_studio_emulator.media import MediaInfo
 from livepeer_studio_emulator.outcomes import Outcome, OutcomeRules
@@ -133,13 +134,14 @@ class Store:
     def _asset_view(self, asset: AssetRecord, now: int, details: bool = False) -> dict[str, Any]:
         task = self._tasks.get(asset.task_id) if asset.task_id else None
         if task is None:
-            return asset_json(asset, asset_status(asset, None, 0, now), None, details)
+            body = asset_json(asset, asset_status(asset, None, 0, now), None, details)
+            return with_storage(body, asset, self._tasks, now)
         snapshots = task.timeline()
         status = asset_status(asset, snapshots, reached(snapshots, now), now)
         # The producing upload or clip task's assetSpec.
         sections = [(task.output or {}).get(key) for key in ("upload", "clip")]
         spec = next((s["assetSpec"] for s in sections if isinstance(s, dict) and "assetSpec" in s), None)
-        return asset_json(asset, status, spec, details)
+        return with_storage(asset_json(asset, status, spec, details), asset, self._tasks, now)
 
     def task_view(self, task_id: str) -> dict[str, Any]:
         """A task as its owner sees it now (for tests and the admin API).
