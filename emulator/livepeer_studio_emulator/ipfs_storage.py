@@ -2,7 +2,9 @@
 
 An IPFS export without Piñata credentials whose spec differs from the asset's current one takes the
 asset's storage over when it is created: ``storage.ipfs.spec`` becomes its spec and ``storage.status``
-is ``waiting`` with ``tasks.pending`` = its id. If it is still the pending one when it ends:
+is ``waiting`` with ``tasks.pending`` = its id. While it runs, and is still the pending one, each
+progress report makes the status ``processing`` with the highest ``progress`` so far. If it is still the
+pending one when it ends:
 
 * completed: ``storage.ipfs`` is the spec, the file's ``cid``, ``url``, ``gatewayUrl``, ``nftMetadata``
   and ``updatedAt``; the status is ``ready`` with ``tasks.last`` only;
@@ -53,20 +55,23 @@ def storage_at(
             continue
         events.append((task.created_ms, 0, task, None))
         snapshots = task.timeline()
-        current = snapshots[reached(snapshots, now)]
-        if current.phase in _ENDED:
-            events.append((current.at_ms, 1, task, current))
+        index = reached(snapshots, now)
+        events += [(s.at_ms, 1, task, s) for s in snapshots[: index + 1] if s.phase == "running"]
+        if snapshots[index].phase in _ENDED:
+            events.append((snapshots[index].at_ms, 2, task, snapshots[index]))
     storage: dict[str, Any] | None = None
     moved: int | None = None
-    for at, _, task, end in sorted(events, key=lambda event: event[:2]):
-        if end is None:
+    for at, _, task, write in sorted(events, key=lambda event: event[:2]):
+        if write is None:
             storage = _started(storage, task)
         elif storage is None or storage["status"]["tasks"].get("pending") != task.id:
-            continue  # a later export took the storage over: this one's end is not written
-        elif end.phase == "completed":
+            continue  # a later export took the storage over: this one's writes are not made
+        elif write.phase == "running":
+            storage = _progressed(storage, write)
+        elif write.phase == "completed":
             storage = _completed(storage, task, at)
         else:
-            storage = _failed(storage, task, end, {t.id: t for t in exports})
+            storage = _failed(storage, task, write, {t.id: t for t in exports})
         moved = at
     return copy.deepcopy(storage), moved
 
@@ -80,6 +85,12 @@ def _started(storage: dict[str, Any] | None, task: TaskRecord) -> dict[str, Any]
     tasks = {**before.get("status", {}).get("tasks", {}), "pending": task.id}
     ipfs = {**before.get("ipfs", {}), "spec": _spec(task)}
     return {**before, "ipfs": ipfs, "status": {"phase": "waiting", "tasks": tasks}}
+
+
+def _progressed(storage: dict[str, Any], report: Snapshot) -> dict[str, Any]:
+    before = storage["status"]
+    progress = max(report.progress or 0.0, before.get("progress", 0.0))
+    return {**storage, "status": {"phase": "processing", "progress": progress, "tasks": before["tasks"]}}
 
 
 def _completed(storage: dict[str, Any], task: TaskRecord, at: int) -> dict[str, Any]:

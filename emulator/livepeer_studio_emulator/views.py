@@ -81,7 +81,8 @@ def asset_status(
     """An asset's ``status``, following the task that produces it.
 
     The asset waits while its task is pending or waiting, is ``processing`` (with the highest progress
-    seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed``.
+    seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed`` (and stays
+    ``failed`` while a task retried through the API runs again).
     """
     if asset.deleted_ms is not None and asset.deleted_ms <= now_ms:
         # Livepeer marks a deleted asset ``deleting`` (it then answers 404 and leaves the lists).
@@ -91,11 +92,14 @@ def asset_status(
     current = snapshots[index]
     if current.phase == "completed":
         return {"phase": "ready", "updatedAt": current.at_ms}
-    if current.phase in ("failed", "cancelled"):
+    # A retried task's asset stays failed until the new run ends: Livepeer's progress reports only
+    # update assets that are waiting or processing.
+    ended = [s for s in snapshots[: index + 1] if s.phase in ("failed", "cancelled")]
+    if ended:
         return {
             "phase": "failed",
-            "updatedAt": current.at_ms,
-            "errorMessage": current.error_message or "failed",
+            "updatedAt": ended[-1].at_ms,
+            "errorMessage": ended[-1].error_message or "failed",
         }
     runs = [s for s in snapshots[: index + 1] if s.phase == "running"]
     if not runs:

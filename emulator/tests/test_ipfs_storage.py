@@ -55,6 +55,16 @@ def test_a_running_export_is_pending_then_its_files_are_on_the_asset(
     }
     assert asset["status"] == {"phase": "ready", "updatedAt": task["createdAt"]}
     assert task["createdAt"] > before["status"]["updatedAt"]
+    frozen.state.clock.advance(3)  # running: each progress report of the pending export is written
+    running = api.task(task["id"])["status"]
+    asset = api.get(f"/asset/{asset_id}").json()
+    assert running["phase"] == "running" and running["progress"] > 0
+    assert asset["storage"]["status"] == {
+        "phase": "processing",
+        "progress": running["progress"],
+        "tasks": {"pending": task["id"]},
+    }
+    assert asset["status"]["updatedAt"] == running["updatedAt"]
     frozen.state.clock.advance(60)
     done = api.task(task["id"])
     assert done["status"]["phase"] == "completed"

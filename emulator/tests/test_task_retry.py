@@ -33,6 +33,10 @@ def failed_import(emulator: Any, api: ApiClient, url: str, **headers: str) -> st
     return task_id
 
 
+def output_asset(api: ApiClient, task_id: str) -> str:
+    return str(api.task(task_id)["outputAssetId"])
+
+
 def test_a_retried_task_waits_with_its_error_is_scheduled_again_and_runs(frozen: Any, tmp_path: Path) -> None:
     api = ApiClient(frozen.url, "key-a")
     source = tmp_path / "a.mp4"
@@ -57,9 +61,19 @@ def test_a_retried_task_waits_with_its_error_is_scheduled_again_and_runs(frozen:
     now = api.task(task_id)
     assert now["status"]["phase"] == "waiting" and "errorMessage" not in now["status"]
     assert now["scheduledAt"] > before["scheduledAt"]
+    # The asset stays failed while the task runs again (progress only moves waiting or processing assets).
+    frozen.state.clock.advance(4)
+    assert api.task(task_id)["status"]["phase"] == "running"
+    asset = api.get(f"/asset/{output_asset(api, task_id)}").json()
+    assert asset["status"] == {
+        "phase": "failed",
+        "updatedAt": before["status"]["updatedAt"],
+        "errorMessage": "corrupt file",
+    }
     frozen.state.clock.advance(60)  # a scripted failure applies to the first run only
     done = api.task(task_id)
     assert done["status"]["phase"] == "completed"
+    assert api.get(f"/asset/{output_asset(api, task_id)}").json()["status"]["phase"] == "ready"
     assert done["output"]["upload"]["assetSpec"]["size"] == source.stat().st_size
 
 
