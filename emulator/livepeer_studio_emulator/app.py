@@ -6,7 +6,8 @@ routes without a body are plain functions, which FastAPI runs in a worker thread
 read it on the loop and do the rest in a worker thread (:func:`_with_body`). Every error is
 Livepeer's ``{"errors": [...]}``.
 
-Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET /api/task/{id}``,
+Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET|DELETE /api/task/{id}``
+(the delete is admin-only: always 403), ``POST /api/task/{id}/retry``,
 ``GET /api/asset``, ``GET|DELETE /api/asset/{id}``, ``POST /api/asset/upload/url``,
 ``POST /api/asset/{id}/export``, ``POST /api/transcode``, ``POST /api/clip``, ``POST|GET /api/stream``,
 ``GET /api/stream/{id}``. A task-creating call may
@@ -165,6 +166,16 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
     @app.get("/api/task/{task_id}")
     def get_task(request: Request, task_id: str) -> Response:
         return JSONResponse(state.get_task(account(request), task_id))
+
+    @app.post("/api/task/{task_id}/retry")
+    def retry_task(request: Request, task_id: str) -> Response:
+        return JSONResponse(state.retry_task(account(request), task_id))
+
+    @app.delete("/api/task/{task_id}")
+    def delete_task(request: Request, task_id: str) -> Response:
+        account(request)  # an unknown key is still a 401
+        # Only admins may delete tasks on Livepeer, whoever owns the task; the emulator has no admin keys.
+        raise ApiError(403, "user does not have admin priviledges")
 
     @app.get("/api/asset")
     def list_assets(request: Request) -> Response:

@@ -9,7 +9,6 @@ files.
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,6 +22,7 @@ from pydantic import (
 )
 
 from livepeer_studio_emulator.errors import ApiError
+from livepeer_studio_emulator.validation import validation_messages
 
 SourceUrl = Annotated[str, StringConstraints(pattern=r"^(https?|ipfs|ar|file)://")]
 HttpUrl = Annotated[str, StringConstraints(pattern=r"^http(s)?://")]
@@ -102,8 +102,18 @@ class Encryption(_Payload):
     encryptedKey: str
 
 
+#: ``catalystPipelineStrategy``: only an admin's or a test user's is used; Livepeer drops anyone else's.
+PipelineStrategy = Literal[
+    "catalyst", "catalyst_ffmpeg", "background_external", "background_mist", "fallback_external", "external"
+]
+
+
 class NewAssetFromUrl(_Payload):
-    """``new-asset-from-url-payload`` (``POST /api/asset/upload/url``)."""
+    """``new-asset-from-url-payload`` (``POST /api/asset/upload/url``).
+
+    With the server's own additions (``db-schema.yaml``): ``objectStoreId`` (write-only: never shown
+    back) and ``catalystPipelineStrategy``.
+    """
 
     name: str
     url: SourceUrl
@@ -115,6 +125,8 @@ class NewAssetFromUrl(_Payload):
     c2pa: bool | None = None
     profiles: list[TranscodeProfile] | None = None
     targetSegmentSizeSecs: float | None = None
+    objectStoreId: str | None = None
+    catalystPipelineStrategy: PipelineStrategy | None = None
 
 
 class CustomExport(_Payload):
@@ -256,39 +268,13 @@ class ClipPayload(_Payload):
     sessionId: str | None = None
 
 
-# pydantic prefixes the location of an error inside a union with the branch: a model's class name, or a
-# type tag such as ``str`` or ``dict[str,any]``. Request fields are camelCase words, never these.
-_UNION_TAG = re.compile(
-    r"^([A-Z][A-Za-z0-9]*|str|int|float|bool|none|(dict|list|constrained-\w+|function-\w+)\[?.*)$"
-)
-_MAX_MESSAGES = 10
-# pydantic's error types as the JSON-schema keywords (and JSON types) Livepeer's validator reports.
-_TYPE_NAMES = {
-    "string_type": "string",
-    "int_type": "integer",
-    "int_from_float": "integer",
-    "float_type": "number",
-    "bool_type": "boolean",
-    "dict_type": "object",
-    "model_type": "object",
-    "model_attributes_type": "object",
-    "list_type": "array",
-}
-_BOUNDS = {
-    "greater_than_equal": ("minimum", ">=", "ge"),
-    "greater_than": ("exclusiveMinimum", ">", "gt"),
-    "less_than_equal": ("maximum", "<=", "le"),
-    "less_than": ("exclusiveMaximum", "<", "lt"),
-}
-
-
 def parse_body(raw: bytes, model: Any) -> Any:
     """Decode and validate a JSON body.
 
     :param raw: the request body.
     :param model: a payload model, or a union of them (``ExportParams``).
-    :raises ApiError: 422 whose messages are the validator's error objects, each as a JSON string
-        (``keyword``, ``dataPath``, ``schemaPath``, ``params``, ``message``), as Livepeer sends them.
+    :raises ApiError: 422 whose messages are the validator's error objects, each as a JSON string, as
+        Livepeer sends them (see :mod:`.validation`).
     """
     try:
         data = json.loads(raw or b"null")
@@ -300,52 +286,6 @@ def parse_body(raw: bytes, model: Any) -> Any:
         return TypeAdapter(model).validate_python(data)
     except ValidationError as err:
         raise ApiError(422, *validation_messages(err)) from None
-
-
-def validation_messages(err: ValidationError) -> list[str]:
-    """The validator's error objects for a validation error, each as a JSON string."""
-    messages: list[str] = []
-    for error in err.errors():
-        message = json.dumps(_validator_error(error), separators=(",", ":"))
-        if message not in messages:
-            messages.append(message)
-    return messages[:_MAX_MESSAGES]
-
-
-def _validator_error(error: Any) -> dict[str, Any]:
-    path = [part for part in error["loc"] if not _UNION_TAG.match(str(part))]
-    kind, ctx = error["type"], error.get("ctx") or {}
-    if kind in ("missing", "extra_forbidden"):
-        name, path = str(path[-1]), path[:-1]
-    data_path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
-    schema_path = "#/properties/" + "/properties/".join(str(p) for p in path if not isinstance(p, int))
-    body: tuple[str, dict[str, Any], str]
-    if kind == "missing":
-        body = ("required", {"missingProperty": name}, f"should have required property '{name}'")
-    elif kind == "extra_forbidden":
-        body = ("additionalProperties", {"additionalProperty": name}, "should NOT have additional properties")
-    elif kind in _TYPE_NAMES:
-        body = ("type", {"type": _TYPE_NAMES[kind]}, f"should be {_TYPE_NAMES[kind]}")
-    elif kind in _BOUNDS:
-        keyword, comparison, key = _BOUNDS[kind]
-        limit = ctx.get(key)
-        body = (keyword, {"comparison": comparison, "limit": limit}, f"should be {comparison} {limit}")
-    elif kind == "string_pattern_mismatch":
-        pattern = ctx.get("pattern")
-        body = ("pattern", {"pattern": pattern}, f'should match pattern "{pattern}"')
-    elif kind == "literal_error":
-        allowed = {"allowedValues": ctx.get("expected")}
-        body = ("enum", allowed, "should be equal to one of the allowed values")
-    else:
-        body = (kind, {}, str(error["msg"]))
-    keyword, params, message = body
-    return {
-        "keyword": keyword,
-        "dataPath": data_path,
-        "schemaPath": f"{schema_path.rstrip('/')}/{keyword}" if path else f"#/{keyword}",
-        "params": params,
-        "message": message,
-    }
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class JobState(CamelModel):
     :param done_ms: when it finished, or ``None`` while it runs.
     :param error: why it failed, as the task's ``errorMessage`` says it (Livepeer's words).
     :param detail: why it failed, in the emulator's words (for ``GET /_emulator/tasks/{id}``).
-    :param retried_ms: when each earlier try failed in a way Livepeer retries (a source that could not
+    :param failed_tries_ms: when each earlier try failed in a way Livepeer retries (a source that could not
         be fetched); each was tried again after Livepeer's retry delay.
     :param media: what an import learnt about its source.
     :param note: what was done, in words (e.g. an export not sent because its target is not loopback).
@@ -59,13 +59,13 @@ class JobState(CamelModel):
     done_ms: int | None = None
     error: str | None = None
     detail: str | None = None
-    retried_ms: list[int] = Field(default_factory=list)
+    failed_tries_ms: list[int] = Field(default_factory=list)
     media: MediaInfo | None = None
     note: str | None = None
 
     def gate(self) -> Gate:
         """The job as the timeline's gate."""
-        return Gate(self.done_ms, self.error, tuple(self.retried_ms))
+        return Gate(self.done_ms, self.error, tuple(self.failed_tries_ms))
 
 
 class TaskRecord(CamelModel):
@@ -90,25 +90,47 @@ class TaskRecord(CamelModel):
     export_target: dict[str, Any] | None = None
     #: When its output asset was deleted before it finished: it fails then.
     asset_deleted_ms: int | None = None
+    #: When the task was last retried (``POST /api/task/{id}/retry``), and its snapshots until then.
+    retried_ms: int | None = None
+    history: list[Snapshot] = Field(default_factory=list)
     _timeline: list[Snapshot] | None = PrivateAttr(default=None)
     _timeline_key: object = PrivateAttr(default=None)
 
     def timeline(self) -> list[Snapshot]:
-        """The task's snapshots, rebuilt only when its job's state changed (or its asset was deleted)."""
+        """The task's snapshots, rebuilt when its job's state changed, it was retried or its asset deleted."""
         gate = self.job.gate() if self.job is not None else None
-        key = (gate, self.asset_deleted_ms)
+        key = (gate, self.retried_ms, self.asset_deleted_ms)
         if self._timeline is None or self._timeline_key != key:
-            self._timeline = build_timeline(self.created_ms, self.times, self.outcome, gate)
+            if self.retried_ms is None:
+                self._timeline = build_timeline(self.created_ms, self.times, self.outcome, gate)
+            else:
+                self._timeline = self.history + _retried_run(self.retried_ms, self, gate)
             if self.asset_deleted_ms is not None:
                 self._timeline = cut_short(self._timeline, self.asset_deleted_ms, ASSET_DELETED_MESSAGE)
             self._timeline_key = key
         return self._timeline
 
 
+def _retried_run(retried_ms: int, task: TaskRecord, gate: Gate | None) -> list[Snapshot]:
+    """The snapshots of a task's run after a retry, as Livepeer's forced ``retryTask`` writes them.
+
+    The task goes back to ``waiting`` with ``retries`` 0 and its last ``errorMessage``, is scheduled again
+    at once (``waiting`` without the message: a new ``scheduledAt``), then runs as a new task would.
+    """
+    times = task.times.model_copy(update={"pending_ms": 0})
+    run = build_timeline(retried_ms + 1, times, task.outcome, gate)
+    # The new run starts at its scheduling; what build_timeline puts before it is a new task's creation.
+    scheduled = next(index for index, snapshot in enumerate(run) if snapshot.phase == "waiting")
+    error = task.history[-1].error_message if task.history else None
+    return [Snapshot(phase="waiting", at_ms=retried_ms, retries=0, error_message=error), *run[scheduled:]]
+
+
 class AssetRecord(CamelModel):
     """An asset as stored; its status and media fields come from the task that produces it.
 
     :param extra: payload fields echoed on the asset (``playbackPolicy``, ``creatorId``, ``profiles``).
+    :param ipfs_exports: the IPFS exports that took its ``storage`` over, oldest first (see
+        :mod:`.ipfs_storage`).
     """
 
     id: str
@@ -122,3 +144,4 @@ class AssetRecord(CamelModel):
     task_id: str | None = None
     deleted_ms: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+    ipfs_exports: list[str] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from typing import Any
 from livepeer_studio_emulator.accounts import Account, Accounts
 from livepeer_studio_emulator.clock import Clock, ManualClock, to_ms
 from livepeer_studio_emulator.errors import ApiError
+from livepeer_studio_emulator.ipfs_storage import with_storage
 from livepeer_studio_emulator.jobs import JobRunner, Work
 from livepeer_studio_emulator.media import MediaInfo, SourceError
 from livepeer_studio_emulator.outcomes import MAX_RETRIES, Outcome, OutcomeRules
@@ -141,13 +142,14 @@ class Store:
     def _asset_view(self, asset: AssetRecord, now: int, details: bool = False) -> dict[str, Any]:
         task = self._tasks.get(asset.task_id) if asset.task_id else None
         if task is None:
-            return asset_json(asset, asset_status(asset, None, 0, now), None, details)
+            body = asset_json(asset, asset_status(asset, None, 0, now), None, details)
+            return with_storage(body, asset, self._tasks, now)
         snapshots = task.timeline()
         status = asset_status(asset, snapshots, reached(snapshots, now), now)
         # The producing upload or clip task's assetSpec.
         sections = [(task.output or {}).get(key) for key in ("upload", "clip")]
         spec = next((s["assetSpec"] for s in sections if isinstance(s, dict) and "assetSpec" in s), None)
-        return asset_json(asset, status, spec, details)
+        return with_storage(asset_json(asset, status, spec, details), asset, self._tasks, now)
 
     def task_view(self, task_id: str) -> dict[str, Any]:
         """A task as its owner sees it now (for tests and the admin API).
@@ -293,11 +295,14 @@ class Store:
             if task is None or task.job is not job:
                 return  # reset meanwhile
             now = self._event_ms()
-            if error is not None and error.retried and len(job.retried_ms) < MAX_RETRIES:
+            if error is not None and error.retried and len(job.failed_tries_ms) < MAX_RETRIES:
                 job.detail = str(error)
-                job.retried_ms.append(now)
+                job.failed_tries_ms.append(now)
                 self._changed()
-                self._jobs.submit(task_id, task.times.retry_delays_ms[len(job.retried_ms) - 1] / 1000)
+                # A ManualClock's time moves only when told: the fetch is tried again at once, and the
+                # timeline still shows Livepeer's delays.
+                delay = task.times.retry_delays_ms[len(job.failed_tries_ms) - 1] / 1000
+                self._jobs.submit(task_id, 0.0 if isinstance(self.clock, ManualClock) else delay)
                 return
             job.done_ms, job.media = now, media
             job.error, job.detail = (error.task_message, str(error)) if error else (None, None)

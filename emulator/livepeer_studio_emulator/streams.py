@@ -8,10 +8,11 @@ an import), not cut to ``startTime``/``endTime``.
 
 The clip rules follow Livepeer's ``controllers/clip.ts``: the playback id is looked up among streams only
 (an asset's, or an unknown one: 404 ``Content not found``); another user's stream is 403; at most
-:data:`MAX_CLIPS_PER_REQUESTER` clip tasks per requester (a hash of the caller's address and the playback
-id) may be scheduled within the rate window, else 403 ``Too many clips are being processed.``; a
-``sessionId`` that is unknown is 404 ``Session not found``, one of another stream 404; a stream without
-a recording session is 500 ``Recording session not found``.
+:data:`MAX_CLIPS_PER_REQUESTER` unfinished clip tasks (``pending``, ``waiting`` or ``running``) per
+requester (a hash of the caller's address and the playback id) may be scheduled within the rate window,
+else 403 ``Too many clips are being processed.``; a ``sessionId`` that is unknown is 404 ``Session not
+found``, one of another stream 404; a stream without a recording session is 500 ``Internal server error:
+Error`` (the server throws a plain ``Error``, which its error handler names by its class, not its message).
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ class Streams:
     ) -> tuple[StreamRecord, RecordingSession]:
         """The stream and session a clip is made from, checked in the order Livepeer checks them.
 
-        :param recent_clips: clip tasks this requester scheduled for this playback id in the rate window.
+        :param recent_clips: unfinished clip tasks this requester scheduled for this playback id in the rate
+            window.
         :raises ApiError: 404, 403 or 500 as described in the module docstring.
         """
         stream = next((s for s in self._by_id.values() if s.playback_id == playback_id), None)
@@ -150,7 +152,7 @@ class Streams:
                 raise ApiError(404, "The provided session id does not belong to this stream")
             return stream, session
         if not stream.sessions:
-            raise ApiError(500, "Recording session not found")
+            raise ApiError(500, "Internal server error: Error")
         return stream, stream.sessions[-1]
 
     def all(self) -> list[StreamRecord]:

@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 
 from livepeer_studio_emulator import payloads
 
+#: Livepeer's default trusted gateways (``parse-cli.ts``): imports from them are stored by content address.
+TRUSTED_IPFS_GATEWAYS = ("https://ipfs.livepeer.studio/ipfs/",)
+TRUSTED_ARWEAVE_GATEWAYS = ("https://arweave.net/", "https://gateway.arweave.net/")
+
 
 def number(value: float) -> int | float:
     """A JSON number as the client sent it (pydantic made ``5`` into ``5.0``)."""
@@ -46,6 +50,25 @@ def import_fields(payload: payloads.NewAssetFromUrl) -> tuple[dict[str, Any], di
     if payload.targetSegmentSizeSecs is not None:
         params["targetSegmentSizeSecs"] = number(payload.targetSegmentSizeSecs)
     return extra, params
+
+
+def import_source(url: str) -> dict[str, Any]:
+    """An import's asset ``source``: ``{"type": "url", "url"}``, a trusted gateway's URL rewritten.
+
+    As Livepeer's ``parseUrlToDStorageUrl`` with its default gateways: a URL under a trusted IPFS gateway
+    whose path is ``/ipfs/<cid>[/path]`` becomes ``ipfs://<cid>[/path]``, one under a trusted Arweave
+    gateway ``ar://<path>``; the query string is dropped and the URL given is kept as ``gatewayUrl``.
+    The task's ``params.upload.url`` stays the URL given.
+    """
+    path = urlsplit(url).path.split("/")
+    if path and path[0] == "":
+        path = path[1:]
+    if len(path) >= 2 and path[0] == "ipfs":
+        if url.startswith(TRUSTED_IPFS_GATEWAYS):
+            return {"type": "url", "url": "ipfs://" + "/".join(path[1:]), "gatewayUrl": url}
+    elif path and url.startswith(TRUSTED_ARWEAVE_GATEWAYS):
+        return {"type": "url", "url": "ar://" + "/".join(path), "gatewayUrl": url}
+    return {"type": "url", "url": url}
 
 
 def export_shown(params: payloads.CustomExportParams | payloads.IpfsExportParams) -> dict[str, Any]:

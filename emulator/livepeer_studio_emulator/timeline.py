@@ -92,12 +92,12 @@ class Gate:
 
     :param done_ms: when it finished (Unix ms), or ``None`` while it runs.
     :param error: why it failed, or ``None`` if it succeeded.
-    :param retried_ms: when earlier tries failed in a way Livepeer retries; each ends a run of the task.
+    :param failed_tries_ms: when earlier tries failed in a way Livepeer retries; each ends a run of the task.
     """
 
     done_ms: int | None
     error: str | None = None
-    retried_ms: tuple[int, ...] = ()
+    failed_tries_ms: tuple[int, ...] = ()
 
 
 class Snapshot(CamelModel):
@@ -153,7 +153,7 @@ def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: G
                 retries=attempt,
             )
         end = run_start + times.running_ms
-        retried = gate.retried_ms if gate is not None else ()
+        retried = gate.failed_tries_ms if gate is not None else ()
         if attempt < (len(retried) if retried else min(outcome.retries, MAX_RETRIES)):
             message = INACCESSIBLE_MESSAGE if retried else outcome.retry_error(attempt + 1)
             # A fetch that failed before the run's planned end is reported at that end.

@@ -33,7 +33,7 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     """A task as ``GET /api/task/{id}`` shows it while ``snapshots[index]`` is in force."""
     snapshot = snapshots[index]
     body: dict[str, Any] = {"id": task.id, "type": task.type, "createdAt": task.created_ms}
-    scheduled = next((s.at_ms for s in snapshots[: index + 1] if s.phase == "waiting"), None)
+    scheduled = scheduled_at(snapshots, index)
     if scheduled is not None:
         body["scheduledAt"] = scheduled
     if task.input_asset_id:
@@ -54,6 +54,22 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     return body
 
 
+def scheduled_at(snapshots: Sequence[Snapshot], index: int) -> int | None:
+    """A task's ``scheduledAt`` while ``snapshots[index]`` is in force, or ``None`` before it is scheduled.
+
+    Livepeer sets it when it schedules a task with ``retries`` 0: first, and again after a retry through
+    the API (a retry after an error keeps it).
+    """
+    return next(
+        (
+            s.at_ms
+            for s in reversed(snapshots[: index + 1])
+            if s.phase == "waiting" and not s.retries and s.error_message is None
+        ),
+        None,
+    )
+
+
 def skewed(task: dict[str, Any], offset_ms: int) -> dict[str, Any]:
     """A task view with its time stamps shifted by ``offset_ms``, as an off clock would write them."""
     if offset_ms:
@@ -69,7 +85,8 @@ def asset_status(
     """An asset's ``status``, following the task that produces it.
 
     The asset waits while its task is pending or waiting, is ``processing`` (with the highest progress
-    seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed``.
+    seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed`` (and stays
+    ``failed`` while a task retried through the API runs again).
     """
     if asset.deleted_ms is not None and asset.deleted_ms <= now_ms:
         # Livepeer marks a deleted asset ``deleting`` (it then answers 404 and leaves the lists).
@@ -79,11 +96,14 @@ def asset_status(
     current = snapshots[index]
     if current.phase == "completed":
         return {"phase": "ready", "updatedAt": current.at_ms}
-    if current.phase in ("failed", "cancelled"):
+    # A retried task's asset stays failed until the new run ends: Livepeer's progress reports only
+    # update assets that are waiting or processing.
+    ended = [s for s in snapshots[: index + 1] if s.phase in ("failed", "cancelled")]
+    if ended:
         return {
             "phase": "failed",
-            "updatedAt": current.at_ms,
-            "errorMessage": current.error_message or "failed",
+            "updatedAt": ended[-1].at_ms,
+            "errorMessage": ended[-1].error_message or "failed",
         }
     runs = [s for s in snapshots[: index + 1] if s.phase == "running"]
     if not runs:

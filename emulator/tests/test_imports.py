@@ -185,7 +185,7 @@ def test_a_source_that_cannot_be_fetched_is_retried_twice_then_fails_in_livepeer
     failed = api.get(f"/asset/{asset['id']}").json()["status"]
     assert (failed["phase"], failed["errorMessage"]) == ("failed", INACCESSIBLE_MESSAGE)
     job = livepeer_emulator.state.debug_task(task_id)["job"]
-    assert len(job["retriedMs"]) == 2  # fetched three times in all
+    assert len(job["failedTriesMs"]) == 2  # fetched three times in all
     assert url in job["detail"] and reason in job["detail"]  # the emulator's own words, for debugging
 
 

@@ -25,7 +25,8 @@ def _assets(emulator: Any) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- clip rate limit
 
 
-@pytest.mark.livepeer_emulator(clip_rate_window=4)
+# Livepeer counts only unfinished clips: at speed 1 a clip runs for 8 s, longer than the window.
+@pytest.mark.livepeer_emulator(clip_rate_window=4, speed=1)
 def test_clip_rate_limit_is_retried_until_it_clears(
     livepeer_emulator: Any, emulator_conn: str, stream_playback_id: str
 ) -> None:
@@ -43,7 +44,7 @@ def test_clip_rate_limit_is_retried_until_it_clears(
     assert livepeer_emulator.request_count("POST", "/api/clip", status=200) == 6
 
 
-@pytest.mark.livepeer_emulator(clip_rate_window=60)
+@pytest.mark.livepeer_emulator(clip_rate_window=60, speed=1)  # the clips stay unfinished for 8 s
 def test_clip_rate_limit_gives_up_after_its_timeout(
     livepeer_emulator: Any, emulator_conn: str, stream_playback_id: str
 ) -> None:

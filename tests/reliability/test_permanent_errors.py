@@ -134,7 +134,7 @@ HOOK_CASES: list[
         lambda h, a: h.import_asset("https://example.com/v.mp4", "n", playback_policy={"type": "bogus"}),
         LivepeerInvalidRequestError,
         422,
-        '"dataPath":".playbackPolicy.type"',
+        '"instancePath":"/playbackPolicy/type"',
     ),
     (
         "livepeer_default",
@@ -142,7 +142,7 @@ HOOK_CASES: list[
         lambda h, a: h.import_asset("https://example.com/v.mp4", "n", profiles=[{"bitrate": 100}]),
         LivepeerInvalidRequestError,
         422,
-        '"dataPath":".profiles[0].bitrate"',
+        '"instancePath":"/profiles/0/bitrate"',
     ),
     (
         "livepeer_default",
@@ -158,7 +158,7 @@ HOOK_CASES: list[
         lambda h, a: h.create_clip("livestream1", 1_000, 2_000, name=123),  # type: ignore[arg-type]
         LivepeerInvalidRequestError,
         422,
-        '"dataPath":".name","schemaPath":"#/properties/name/type"',
+        '"instancePath":"/name","schemaPath":"#/properties/name/type"',
     ),
     (
         "livepeer_default",
@@ -168,7 +168,7 @@ HOOK_CASES: list[
         ),
         LivepeerInvalidRequestError,
         422,
-        '"dataPath":".custom.headers.x"',
+        '"instancePath":"/custom/headers/x"',
     ),
 ]
 
@@ -302,7 +302,7 @@ async def test_trigger_fires_one_error_event_then_the_sensor_fails(
             "livepeer_default",
             LivepeerInvalidRequestError,
             422,
-            '"dataPath":".playbackPolicy.type"',
+            '"instancePath":"/playbackPolicy/type"',
         ),
         (
             lambda a: LivepeerTranscodeOperator(
@@ -315,7 +315,7 @@ async def test_trigger_fires_one_error_event_then_the_sensor_fails(
             "livepeer_default",
             LivepeerInvalidRequestError,
             422,
-            '"dataPath":".profiles[0].bitrate"',
+            '"instancePath":"/profiles/0/bitrate"',
         ),
         (
             lambda a: LivepeerClipOperator(
@@ -324,7 +324,7 @@ async def test_trigger_fires_one_error_event_then_the_sensor_fails(
             "livepeer_default",
             LivepeerInvalidRequestError,
             422,
-            '"dataPath":".name"',
+            '"instancePath":"/name"',
         ),
     ],
     ids=["401-import", "403-export", "404-export", "422-import", "422-transcode", "422-clip"],

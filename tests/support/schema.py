@@ -13,6 +13,10 @@ Two documented deviations of the real server are allowed on ``task``, and only t
   public schema's ``output`` has no ``clip`` key. It is validated here as ``{"assetSpec": <asset>}``, so
   the clip's spec is checked as strictly as any asset.
 
+A ``$ref`` beside other keys inside ``properties`` (``asset.storage.ipfs``: the file's ``cid``, ``url``
+and ``gatewayUrl`` are ``$ref: ipfs-file-info/properties``) is merged into them, as the server's schema
+compiler (json-schema-ref-parser) does; JSON Schema would read it as a property named ``$ref``.
+
 Tests skip with a clear message when the shared folder is absent.
 """
 
@@ -46,7 +50,25 @@ def api_document() -> dict[str, Any]:
         "properties": {"assetSpec": {"$ref": "#/components/schemas/asset"}},
         "required": ["assetSpec"],
     }
+    _merge_property_refs(document, document)
     return document  # type: ignore[no-any-return]
+
+
+def _merge_property_refs(node: Any, document: dict[str, Any]) -> None:
+    """Replace each ``properties: {$ref: ..., other: ...}`` by the referenced properties plus the others."""
+    if isinstance(node, list):
+        for item in node:
+            _merge_property_refs(item, document)
+    if not isinstance(node, dict):
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict) and isinstance(properties.get("$ref"), str):
+        target: Any = document
+        for part in properties.pop("$ref").removeprefix("#/").split("/"):
+            target = target[part]
+        node["properties"] = {**copy.deepcopy(target), **properties}
+    for value in node.values():
+        _merge_property_refs(value, document)
 
 
 @functools.cache
