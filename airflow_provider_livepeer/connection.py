@@ -130,12 +130,13 @@ def environment_settings(base_url: str, verify: bool | str) -> tuple[str | None,
     :raises ValueError: the CA bundle the environment names does not exist (checked here, so both
         clients fail alike, before anything is sent).
     """
-    settings = requests.Session().merge_environment_settings(base_url, {}, None, None, None)
+    with requests.Session() as session:
+        settings = session.merge_environment_settings(base_url, {}, None, None, None)
     proxy = requests.utils.select_proxy(base_url, settings["proxies"])
     if verify is not True:  # the extra outranks the environment: a bundle (checked), or no checks
         return proxy, verify or None
-    bundle = settings["verify"]
-    if bundle is True or bundle is None:
+    bundle = settings["verify"]  # the session's True, or the path the environment names
+    if not isinstance(bundle, str):
         return proxy, certifi.where()  # requests' own default
     if not os.path.exists(bundle):
         raise ValueError(
@@ -143,7 +144,7 @@ def environment_settings(base_url: str, verify: bool | str) -> tuple[str | None,
             "expected the path of a CA bundle (a file, or a folder of hashed certificates) that exists on "
             "this machine."
         )
-    return proxy, str(bundle)
+    return proxy, bundle
 
 
 def api_base_url(host: str | None, port: int | None = None, schema: str | None = None) -> str:

@@ -9,10 +9,11 @@ the operators' ``__init__`` is the one other copy, a typed signature, because Ai
 parameters from it (``default_args``, templates, ``expand()``); a test fails if it and the model disagree.
 
 A model checks what must be right before anything is sent (URLs, names, ids, times, destinations) and
-refuses the rest with a :class:`ValueError` naming the bad value and what was expected. A number may be
-given as a numeric string too, as templates render it. The fields Livepeer checks itself are typed but
-passed as given (``SkipValidation``): its own 422 stays the one answer about them, as it names the exact
-property.
+refuses the rest with a :class:`ValueError` naming the bad value and what was expected; an object that
+may hold credentials (an S3 input or storage, IPFS export parameters) is named by its type and keys
+alone, never its content. A number may be given as a numeric string too, as templates render it. The
+fields Livepeer checks itself are typed but passed as given (``SkipValidation``): its own 422 stays the
+one answer about them, as it names the exact property.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class CreateRequest(BaseModel):
     def of(cls, arguments: Mapping[str, Any]) -> Self:
         """Check a call's arguments, given by parameter name.
 
-        :raises ValueError: the first invalid argument, named with its value and what was expected.
+        :raises ValueError: the first invalid argument, named with its value (an object by its keys) and what
+            was expected.
         """
         try:
             return cls.model_validate(arguments)
@@ -74,7 +76,7 @@ class CreateRequest(BaseModel):
 
         :raises TypeError: too many positional arguments, one given twice, a name the call does not take, or
             a required one missing.
-        :raises ValueError: the first invalid argument, named with its value and what was expected.
+        :raises ValueError: the first invalid argument, as :meth:`of` names it.
         """
         if len(args) > len(cls.positional):
             raise TypeError(
@@ -181,7 +183,7 @@ class ExportAssetRequest(CreateRequest):
     def _ipfs(cls, value: object) -> object:
         if value is not None and not isinstance(value, (bool, dict)):
             raise ValueError(
-                f"Invalid export ipfs {value!r}: expected True, or Livepeer's IPFS export parameters."
+                f"Invalid export ipfs ({_shape(value)}): expected True, or Livepeer's IPFS export parameters."
             )
         return value
 
@@ -195,7 +197,7 @@ class ExportAssetRequest(CreateRequest):
         if (self.ipfs in (None, False)) == (self.custom_url is None):
             raise ValueError(
                 f"Export of asset {self.asset_id!r} needs exactly one destination: ipfs or custom_url "
-                f"(got ipfs={self.ipfs!r}, custom_url={self.custom_url!r})."
+                f"(got {'neither' if self.custom_url is None else 'both'})."
             )
         return self
 
@@ -234,7 +236,9 @@ class TranscodeRequest(CreateRequest):
         if isinstance(value, str):
             return validate_url(value, "transcode input URL")
         if not isinstance(value, dict) or not ("url" in value or value.get("type") == "s3"):
-            raise ValueError(f"Invalid transcode input {value!r}: expected a URL, or an S3 input object.")
+            raise ValueError(
+                f"Invalid transcode input ({_shape(value)}): expected a URL, or an S3 input object."
+            )
         if "url" in value:
             validate_url(value["url"], "transcode input URL")
         return value
@@ -243,7 +247,9 @@ class TranscodeRequest(CreateRequest):
     @classmethod
     def _storage(cls, value: object) -> object:
         if not isinstance(value, dict) or "type" not in value:
-            raise ValueError(f"Invalid transcode storage {value!r}: expected an object with a 'type'.")
+            raise ValueError(
+                f"Invalid transcode storage ({_shape(value)}): expected an object with a 'type'."
+            )
         return value
 
     @field_validator("outputs", mode="before")
@@ -310,13 +316,20 @@ def _given(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _shape(value: object) -> str:
+    """What a value is, never what it holds (it may be credentials): its type, an object's keys."""
+    if not isinstance(value, dict):
+        name = type(value).__name__
+        return "None" if value is None else f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+    kind = f" of type {value['type']!r}" if isinstance(value.get("type"), str) else ""
+    return f"an object{kind} with keys {', '.join(map(repr, value))}" if value else "an empty object"
+
+
 def _message(err: ValidationError) -> str:
-    """The first error of a validation, as the validator worded it (or naming the value)."""
+    """The first error of a validation, as the validator worded it (or naming the value's shape)."""
     first = err.errors()[0]
     cause = first.get("ctx", {}).get("error")
     if isinstance(cause, ValueError):
         return str(cause)
     where = ".".join(str(part) for part in first["loc"]) or "arguments"
-    if first["type"] == "missing":  # its input is every argument, secrets included: not shown
-        return f"Missing {where}: {first['msg']}."
-    return f"Invalid {where} {first['input']!r}: {first['msg']}."
+    return f"Invalid {where} ({_shape(first['input'])}): {first['msg']}."

@@ -223,7 +223,7 @@ class HttpClient:
     retry_settings: RetrySettings
     log: Logger = field(repr=False)
     ca_bundle: str | None
-    proxy: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # may hold the proxy's user:password
     _session: requests.Session | None = field(default=None, init=False, repr=False)
     _async_session: aiohttp.ClientSession | None = field(default=None, init=False, repr=False)
 
@@ -259,16 +259,18 @@ class HttpClient:
         """
         settings, label = self.retry_settings, self.label(request)
         usual_stop = stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_seconds)
+        # A custom stop (the clip's rate limit) is not bound by max_attempts: no "of N" to print then.
+        of_max = "" if stop else f" of {settings.max_attempts}"
 
         def announce(retry_state: RetryCallState) -> None:
             error = retry_state.outcome.exception() if retry_state.outcome else None
             wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
             self.log.warning(
-                "Livepeer %s failed (%s), attempt %d of %d; retrying in %.1f s",
+                "Livepeer %s failed (%s), attempt %d%s; retrying in %.1f s",
                 label,
                 error,
                 retry_state.attempt_number,
-                settings.max_attempts,
+                of_max,
                 wait,
             )
 

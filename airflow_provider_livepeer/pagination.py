@@ -30,7 +30,12 @@ class TaskPages:
     """
 
     def __init__(self, limit: int, filters: list[dict[str, Any]] | None, order: str | None) -> None:
-        self._params: dict[str, str] | None = list_params(limit, filters, order)
+        self._first = list_params(limit, filters, order)
+        self._params: dict[str, str] | None = self._first
+
+    def first_request(self) -> ApiRequest:
+        """The request of the first page (for one page alone, e.g. the newest tasks)."""
+        return ApiRequest("GET", "/task", self._first)
 
     def request(self) -> ApiRequest | None:
         """The request of the next page, or ``None`` after the last one."""

@@ -218,9 +218,7 @@ class LivepeerHook(LivepeerBaseHook):
             {"id": "createdAt", "value": {"gte": since_ms}},
         ]
         newest = TaskPages(100, filters, "createdAt-true")
-        if (request := newest.request()) is None:
-            return None
-        for task in newest.take(client.send_once(request)).tasks():
+        for task in newest.take(client.send_once(newest.first_request())).tasks():
             upload = task.params.get("upload")
             if isinstance(upload, dict) and upload.get("url") == url and task.output_asset_id:
                 self.log.warning(
@@ -309,7 +307,7 @@ class LivepeerHook(LivepeerBaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """Check the host and the key with one cheap authenticated call (the newest task)."""
         try:
-            self._send(ApiRequest("GET", "/task", {"limit": "1"}))
+            self._send(TaskPages(1, None, None).first_request())
         except (LivepeerError, ValueError) as err:
             return False, str(err)
         return True, f"Connected to Livepeer Studio at {self.base_url}"

@@ -5,9 +5,9 @@ The shared list serves every task it can vouch for; a direct read serves the oth
 
 * ``UNREAD`` tasks (first looks, and tasks the list could not reach back to): at once, beside the polling,
   so a thousand new triggers do not hold the list back (the watcher runs a few reads at a time);
-* after each list round, ``UNLISTED`` tasks, at most ``unlisted_batch`` of them, then the safety net: the
-  tasks the list has not mentioned for ``safety_net_polls`` rounds, longest unmentioned first, at most
-  ``safety_net_batch``;
+* after each list round, ``UNLISTED`` tasks, at most ``unlisted_batch`` of them (the first watched first),
+  then the safety net: the tasks the list has not mentioned for ``safety_net_polls`` rounds, longest
+  unmentioned first, at most ``safety_net_batch``;
 * when Livepeer refuses the filtered list, every task not being read already, each interval.
 """
 

@@ -2,7 +2,8 @@
 
 A round asks ``GET /api/task`` for every task updated since the window's start, the server's own clock
 of the last round minus ``overlap`` seconds, and further back for tasks last seen before the window
-(``BEHIND``), up to ``catch_up_pages`` pages more. It moves the tasks it answers for through the
+(``BEHIND``): it reads the window whole, and reaches further back until it has read ``catch_up_pages``
+pages in all, the window's included. It moves the tasks it answers for through the
 :class:`~airflow_provider_livepeer.triggers.watched_tasks.Tracking` states: a ``BEHIND`` task the round
 reached back to is ``COVERED``, one beyond its pages is ``UNREAD`` (read directly), and a task that
 changed within the window yet was left out of it is ``UNLISTED``.
@@ -51,7 +52,8 @@ class ListWindow:
         """One list round: every task changed since the window's start, and since older last looks.
 
         :param page_size: tasks per list page.
-        :param catch_up_pages: the pages a round may read to reach back to tasks seen before its window.
+        :param catch_up_pages: the pages a round reads in all, its window's included, when it reaches back
+            to tasks seen before that window (the window itself is read whole, whatever its pages).
         :returns: the tasks found unlisted by this round, or ``None`` when no list was read (not before
             anything gives a time to start from).
         """

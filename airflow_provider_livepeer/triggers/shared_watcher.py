@@ -72,7 +72,8 @@ class SharedTaskWatcher:
     safety_net_batch: int = 10
     #: The most direct reads per interval of tasks the list does not show.
     unlisted_batch: int = 50
-    #: List pages (1000 tasks each) one poll may read to reach back to tasks last seen before its window.
+    #: List pages (1000 tasks each) one poll reads in all, its window's included, when it reaches back to
+    #: tasks last seen before that window (the window itself is read whole, whatever its pages).
     catch_up_pages: int = 5
     #: The most direct reads (first looks, safety net, fallback) under way at once.
     reads_in_flight: int = 8

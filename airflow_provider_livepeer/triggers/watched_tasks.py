@@ -92,13 +92,16 @@ class Tracking(Enum):
                   transient failure of that read
     ``READING``   the poller starts the read of an ``UNREAD`` task  that read, under way
     ``BEHIND``    a last look older than the list's window (a       a wider window for the next list
-                  trigger rebuilt after a restart), or a read       round: catch-up pages, up to
-                  answered while a list round was under way         ``catch_up_pages``
+                  trigger rebuilt after a restart), or a read       round: catch-up pages, until the
+                  answered while a list round was under way         round has read ``catch_up_pages``
+                                                                    in all
     ``COVERED``   a list round reached back to its last look, or    nothing of its own: the shared list;
                   showed it; a read answered inside the list's      after ``safety_net_polls`` rounds
                   window; the list shows an ``UNLISTED`` task       unmentioned, one safety-net read
-    ``UNLISTED``  the list answered for a window the task changed   one direct read every interval,
-                  in, yet left it out (a task of another project)   until the list shows it again
+    ``UNLISTED``  the list answered for a window the task changed   one direct read an interval,
+                  in, yet left it out (a task of another project)   until the list shows it again; at
+                                                                    most ``unlisted_batch`` tasks an
+                                                                    interval, the first watched first
     ============  ================================================  ==================================
 
     A task leaves the watcher when its last trigger stops waiting (it saw a terminal state, or gave up).

@@ -133,9 +133,14 @@ class TestConnectionSettings:
         assert LivepeerHook(conn_id)._client().read_timeout == 7.0
         assert LivepeerHook(conn_id, read_timeout=3)._client().read_timeout == 3.0
 
-    def test_config_repr_hides_key(self, livepeer_connection: Callable[..., str]) -> None:
+    def test_config_repr_hides_key_and_proxy_password(
+        self, livepeer_connection: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("HTTPS_PROXY", "http://user:pr0xy-pa55@proxy.example.com:3128")
         conn_id = livepeer_connection("https://livepeer.studio")
-        assert LEAKY_KEY not in repr(LivepeerHook(conn_id)._client())
+        client = LivepeerHook(conn_id)._client()
+        assert client.proxy == "http://user:pr0xy-pa55@proxy.example.com:3128"
+        assert LEAKY_KEY not in repr(client) and "pr0xy-pa55" not in repr(client)
 
 
 class TestGetTask:
@@ -590,13 +595,17 @@ class TestClipRetries:
             )
 
     def test_other_transient_errors_get_their_whole_budget_after_the_rate_limit(
-        self, httpserver: HTTPServer, hook: LivepeerHook
+        self, httpserver: HTTPServer, hook: LivepeerHook, capfd: pytest.CaptureFixture[str]
     ) -> None:
         self.rate_limited(httpserver, FAST_RETRIES["max_attempts"] + 1)
         self.too_many_requests(httpserver, FAST_RETRIES["max_attempts"] - 1)
         httpserver.expect_ordered_request("/api/clip", method="POST").respond_with_json(self.CLIPPED)
         assert hook.create_clip("pb1", 1_000, rate_limit_timeout=30).task.id == "t1"
         assert requests_seen(httpserver) == 2 * FAST_RETRIES["max_attempts"] + 1
+        # Past max_attempts tries in all, the retry lines give no "of max_attempts" to contradict.
+        printed = capfd.readouterr().out
+        assert f"attempt {2 * FAST_RETRIES['max_attempts']}; retrying" in printed
+        assert f" of {FAST_RETRIES['max_attempts']};" not in printed
 
     def test_other_transient_errors_still_stop_after_their_budget(
         self, httpserver: HTTPServer, hook: LivepeerHook

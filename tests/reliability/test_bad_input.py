@@ -502,14 +502,14 @@ BAD_ARGUMENTS: list[tuple[str, Callable[[], Any], str]] = [
     (
         "export ipfs as a string",
         lambda: LivepeerExportAssetOperator(task_id="o", asset_id="a1", ipfs="False"),
-        "'False'",
+        "(a str)",
     ),
     (
         "transcode input of unknown type",
         lambda: LivepeerTranscodeOperator(
             task_id="o", input={"type": "gcs", "bucket": "b"}, storage=S3, outputs={"hls": {"path": "/h"}}
         ),
-        "'gcs'",
+        "of type 'gcs'",
     ),
     (
         "transcode input url ftp",
@@ -523,7 +523,7 @@ BAD_ARGUMENTS: list[tuple[str, Callable[[], Any], str]] = [
         lambda: LivepeerTranscodeOperator(
             task_id="o", input="https://h/v", storage="s3", outputs={"hls": {}}
         ),
-        "'s3'",
+        "(a str)",
     ),
     (
         "transcode outputs empty",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,8 +29,23 @@ def shared_file(*parts: str) -> Path:
 
 
 def built_wheel(project: Path, out: Path) -> Path:
-    """Build the wheel of the distribution in ``project`` (its ``pyproject.toml``) into ``out``; its path."""
+    """Build the wheel of the distribution in ``project`` (its ``pyproject.toml``) into ``out``; its path.
+
+    The wheel's modules are checked to be its packages' source files, no more and no fewer.
+    """
+    # setuptools builds in the tree's build/ and never removes what the source has lost since: a wheel
+    # built from a used tree would carry modules deleted long ago (dev.py's build_wheels clears it too).
+    shutil.rmtree(project / "build", ignore_errors=True)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(project)]
     subprocess.run(pip_wheel, check=True, timeout=600)
     [wheel] = out.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name for name in archive.namelist() if name.endswith(".py")}
+    packages = {name.split("/")[0] for name in shipped}
+    sources = {
+        path.relative_to(project).as_posix() for name in packages for path in (project / name).rglob("*.py")
+    }
+    assert shipped == sources, (
+        f"shipped, not in the source: {shipped - sources}; left out: {sources - shipped}"
+    )
     return wheel
