@@ -102,11 +102,10 @@ class Encryption(_Payload):
     encryptedKey: str
 
 
-class NewAssetFromUrl(_Payload):
-    """``new-asset-from-url-payload`` (``POST /api/asset/upload/url``)."""
+class NewAssetPayload(_Payload):
+    """``new-asset-payload`` (``POST /api/asset/request-upload``): a new asset whose bytes are uploaded."""
 
     name: str
-    url: SourceUrl
     staticMp4: bool | None = None
     playbackPolicy: PlaybackPolicy | None = None
     creatorId: UnverifiedCreatorId | str | None = None
@@ -115,6 +114,12 @@ class NewAssetFromUrl(_Payload):
     c2pa: bool | None = None
     profiles: list[TranscodeProfile] | None = None
     targetSegmentSizeSecs: float | None = None
+
+
+class NewAssetFromUrl(NewAssetPayload):
+    """``new-asset-from-url-payload`` (``POST /api/asset/upload/url``): the same, imported from ``url``."""
+
+    url: SourceUrl
 
 
 class CustomExport(_Payload):

@@ -76,16 +76,31 @@ class TaskRecord(CamelModel):
     output: dict[str, Any] | None = None
     #: For custom exports: where and how to send the bytes (headers may hold secrets: never shown).
     export_target: dict[str, Any] | None = None
+    #: For a direct upload (``request-upload``): the task stays ``pending`` until its bytes have all
+    #: arrived, at ``uploaded_ms``; its phases are laid out from then on.
+    awaits_upload: bool = False
+    uploaded_ms: int | None = None
     _timeline: list[Snapshot] | None = PrivateAttr(default=None)
     _timeline_key: object = PrivateAttr(default=None)
 
     def timeline(self) -> list[Snapshot]:
-        """The task's snapshots, rebuilt only when its job's state changed."""
+        """The task's snapshots, rebuilt only when its job's or its upload's state changed."""
         gate = self.job.gate() if self.job is not None else None
-        if self._timeline is None or self._timeline_key != gate:
-            self._timeline = build_timeline(self.created_ms, self.times, self.outcome, gate)
-            self._timeline_key = gate
+        key = (gate, self.uploaded_ms)
+        if self._timeline is None or self._timeline_key != key:
+            if self.awaits_upload and self.uploaded_ms is None:
+                self._timeline = [Snapshot(at_ms=self.created_ms, phase="pending")]
+            else:
+                self._timeline = build_timeline(
+                    self.created_ms, self.times, self.outcome, gate, self.uploaded_ms
+                )
+            self._timeline_key = key
         return self._timeline
+
+    @property
+    def uploading(self) -> bool:
+        """Whether it is a direct upload whose bytes have not all arrived yet."""
+        return self.awaits_upload and self.uploaded_ms is None
 
 
 class AssetRecord(CamelModel):

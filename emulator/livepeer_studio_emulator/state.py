@@ -2,9 +2,9 @@
 
 :class:`EmulatorState` implements each API operation (the HTTP layer in :mod:`.app` only parses and
 answers) on its :class:`~.store.Store` of records. Its other parts live beside it, each in its own
-module: accounts and authentication (:mod:`.accounts`), the job runner (:mod:`.jobs`), the state file
-(:mod:`.persistence`), the request log (:mod:`.request_log`), scripted outcomes (:mod:`.outcomes`),
-fault injection (:mod:`.faults`) and what a task records of its request (:mod:`.task_params`). Task
+module: accounts (:mod:`.accounts`), direct uploads (:mod:`.uploads`), the job runner (:mod:`.jobs`), the
+state file (:mod:`.persistence`), the request log (:mod:`.request_log`), scripted outcomes
+(:mod:`.outcomes`), faults (:mod:`.faults`) and what a task records of its request (:mod:`.task_params`). Task
 progress is not simulated by a loop: each task's timeline is computed from its creation time and the
 clock (see :mod:`.timeline`).
 """
@@ -31,13 +31,13 @@ from livepeer_studio_emulator.outcomes import Outcome, OutcomeRule
 from livepeer_studio_emulator.persistence import DEFAULT_SAVE_INTERVAL
 from livepeer_studio_emulator.records import JobState, new_playback_id
 from livepeer_studio_emulator.request_log import RequestLog
-from livepeer_studio_emulator.store import Store
 from livepeer_studio_emulator.streams import CLIP_RATE_WINDOW_S, requester_id
 from livepeer_studio_emulator.timeline import Durations
+from livepeer_studio_emulator.uploads import Uploads
 from livepeer_studio_emulator.views import ipfs_export_output
 
 
-class EmulatorState(Store):
+class EmulatorState(Uploads):
     """Everything the emulator knows, and the operations of its API.
 
     Thread-safe: the server's request threads, the job threads and test code all use it.

@@ -135,7 +135,7 @@ class Store:
         if task is None:
             return asset_json(asset, asset_status(asset, None, 0, now), None, details)
         snapshots = task.timeline()
-        status = asset_status(asset, snapshots, reached(snapshots, now), now)
+        status = asset_status(asset, snapshots, reached(snapshots, now), now, task.uploading)
         # The producing upload or clip task's assetSpec.
         sections = [(task.output or {}).get(key) for key in ("upload", "clip")]
         spec = next((s["assetSpec"] for s in sections if isinstance(s, dict) and "assetSpec" in s), None)
