@@ -24,6 +24,7 @@ from typing import Any
 from livepeer_studio_emulator import payloads, task_params
 from livepeer_studio_emulator.accounts import Account
 from livepeer_studio_emulator.errors import ApiError
+from livepeer_studio_emulator.faults import FaultInjector
 from livepeer_studio_emulator.jobs import JobRunner
 from livepeer_studio_emulator.media import MediaInfo
 from livepeer_studio_emulator.outcomes import Outcome
@@ -81,8 +82,9 @@ class _Registry:
 class Uploads(Store):
     """The direct-upload operations of :class:`~.state.EmulatorState`."""
 
-    #: The job runner, made by :class:`~.state.EmulatorState`.
+    #: The job runner and the fault injector, made by :class:`~.state.EmulatorState`.
     _jobs: JobRunner
+    faults: FaultInjector
 
     @cached_property
     def _uploads(self) -> _Registry:
