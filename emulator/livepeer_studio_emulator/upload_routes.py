@@ -100,19 +100,24 @@ def add_upload_routes(app: FastAPI, state: Uploads) -> None:
     async def direct_upload(request: Request) -> Response:
         upload = state.upload_of_token(request.query_params.get("token"))
         declared = request.headers.get("Content-Length")
-        upload.length = int(declared) if declared and declared.isdigit() else None
-        upload.offset = 0
-        return await _receive(state, upload, request) or Response(status_code=200)
+        length = int(declared) if declared and declared.isdigit() else None
+        return await _receive(state, upload, request, direct=True, length=length) or Response(status_code=200)
 
 
-async def _receive(state: Uploads, upload: Upload, request: Request) -> Response | None:
+async def _receive(
+    state: Uploads, upload: Upload, request: Request, *, direct: bool = False, length: int | None = None
+) -> Response | None:
     """Write a request's body at the upload's offset as it arrives; finish the upload once complete.
 
+    :param direct: a direct ``PUT``: the body is the whole file, written from its start.
+    :param length: the ``PUT``'s ``Content-Length``, if it announced one.
     :returns: ``None`` when the body was received, or the answer that breaks the connection (a fault).
     :raises ApiError: 423 while another request writes this upload; 400 for bytes past its length.
     """
     if upload.busy:
         raise ApiError(423, "another request is writing this upload", headers=_TUS)
+    if direct:  # the whole file again, from its start
+        upload.length, upload.offset = length, 0
     upload.busy = True
     try:
         with upload.path.open("r+b") as file:

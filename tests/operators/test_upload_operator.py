@@ -170,3 +170,21 @@ def test_a_retried_try_goes_on_with_the_same_tus_upload(
     patches = [r for r in livepeer_emulator.requests if r.method == "PATCH"]
     assert len(patches) == 3  # 0-2048 and the dropped 2048-4096, then 3000 to the end in the second try
     assert_asset_of(livepeer_emulator, result, ti, data)
+
+
+@needs_task_state_store
+def test_a_retried_try_whose_upload_expired_starts_anew(clocked_emulator: Any, video: Path) -> None:
+    emulator, store = clocked_emulator(), StateStore()
+    emulator.set_faults(upload_drops=[3000])
+    first = operator(str(video), wait_for_completion=False)
+    first.hook = fast_hook(max_attempts=1)  # the first try ends at the drop
+    with pytest.raises(LivepeerConnectionError):
+        first.execute(context(RecordingTI(), task_state_store=store))
+    first_task = store.get("livepeer_task_id")
+    emulator.state.clock.advance(24 * 3600)  # the upload expires (the emulator's clock, not the test's)
+    ti = RecordingTI()
+    operator(str(video), wait_for_completion=False).execute(context(ti, task_state_store=store))
+    assert emulator.request_count("HEAD", status=410) == 1
+    assert emulator.request_count("POST", "/api/asset/request-upload") == 2
+    assert ti.xcoms["livepeer_task_id"] not in (None, first_task)
+    assert emulator.asset(ti.xcoms["output_asset_id"])["status"]["phase"] != "uploading"
