@@ -64,22 +64,29 @@ class UploadReport:
 class Progress:
     """The upload's progress in the task log: bytes, percent, rate; at most every ``interval`` seconds."""
 
-    def __init__(self, log: Logger, size: int, interval: float = PROGRESS_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        log: Logger,
+        size: int,
+        start: int = 0,
+        interval: float = PROGRESS_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._log = log
         self._size = size
+        #: The offset this try starts from: the rate counts only the bytes it sends.
+        self._start = start
         self._interval = interval
-        self._started = self._last = time.monotonic()
-        self._start_offset: int | None = None
+        self._clock = clock
+        self._started = self._last = clock()
 
     def advance(self, offset: int) -> None:
         """The server now holds ``offset`` bytes; log them if the last line is old enough."""
-        if self._start_offset is None:
-            self._start_offset = offset  # a resumed upload's rate counts only what this try sent
-        now = time.monotonic()
+        now = self._clock()
         if offset < self._size and now - self._last < self._interval:
             return
         self._last = now
-        rate = (offset - self._start_offset) / max(now - self._started, 1e-6)
+        rate = (offset - self._start) / max(now - self._started, 1e-6)
         self._log.info(
             "Livepeer upload: %s of %s (%.0f%%), %s/s",
             _mib(offset),
@@ -151,7 +158,7 @@ class Uploader:
                 body = source.read(size)
                 report.bytes_sent += len(body)
                 self._request("PUT", url, {"Content-Type": "application/octet-stream"}, body)
-        Progress(self._log, size, 0).advance(size)
+        Progress(self._log, size, interval=0).advance(size)
         return report
 
     def tus(
@@ -183,7 +190,7 @@ class Uploader:
             offset = self.offset(location)
             self._log.info("Livepeer upload: resuming an earlier try's upload at byte %d of %d", offset, size)
         report = UploadReport(size, tus_location=location)
-        progress = Progress(self._log, size, self._progress_interval)
+        progress = Progress(self._log, size, offset, self._progress_interval)
         while offset < size:
             offset = self._send_chunk(location, source, offset, report)
             progress.advance(offset)

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_livepeer.exceptions import LivepeerConnectionError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.uploads import UploadReport
+from airflow_provider_livepeer.uploads import Progress, UploadReport
 from tests.support.emulator_api import ApiClient, video_bytes
 from tests.support.running import fast_hook, logged
 
@@ -132,3 +132,28 @@ def test_an_upload_that_gets_no_answer_names_the_path_but_not_the_token(
         fast_hook(conn_id, max_attempts=1).uploader().send(source, 10, url=url, tus_endpoint=url)
     assert "/api/asset/upload/direct" in str(failed.value)
     assert "s3cr3t-upload-token" not in str(failed.value)
+
+
+class ListLog:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, event: Any, *args: Any, **kw: Any) -> None:
+        self.lines.append(event % args)
+
+    def warning(self, event: Any, *args: Any, **kw: Any) -> None:
+        self.lines.append(event % args)
+
+
+def test_progress_is_logged_at_most_every_interval_and_at_the_end() -> None:
+    now = [100.0]
+    log = ListLog()
+    progress = Progress(log, 100 * MIB, interval=5.0, clock=lambda: now[0])
+    for seconds, offset in ((1, 10), (4.9, 20), (5.0, 30), (9.0, 40), (10.0, 50), (11.0, 100)):
+        now[0] = 100.0 + seconds
+        progress.advance(offset * MIB)
+    assert log.lines == [
+        "Livepeer upload: 30.0 MiB of 100.0 MiB (30%), 6.0 MiB/s",
+        "Livepeer upload: 50.0 MiB of 100.0 MiB (50%), 5.0 MiB/s",
+        "Livepeer upload: 100.0 MiB of 100.0 MiB (100%), 9.1 MiB/s",
+    ]

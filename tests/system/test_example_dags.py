@@ -177,7 +177,7 @@ def test_the_demo_command_imports_a_real_file(tmp_path: Path) -> None:
         assert f"  {phase}" in out
 
 
-@pytest.mark.livepeer_emulator(speed=20)
+@pytest.mark.livepeer_emulator(speed=1000)
 def test_file_upload_example_renders_uploads_and_describes_the_clip(
     livepeer_emulator: Any, emulator_conn: str, airflow_db: None
 ) -> None:
