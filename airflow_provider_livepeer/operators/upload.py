@@ -25,7 +25,7 @@ from airflow_provider_livepeer.exceptions import LivepeerApiError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.models import CreatedWork, RequestedUpload, TaskPhase
 from airflow_provider_livepeer.operators.base import LivepeerTaskOperator
-from airflow_provider_livepeer.upload_sources import UploadSource, upload_source
+from airflow_provider_livepeer.upload_sources import upload_source
 from airflow_provider_livepeer.uploads import DEFAULT_CHUNK_SIZE
 
 #: The ``task_state_store`` key of the upload a try began: its URLs and, once made, the tus upload's URL.
@@ -143,14 +143,13 @@ class LivepeerUploadOperator(LivepeerTaskOperator):
     def poll_until_complete(self, external_id: Any, context: Context) -> Any:
         """Finish the earlier try's upload if it was cut short, then wait as the other operators do."""
         if self._unfinished is not None:
-            upload_source(self.source)
             self._send(self._unfinished, context)
             self._unfinished = None
         return super().poll_until_complete(external_id, context)
 
     def _send(self, urls: dict[str, Any], context: Context) -> None:
         """Send the file to ``urls`` (``url``, ``tus_endpoint``, and ``tus_location`` to go on with)."""
-        source: UploadSource = upload_source(self.source)
+        source = upload_source(self.source)
         store = self._state_store(context)
 
         def keep_location(location: str) -> None:
