@@ -51,6 +51,8 @@ HTML_502_PAGE = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+#: Statuses whose answers have no body: the client has them whole with their head.
+_NO_BODY = frozenset({204, 304})
 # What a dropped answer announces, and the part of it that is sent before the connection closes.
 _DROP_LENGTH = 256
 _DROP_PARTIAL = b'{"errors": ["'
@@ -263,6 +265,8 @@ class ApiTrafficMiddleware:
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
+                if message["status"] in _NO_BODY:  # the answer is whole once its head has left
+                    record_once()
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # Logged before the answer's last byte leaves: a client holding its answer finds it logged.
                 record_once()
