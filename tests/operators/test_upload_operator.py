@@ -168,11 +168,14 @@ def test_a_retried_try_goes_on_with_the_same_tus_upload(
 ) -> None:
     data, store = video.read_bytes(), StateStore()
     livepeer_emulator.set_faults(upload_drops=[3000])
-    first = operator(str(video))
+    first, first_ti = operator(str(video)), RecordingTI()
     first.hook = fast_hook(emulator_conn, max_attempts=1)  # the first try ends at the drop
     with pytest.raises(LivepeerConnectionError):
-        first.execute(context(RecordingTI(), task_state_store=store))
+        first.execute(context(first_ti, task_state_store=store))
     assert store.get(UPLOAD_STATE_KEY)["tus_location"]
+    # The ids were pushed before the upload: a sensor downstream could already follow the task.
+    assert first_ti.xcoms["livepeer_task_id"] == store.get("livepeer_task_id")
+    assert first_ti.xcoms["output_asset_id"] and first_ti.xcoms["playback_id"]
     ti = RecordingTI()
     result = operator(str(video)).execute(context(ti, task_state_store=store))
     # The second try asked whether the upload is still there, then where the server stopped.
