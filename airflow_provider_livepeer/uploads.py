@@ -10,7 +10,8 @@ progress ends the upload with the last error. A file of one chunk or less goes i
 as Livepeer documents for small files.
 
 The upload URLs carry a token that grants access to the asset: they are never logged nor put in an error
-message (only their path is), and the API key is never sent to them.
+message (only their path is), their tokens are registered with Airflow's secrets masker, and the API key
+is never sent to them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import IO
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from airflow.providers.common.compat.sdk import mask_secret
 from tenacity import Retrying
 
 from airflow_provider_livepeer.exceptions import (
@@ -142,6 +144,7 @@ class Uploader:
         :param tus_location: the tus upload an earlier try made, to go on with.
         :param on_created: called with a new tus upload's URL before its first byte is sent.
         """
+        mask_tokens(url, tus_endpoint, tus_location)
         if tus_location is None and size <= self._chunk_size:
             return self.put(url, source, size)
         return self.tus(
@@ -280,6 +283,16 @@ def _offset_header(headers: Mapping[str, str], label: str) -> int:
     if not value.isdigit():
         raise LivepeerBadResponseError(f"Livepeer answered {label} without a valid Upload-Offset: {value!r}")
     return int(value)
+
+
+def mask_tokens(*urls: str | None) -> None:
+    """Register the upload URLs' queries (their tokens) with Airflow's secrets masker.
+
+    A log line that shows one anyway (urllib3 logs each request's URL at debug level) shows ``***``.
+    """
+    for url in urls:
+        if url and (query := urlsplit(url).query):
+            mask_secret(query)
 
 
 def _label(method: str, url: str) -> str:

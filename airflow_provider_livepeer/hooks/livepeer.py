@@ -37,7 +37,7 @@ from airflow_provider_livepeer.models import (
     parse,
 )
 from airflow_provider_livepeer.pagination import TaskPages
-from airflow_provider_livepeer.uploads import DEFAULT_CHUNK_SIZE, Uploader
+from airflow_provider_livepeer.uploads import DEFAULT_CHUNK_SIZE, Uploader, mask_tokens
 from airflow_provider_livepeer.validation import finite_number, validate_livepeer_id
 
 #: How long :meth:`LivepeerHook.create_clip` keeps retrying Livepeer's clip rate limit by default: the
@@ -248,7 +248,9 @@ class LivepeerHook(LivepeerBaseHook):
         :raises TypeError: an argument the call does not take.
         """
         response = self._send(RequestUploadRequest.from_call(args, kwargs).api_request())
-        return parse(RequestedUpload, response.data, response.label, response.answered_at)
+        requested = parse(RequestedUpload, response.data, response.label, response.answered_at)
+        mask_tokens(requested.url, requested.tus_endpoint)
+        return requested
 
     def uploader(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Uploader:
         """What sends a file to the URLs of :meth:`request_upload` (:meth:`.Uploader.send`).

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.providers.common.compat.sdk import redact
 
 from airflow_provider_livepeer.exceptions import LivepeerConnectionError
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
@@ -157,3 +159,39 @@ def test_progress_is_logged_at_most_every_interval_and_at_the_end() -> None:
         "Livepeer upload: 50.0 MiB of 100.0 MiB (50%), 5.0 MiB/s",
         "Livepeer upload: 100.0 MiB of 100.0 MiB (100%), 9.1 MiB/s",
     ]
+
+
+def seed_delaying_only_the_first(requests: int, rate: float) -> int:
+    """A fault seed whose draws give a latency spike to the first of ``requests`` requests only (the
+    injector draws twice per request in scope; the second draw decides the spike)."""
+    for seed in range(10_000):
+        rng = random.Random(seed)
+        spikes = [[rng.random(), rng.random()][1] < rate for _ in range(requests)]
+        if spikes[0] and not any(spikes[1:]):
+            return seed
+    raise AssertionError("no such seed")
+
+
+@pytest.mark.livepeer_emulator(speed=1000)
+def test_a_patch_that_times_out_is_resumed_from_the_servers_offset_and_the_token_is_never_logged(
+    livepeer_emulator: Any,
+    emulator_conn: str,
+    video: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    data = video.read_bytes()
+    # The first PATCH waits 1 s before the server reads it; the client gives up after 0.3 s.
+    seed = seed_delaying_only_the_first(8, 0.5)
+    faults = {"spike_rate": 0.5, "spike_ms": 1000, "seed": seed, "methods": ["PATCH"]}
+    livepeer_emulator.set_faults(path_prefix="/api/asset/upload/tus", **faults)
+    with caplog.at_level(logging.INFO):
+        requested, report = upload(fast_hook(emulator_conn, read_timeout=0.3), video, len(data) // 3)
+    assert report.resumes >= 1
+    assert livepeer_emulator.request_count("HEAD") >= 1
+    assert_asset_of(livepeer_emulator, requested, data)
+    retried = logged(caplog, capfd, "ReadTimeout")
+    token = requested["tusEndpoint"].split("token=")[1]
+    assert retried and not logged(caplog, capfd, token)
+    # Registered with Airflow's secrets masker: a line of another library's that shows it is masked.
+    assert token not in redact(f"PATCH {requested['tusEndpoint']}")
