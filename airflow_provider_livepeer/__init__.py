@@ -35,7 +35,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Livepeer",
-                "python-modules": ["airflow_provider_livepeer.operators.livepeer"],
+                "python-modules": [
+                    "airflow_provider_livepeer.operators.livepeer",
+                    "airflow_provider_livepeer.operators.upload",
+                ],
             }
         ],
         "sensors": [

@@ -1,12 +1,13 @@
 """The parameters of the calls that create Livepeer work: one request model per endpoint.
 
 Each model declares its call's parameters once: their names, Livepeer's camelCase name for each in the
-request body (the field's alias; Livepeer's schema: ``new-asset-from-url-payload``,
+request body (the field's alias; Livepeer's schema: ``new-asset-from-url-payload``, ``new-asset-payload``,
 ``export-task-params``, ``transcode-payload``, ``clip-payload``), their defaults, their checks and which
-the hook's method also takes by position. The hook's methods (``import_asset``, ``export_asset``,
-``transcode``, ``create_clip``) build their model from their arguments (:meth:`CreateRequest.from_call`);
-the operators' ``__init__`` is the one other copy, a typed signature, because Airflow reads an operator's
-parameters from it (``default_args``, templates, ``expand()``); a test fails if it and the model disagree.
+the hook's method also takes by position. The hook's methods (``import_asset``, ``request_upload``,
+``export_asset``, ``transcode``, ``create_clip``) build their model from their arguments
+(:meth:`CreateRequest.from_call`); the operators' ``__init__`` is the one other copy, a typed signature,
+because Airflow reads an operator's parameters from it (``default_args``, templates, ``expand()``); a test
+fails if it and the model disagree.
 
 A model checks what must be right before anything is sent (URLs, names, ids, times, destinations) and
 refuses the rest with a :class:`ValueError` naming the bad value and what was expected; an object that
@@ -55,7 +56,7 @@ class CreateRequest(BaseModel):
 
     #: The endpoint under ``/api``; ``{name}`` stands for the value of the field ``name``.
     endpoint: ClassVar[str]
-    #: The fields the hook's method takes by position too, in their order (the first fields).
+    #: The fields the hook's method takes by position too, in their order.
     positional: ClassVar[tuple[str, ...]]
 
     @classmethod
@@ -116,14 +117,9 @@ class CreateRequest(BaseModel):
         return ApiRequest("POST", self.path(), body=self.body(), idempotent=False)
 
 
-class ImportAssetRequest(CreateRequest):
-    """``POST /api/asset/upload/url``: import a video from a URL into a new asset."""
+class NewAssetRequest(CreateRequest):
+    """The parameters of a new asset (Livepeer's ``new-asset-payload``), shared by imports and uploads."""
 
-    endpoint = "/asset/upload/url"
-    positional = ("url", "name")
-
-    #: Where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
-    url: str
     #: The asset's name.
     name: str
     #: Also make MP4 renditions.
@@ -143,17 +139,34 @@ class ImportAssetRequest(CreateRequest):
     #: The HLS segment length in seconds (a numeric string too).
     target_segment_size_secs: SegmentSize = None
 
-    @field_validator("url", mode="before")
-    @classmethod
-    def _url(cls, value: object) -> str:
-        return validate_url(value, "import URL")
-
     @field_validator("name", mode="before")
     @classmethod
     def _name(cls, value: object) -> object:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"Invalid asset name {value!r}: expected a non-empty string.")
         return value
+
+
+class RequestUploadRequest(NewAssetRequest):
+    """``POST /api/asset/request-upload``: a new asset whose bytes are then uploaded (tus or one ``PUT``)."""
+
+    endpoint = "/asset/request-upload"
+    positional = ("name",)
+
+
+class ImportAssetRequest(NewAssetRequest):
+    """``POST /api/asset/upload/url``: import a video from a URL into a new asset."""
+
+    endpoint = "/asset/upload/url"
+    positional = ("url", "name")
+
+    #: Where Livepeer fetches the video: ``http(s)://``, ``ipfs://`` or ``ar://``.
+    url: str
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url(cls, value: object) -> str:
+        return validate_url(value, "import URL")
 
 
 class ExportAssetRequest(CreateRequest):

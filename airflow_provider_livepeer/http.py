@@ -251,13 +251,16 @@ class HttpClient:
         request: ApiRequest,
         retry_if: Callable[[BaseException], bool] | None = None,
         stop: stop_base | Callable[[RetryCallState], bool] | None = None,
+        label: str | None = None,
     ) -> dict[str, Any]:
         """The tenacity arguments of one call, the same for ``Retrying`` and ``AsyncRetrying``.
 
         :param retry_if: which errors are retried; by default :func:`is_retryable` for the request.
         :param stop: when to give up; by default after ``max_attempts`` tries or ``max_seconds``.
+        :param label: what the retries are announced as; by default the request's :meth:`label` (an
+            upload's requests go to the URLs Livepeer gave, not under the API's base URL).
         """
-        settings, label = self.retry_settings, self.label(request)
+        settings, label = self.retry_settings, label or self.label(request)
         usual_stop = stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_seconds)
         # A custom stop (the clip's rate limit) is not bound by max_attempts: no "of N" to print then.
         of_max = "" if stop else f" of {settings.max_attempts}"

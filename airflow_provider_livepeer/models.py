@@ -303,6 +303,18 @@ class CreatedWork(_Answer):
     asset: Asset | None = None
 
 
+class RequestedUpload(CreatedWork):
+    """``POST /api/asset/request-upload``'s answer: the new asset, its task, and where its bytes go.
+
+    Both URLs carry the upload's token: they are credentials for this one asset, never logged.
+    """
+
+    #: One ``PUT`` of the whole file.
+    url: str = Field(repr=False)
+    #: The tus 1.0 endpoint where a resumable upload is created.
+    tus_endpoint: str = Field(alias="tusEndpoint", repr=False)
+
+
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 

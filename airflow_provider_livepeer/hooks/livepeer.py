@@ -14,6 +14,7 @@ from airflow_provider_livepeer.create_requests import (
     ClipRequest,
     ExportAssetRequest,
     ImportAssetRequest,
+    RequestUploadRequest,
     TranscodeRequest,
 )
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerPermissionError
@@ -26,8 +27,17 @@ from airflow_provider_livepeer.http import (
     is_retryable,
     may_have_acted,
 )
-from airflow_provider_livepeer.models import Asset, CreatedWork, Task, TaskPage, TaskRef, parse
+from airflow_provider_livepeer.models import (
+    Asset,
+    CreatedWork,
+    RequestedUpload,
+    Task,
+    TaskPage,
+    TaskRef,
+    parse,
+)
 from airflow_provider_livepeer.pagination import TaskPages
+from airflow_provider_livepeer.uploads import DEFAULT_CHUNK_SIZE, Uploader, mask_tokens
 from airflow_provider_livepeer.validation import finite_number, validate_livepeer_id
 
 #: How long :meth:`LivepeerHook.create_clip` keeps retrying Livepeer's clip rate limit by default: the
@@ -229,6 +239,29 @@ class LivepeerHook(LivepeerBaseHook):
                 asset = client.send_once(_asset_request("GET", task.output_asset_id))
                 return CreatedWork(task=TaskRef(id=task.id), asset=parse(Asset, asset.data, asset.label))
         return None
+
+    def request_upload(self, *args: Any, **kwargs: Any) -> RequestedUpload:
+        """Make a new asset whose bytes are uploaded next (``POST /api/asset/request-upload``).
+
+        Takes the fields of :class:`~airflow_provider_livepeer.create_requests.RequestUploadRequest`
+        (``name`` by position too); the task stays ``pending`` until :meth:`uploader` sent the last byte.
+
+        :returns: the asset, its task, and the two upload URLs (``url``, ``tus_endpoint``).
+        :raises ValueError: the name is invalid (nothing is sent).
+        :raises TypeError: an argument the call does not take.
+        """
+        response = self._send(RequestUploadRequest.from_call(args, kwargs).api_request())
+        requested = parse(RequestedUpload, response.data, response.label, response.answered_at)
+        mask_tokens(requested.url, requested.tus_endpoint)
+        return requested
+
+    def uploader(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Uploader:
+        """What sends a file to the URLs of :meth:`request_upload` (:meth:`.Uploader.send`).
+
+        :param chunk_size: bytes per tus ``PATCH``, held in memory at once; a file no larger goes in one
+            ``PUT``.
+        """
+        return Uploader(self._client(), self.log, chunk_size)
 
     def export_asset(self, *args: Any, **kwargs: Any) -> CreatedWork:
         """Export an asset to IPFS or to a URL of yours (``POST /api/asset/{id}/export``).

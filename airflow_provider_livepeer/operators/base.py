@@ -175,7 +175,14 @@ class LivepeerTaskOperator(ClosesHookWhenDone, ResumableJobMixin, BaseOperator):
         self._push_ids(
             context, work.task.id, asset.id if asset else None, asset.playback_id if asset else None
         )
+        self.deliver(work, context)
         return work.task.id
+
+    def deliver(self, work: CreatedWork, context: Context) -> None:
+        """Give the new work what it needs from this worker before it can run, once its ids are pushed.
+
+        Nothing by default; an upload sends its file here.
+        """
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """Read the task an earlier try created, and push its id again (a new try starts with no XComs)."""

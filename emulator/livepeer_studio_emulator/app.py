@@ -10,7 +10,8 @@ Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET|DEL
 (the delete is admin-only: always 403), ``POST /api/task/{id}/retry``,
 ``GET /api/asset``, ``GET|DELETE /api/asset/{id}``, ``POST /api/asset/upload/url``,
 ``POST /api/asset/{id}/export``, ``POST /api/transcode``, ``POST /api/clip``, ``POST|GET /api/stream``,
-``GET /api/stream/{id}``. A task-creating call may
+``GET /api/stream/{id}``, ``POST /api/asset/request-upload`` (its upload endpoints, which take the token of
+its answer instead of a key: :mod:`.upload_routes`). A task-creating call may
 carry ``X-Emulator-Outcome`` (see :meth:`.outcomes.Outcome.parse`).
 
 Admin endpoints (no key: the emulator is meant to listen on loopback only, for tests and demos):
@@ -56,6 +57,7 @@ from livepeer_studio_emulator.faults import (
 )
 from livepeer_studio_emulator.outcomes import Outcome, OutcomeRule
 from livepeer_studio_emulator.state import EmulatorState
+from livepeer_studio_emulator.upload_routes import add_upload_routes
 
 _Parsed = TypeVar("_Parsed")
 
@@ -89,6 +91,7 @@ def create_app(state: EmulatorState) -> FastAPI:
         return JSONResponse({"errors": [message]}, status_code=err.status_code, headers=err.headers)
 
     _add_api_routes(app, state)
+    add_upload_routes(app, state)
     _add_admin_routes(app, state)
     _add_dashboard_routes(app, state)
     return app
@@ -197,6 +200,17 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
             payload = payloads.parse_body(body, payloads.NewAssetFromUrl)
             status, created = state.create_import(caller, payload, _outcome(request))
             return JSONResponse(created, status_code=status)
+
+        return await _with_body(request, answer)
+
+    @app.post("/api/asset/request-upload")
+    async def request_upload(request: Request) -> Response:
+        def answer(body: bytes) -> Response:
+            caller = account(request)
+            payload = payloads.parse_body(body, payloads.NewAssetPayload)
+            return JSONResponse(
+                state.request_upload(caller, payload, str(request.base_url), _outcome(request))
+            )
 
         return await _with_body(request, answer)
 

@@ -9,6 +9,10 @@ Each API request may, by a seeded random draw (or a queue of forced faults), get
   so the client sees a broken connection (``requests``: ``ChunkedEncodingError``; ``httpx``:
   ``RemoteProtocolError``).
 
+An upload's connection can also be dropped after a given number of its bytes arrived (``upload_drops``):
+the bytes up to there are kept, as a tus server keeps what it received, and the client must ask for the
+offset and resume.
+
 Latency (fixed, plus random spikes) can be added to every request. A fault normally replaces the request
 (``timing="before"``: nothing happens on the server); with ``timing="after"`` the request is processed and
 its answer is then lost, as when a proxy fails after the backend acted.
@@ -47,6 +51,8 @@ HTML_502_PAGE = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+#: Statuses whose answers have no body: the client has them whole with their head.
+_NO_BODY = frozenset({204, 304})
 # What a dropped answer announces, and the part of it that is sent before the connection closes.
 _DROP_LENGTH = 256
 _DROP_PARTIAL = b'{"errors": ["'
@@ -66,6 +72,8 @@ class FaultConfig(CamelModel):
     :param path_prefix: only requests under this path are affected (it must be under ``/api``).
     :param methods: only these HTTP methods are affected (all when empty).
     :param seed: seeds the random draws, for reproducible runs.
+    :param upload_drops: byte offsets of an upload (tus ``PATCH`` or direct ``PUT``) at which its
+        connection is dropped, each once: the bytes before it are kept.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -80,6 +88,7 @@ class FaultConfig(CamelModel):
     path_prefix: str = "/api/"
     methods: list[str] = Field(default_factory=list)
     seed: int | None = None
+    upload_drops: list[int] = Field(default_factory=list)
 
     @field_validator("rates")
     @classmethod
@@ -125,6 +134,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._config = FaultConfig()
         self._queue: list[FaultKind] = []
+        self._upload_drops: list[int] = []
         self._rng = random.Random()
         self.configure(config or FaultConfig())
 
@@ -132,14 +142,26 @@ class FaultInjector:
     def config(self) -> FaultConfig:
         """The current config (``queue`` shows the faults not yet used)."""
         with self._lock:
-            return self._config.model_copy(update={"queue": list(self._queue)})
+            return self._config.model_copy(
+                update={"queue": list(self._queue), "upload_drops": list(self._upload_drops)}
+            )
 
     def configure(self, config: FaultConfig) -> None:
         """Replace the config; reseeds the generator when ``config.seed`` is set."""
         with self._lock:
             self._config = config
             self._queue = list(config.queue)
+            self._upload_drops = sorted(config.upload_drops)
             self._rng = random.Random(config.seed)
+
+    def take_upload_drop(self, start: int, end: int) -> int | None:
+        """The drop offset within an upload's bytes ``start`` (excluded) to ``end``, used up; or ``None``."""
+        with self._lock:
+            for offset in self._upload_drops:
+                if start < offset <= end:
+                    self._upload_drops.remove(offset)
+                    return offset
+            return None
 
     def decide(self, method: str, path: str) -> Decision | None:
         """The fate of one request, or ``None`` if it is out of scope."""
@@ -221,20 +243,21 @@ class ApiTrafficMiddleware:
 
         statuses: list[int] = []
         recorded = False
+        dropped = decision.fault == "drop"
 
         def record_once() -> None:
             nonlocal recorded
             if logged and not recorded:
                 recorded = True
                 # A dropped connection has no status, whatever its half-sent headers said.
-                status = statuses[0] if statuses and decision.fault != "drop" else None
+                status = statuses[0] if statuses and not dropped else None
                 self.record(
                     RequestRecord(
                         method=method,
                         path=path,
                         query=query,
                         status=status,
-                        fault=decision.fault,
+                        fault="drop" if dropped else decision.fault,
                         at=time.time(),
                     )
                 )
@@ -242,6 +265,8 @@ class ApiTrafficMiddleware:
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 statuses.append(message["status"])
+                if message["status"] in _NO_BODY:  # the answer is whole once its head has left
+                    record_once()
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # Logged before the answer's last byte leaves: a client holding its answer finds it logged.
                 record_once()
@@ -252,7 +277,11 @@ class ApiTrafficMiddleware:
 
         try:
             if decision.fault is None:
-                await self.app(scope, receive, capture)
+                try:
+                    await self.app(scope, receive, capture)
+                except EmulatedConnectionDrop:  # an upload dropped after some of its bytes
+                    dropped = True
+                    raise
             else:
                 if decision.timing == "after":
                     await self.app(scope, receive, swallow)
@@ -261,21 +290,29 @@ class ApiTrafficMiddleware:
             record_once()
 
 
+async def drop_connection(send: Send) -> None:
+    """Start an answer, then close the connection mid-body.
+
+    :raises EmulatedConnectionDrop: always, so the server closes the connection.
+    """
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(_DROP_LENGTH).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _DROP_PARTIAL, "more_body": True})
+    raise EmulatedConnectionDrop("emulated dropped connection")
+
+
 async def _send_fault(decision: Decision, send: Send) -> None:
     fault = decision.fault
     if fault == "drop":
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(_DROP_LENGTH).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": _DROP_PARTIAL, "more_body": True})
-        raise EmulatedConnectionDrop("emulated dropped connection")
+        await drop_connection(send)
     if fault == "html-502":
         await _send(send, 502, HTML_502_PAGE, b"text/html")
         return

@@ -108,15 +108,14 @@ PipelineStrategy = Literal[
 ]
 
 
-class NewAssetFromUrl(_Payload):
-    """``new-asset-from-url-payload`` (``POST /api/asset/upload/url``).
+class NewAssetPayload(_Payload):
+    """``new-asset-payload`` (``POST /api/asset/request-upload``): a new asset whose bytes are uploaded.
 
     With the server's own additions (``db-schema.yaml``): ``objectStoreId`` (write-only: never shown
     back) and ``catalystPipelineStrategy``.
     """
 
     name: str
-    url: SourceUrl
     staticMp4: bool | None = None
     playbackPolicy: PlaybackPolicy | None = None
     creatorId: UnverifiedCreatorId | str | None = None
@@ -127,6 +126,12 @@ class NewAssetFromUrl(_Payload):
     targetSegmentSizeSecs: float | None = None
     objectStoreId: str | None = None
     catalystPipelineStrategy: PipelineStrategy | None = None
+
+
+class NewAssetFromUrl(NewAssetPayload):
+    """``new-asset-from-url-payload`` (``POST /api/asset/upload/url``): the same, imported from ``url``."""
+
+    url: SourceUrl
 
 
 class CustomExport(_Payload):

@@ -93,22 +93,35 @@ class TaskRecord(CamelModel):
     #: When the task was last retried (``POST /api/task/{id}/retry``), and its snapshots until then.
     retried_ms: int | None = None
     history: list[Snapshot] = Field(default_factory=list)
+    #: For a direct upload (``request-upload``): the task stays ``pending`` until its bytes have all
+    #: arrived, at ``uploaded_ms``; its phases are laid out from then on.
+    awaits_upload: bool = False
+    uploaded_ms: int | None = None
     _timeline: list[Snapshot] | None = PrivateAttr(default=None)
     _timeline_key: object = PrivateAttr(default=None)
 
     def timeline(self) -> list[Snapshot]:
-        """The task's snapshots, rebuilt when its job's state changed, it was retried or its asset deleted."""
+        """The task's snapshots, rebuilt when its job or upload moved on, it was retried or its asset gone."""
         gate = self.job.gate() if self.job is not None else None
-        key = (gate, self.retried_ms, self.asset_deleted_ms)
+        key = (gate, self.uploaded_ms, self.retried_ms, self.asset_deleted_ms)
         if self._timeline is None or self._timeline_key != key:
-            if self.retried_ms is None:
-                self._timeline = build_timeline(self.created_ms, self.times, self.outcome, gate)
+            if self.awaits_upload and self.uploaded_ms is None:
+                self._timeline = [Snapshot(at_ms=self.created_ms, phase="pending")]
+            elif self.retried_ms is None:
+                self._timeline = build_timeline(
+                    self.created_ms, self.times, self.outcome, gate, self.uploaded_ms
+                )
             else:
                 self._timeline = self.history + _retried_run(self.retried_ms, self, gate)
             if self.asset_deleted_ms is not None:
                 self._timeline = cut_short(self._timeline, self.asset_deleted_ms, ASSET_DELETED_MESSAGE)
             self._timeline_key = key
         return self._timeline
+
+    @property
+    def uploading(self) -> bool:
+        """Whether it is a direct upload whose bytes have not all arrived yet."""
+        return self.awaits_upload and self.uploaded_ms is None
 
 
 def _retried_run(retried_ms: int, task: TaskRecord, gate: Gate | None) -> list[Snapshot]:

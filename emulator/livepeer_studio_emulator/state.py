@@ -1,12 +1,13 @@
 """The emulator's backend: the operations of Livepeer's API on the emulator's records.
 
 :class:`EmulatorState` implements each API operation (the HTTP layer in :mod:`.app` only parses and
-answers) on its :class:`~.store.Store` of records; the calls that create tasks are in :mod:`.creation`.
-Its other parts live beside it, each in its own module: accounts and authentication (:mod:`.accounts`),
-the job runner (:mod:`.jobs`), the state file (:mod:`.persistence`), the request log
-(:mod:`.request_log`), scripted outcomes (:mod:`.outcomes`), fault injection (:mod:`.faults`) and what
-a task records of its request (:mod:`.task_params`). Task progress is not simulated by a loop: each
-task's timeline is computed from its creation time and the clock (see :mod:`.timeline`).
+answers) on its :class:`~.store.Store` of records; the calls that create tasks are in :mod:`.creation`,
+direct uploads in :mod:`.uploads`. Its other parts live beside it, each in its own module: accounts and
+authentication (:mod:`.accounts`), the job runner (:mod:`.jobs`), the state file (:mod:`.persistence`),
+the request log (:mod:`.request_log`), scripted outcomes (:mod:`.outcomes`), fault injection
+(:mod:`.faults`) and what a task records of its request (:mod:`.task_params`). Task progress is not
+simulated by a loop: each task's timeline is computed from its creation time and the clock (see
+:mod:`.timeline`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 from livepeer_studio_emulator import payloads
 from livepeer_studio_emulator.accounts import Account, Accounts, default_api_keys
 from livepeer_studio_emulator.clock import Clock, to_ms
-from livepeer_studio_emulator.creation import TaskCreation
 from livepeer_studio_emulator.errors import ApiError, not_found
 from livepeer_studio_emulator.faults import FaultConfig, FaultInjector
 from livepeer_studio_emulator.jobs import JobRunner
@@ -33,9 +33,10 @@ from livepeer_studio_emulator.persistence import DEFAULT_SAVE_INTERVAL
 from livepeer_studio_emulator.request_log import RequestLog
 from livepeer_studio_emulator.streams import CLIP_RATE_WINDOW_S
 from livepeer_studio_emulator.timeline import Durations
+from livepeer_studio_emulator.uploads import Uploads
 
 
-class EmulatorState(TaskCreation):
+class EmulatorState(Uploads):
     """Everything the emulator knows, and the operations of its API.
 
     Thread-safe: the server's request threads, the job threads and test code all use it.

@@ -145,7 +145,7 @@ class Store:
             body = asset_json(asset, asset_status(asset, None, 0, now), None, details)
             return with_storage(body, asset, self._tasks, now)
         snapshots = task.timeline()
-        status = asset_status(asset, snapshots, reached(snapshots, now), now)
+        status = asset_status(asset, snapshots, reached(snapshots, now), now, task.uploading)
         # The producing upload or clip task's assetSpec.
         sections = [(task.output or {}).get(key) for key in ("upload", "clip")]
         spec = next((s["assetSpec"] for s in sections if isinstance(s, dict) and "assetSpec" in s), None)

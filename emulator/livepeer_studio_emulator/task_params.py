@@ -30,8 +30,11 @@ def object_store_url(endpoint: str, bucket: str) -> str:
     return f"s3+{parts.scheme}://***:***@{parts.netloc}/{bucket}"
 
 
-def import_fields(payload: payloads.NewAssetFromUrl) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An import's asset fields (``playbackPolicy``, ``creatorId``, ``profiles``) and ``params.upload``."""
+def import_fields(payload: payloads.NewAssetPayload) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new asset's fields (``playbackPolicy``, ``creatorId``, ``profiles``) and its ``params.upload``.
+
+    An import's ``params.upload`` names its ``url``; a direct upload's has none.
+    """
     extra: dict[str, Any] = {}
     if payload.playbackPolicy is not None:
         extra["playbackPolicy"] = payloads.dump(payload.playbackPolicy)
@@ -42,7 +45,7 @@ def import_fields(payload: payloads.NewAssetFromUrl) -> tuple[dict[str, Any], di
         )
     if payload.profiles is not None:
         extra["profiles"] = [payloads.dump(profile) for profile in payload.profiles]
-    params: dict[str, Any] = {"url": payload.url}
+    params: dict[str, Any] = {"url": payload.url} if isinstance(payload, payloads.NewAssetFromUrl) else {}
     if payload.c2pa is not None:
         params["c2pa"] = payload.c2pa
     if payload.profiles is not None:

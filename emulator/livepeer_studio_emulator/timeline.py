@@ -116,7 +116,9 @@ class Snapshot(CamelModel):
         return self.to_json(exclude_none=True)
 
 
-def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: Gate | None) -> list[Snapshot]:
+def build_timeline(
+    created_ms: int, times: PhaseTimes, outcome: Outcome, gate: Gate | None, start_ms: int | None = None
+) -> list[Snapshot]:
     """Lay out a task's snapshots.
 
     Times strictly increase (a millisecond apart at least), so two visible changes never share an
@@ -130,6 +132,8 @@ def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: G
     :param gate: the real work its completion waits for, if any. Each of its retried tries ends a run
         with Livepeer's message and a retry (instead of the outcome's scripted ones); its final failure
         fails the task.
+    :param start_ms: when the task's phases start moving, if later than its creation (a direct upload's
+        last byte): it stays ``pending`` until then.
     """
     snapshots: list[Snapshot] = []
 
@@ -140,7 +144,7 @@ def build_timeline(created_ms: int, times: PhaseTimes, outcome: Outcome, gate: G
         return at_ms
 
     now = add(created_ms, "pending")
-    now = add(now + times.pending_ms, "waiting", retries=0)
+    now = add(max(now, start_ms or now) + times.pending_ms, "waiting", retries=0)
     attempt = 0
     end = now
     while True:

@@ -80,13 +80,18 @@ def skewed(task: dict[str, Any], offset_ms: int) -> dict[str, Any]:
 
 
 def asset_status(
-    asset: AssetRecord, snapshots: Sequence[Snapshot] | None, index: int, now_ms: int
+    asset: AssetRecord,
+    snapshots: Sequence[Snapshot] | None,
+    index: int,
+    now_ms: int,
+    uploading: bool = False,
 ) -> dict[str, Any]:
     """An asset's ``status``, following the task that produces it.
 
-    The asset waits while its task is pending or waiting, is ``processing`` (with the highest progress
-    seen: a retry does not move it back) while it runs, and ends ``ready`` or ``failed`` (and stays
-    ``failed`` while a task retried through the API runs again).
+    The asset is ``uploading`` while its direct upload's bytes arrive, waits while its task is pending or
+    waiting, is ``processing`` (with the highest progress seen: a retry does not move it back) while it
+    runs, and ends ``ready`` or ``failed`` (and stays ``failed`` while a task retried through the API runs
+    again).
     """
     if asset.deleted_ms is not None and asset.deleted_ms <= now_ms:
         # Livepeer marks a deleted asset ``deleting`` (it then answers 404 and leaves the lists).
@@ -107,7 +112,7 @@ def asset_status(
         }
     runs = [s for s in snapshots[: index + 1] if s.phase == "running"]
     if not runs:
-        return {"phase": "waiting", "updatedAt": asset.created_ms}
+        return {"phase": "uploading" if uploading else "waiting", "updatedAt": asset.created_ms}
     return {
         "phase": "processing",
         "updatedAt": runs[-1].at_ms,

@@ -301,6 +301,24 @@ class Deployment:
         (self.home / "dags" / dag_file.name).symlink_to(dag_file)
         wait_until(functools.partial(self.rest.dag_ready, dag_id), 300, f"DAG {dag_id} to be parsed")
 
+    def task_process(self, ti: dict[str, Any], dag_id: str, task_id: str, run_id: str) -> int | None:
+        """The pid of the process running a task instance, among the scheduler's (LocalExecutor's) children.
+
+        Airflow 3 titles it ``airflow worker -- <task instance id>`` (its supervisor, the executor's worker
+        process, is ``airflow worker -- LocalExecutor: <task instance id>``); Airflow 2 titles it
+        ``airflow task runner: <dag id> <task id> <run id> ...``.
+        """
+        for process in self.processes["scheduler"].descendants():
+            try:
+                title = " ".join(part for part in process.cmdline() if part)  # a title is padded with ""
+            except Exception:  # the process ended meanwhile
+                continue
+            if AIRFLOW_MAJOR >= 3 and title == f"airflow worker -- {ti['id']}":
+                return int(process.pid)
+            if AIRFLOW_MAJOR < 3 and "task runner:" in title and f"{dag_id} {task_id} {run_id}" in title:
+                return int(process.pid)
+        return None
+
     def forget_requests(self) -> None:
         """Start the emulator's request log afresh."""
         self.emulator("DELETE", "/_emulator/requests")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
-from typing import Any
 
 import pytest
 
-from tests.deployment.harness import AIRFLOW_MAJOR, HAS_TASK_STATE_STORE, Deployment
+from tests.deployment.harness import HAS_TASK_STATE_STORE, Deployment
 from tests.deployment.processes import wait_until
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
@@ -17,25 +16,6 @@ pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
 DAG_ID = "deployment_worker_crash"
 TASK_ID = "import_video"
 IMPORT = ("POST", "/api/asset/upload/url")
-
-
-def task_process(deployment: Deployment, ti: dict[str, Any], run_id: str) -> int | None:
-    """The pid of the process running a task instance, among the scheduler's (LocalExecutor's) children.
-
-    Airflow 3 titles it ``airflow worker -- <task instance id>`` (its supervisor, the executor's worker
-    process, is ``airflow worker -- LocalExecutor: <task instance id>``); Airflow 2 titles it
-    ``airflow task runner: <dag id> <task id> <run id> ...``.
-    """
-    for process in deployment.processes["scheduler"].descendants():
-        try:
-            title = " ".join(part for part in process.cmdline() if part)  # a title is padded with ""
-        except Exception:  # the process ended meanwhile
-            continue
-        if AIRFLOW_MAJOR >= 3 and title == f"airflow worker -- {ti['id']}":
-            return int(process.pid)
-        if AIRFLOW_MAJOR < 3 and "task runner:" in title and f"{DAG_ID} {TASK_ID} {run_id}" in title:
-            return int(process.pid)
-    return None
 
 
 def test_killed_worker_is_retried_without_duplicate_work(airflow_deployment: Deployment) -> None:
@@ -56,7 +36,7 @@ def test_killed_worker_is_retried_without_duplicate_work(airflow_deployment: Dep
         60,
         "the operator to poll its Livepeer task",
     )
-    pid = wait_until(lambda: task_process(deployment, ti, run_id), 30, "the task's process")
+    pid = wait_until(lambda: deployment.task_process(ti, DAG_ID, TASK_ID, run_id), 30, "the task's process")
     assert isinstance(pid, int)
     os.kill(pid, signal.SIGKILL)
 

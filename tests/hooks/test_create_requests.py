@@ -32,10 +32,12 @@ from airflow_provider_livepeer.create_requests import (
     CreateRequest,
     ExportAssetRequest,
     ImportAssetRequest,
+    RequestUploadRequest,
     TranscodeRequest,
 )
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.operators import livepeer as operators
+from airflow_provider_livepeer.operators import upload as upload_operators
 from airflow_provider_livepeer.operators.livepeer import (
     LivepeerClipOperator,
     LivepeerExportAssetOperator,
@@ -43,10 +45,17 @@ from airflow_provider_livepeer.operators.livepeer import (
     LivepeerTaskOperator,
     LivepeerTranscodeOperator,
 )
+from airflow_provider_livepeer.operators.upload import LivepeerUploadOperator
 from tests.support.project import shared_file
 
 S3 = {"type": "s3", "endpoint": "https://s3.example.com", "bucket": "b", "credentials": {}}
-CREATED = {"asset": {"id": "a1", "playbackId": "p1"}, "task": {"id": "t1"}}
+# An answer every create call takes (request-upload's has the upload URLs too).
+CREATED = {
+    "asset": {"id": "a1", "playbackId": "p1"},
+    "task": {"id": "t1"},
+    "url": "https://origin.example.com/api/asset/upload/direct?token=t",
+    "tusEndpoint": "https://origin.example.com/api/asset/upload/tus?token=t",
+}
 
 
 class CreateCall(typing.NamedTuple):
@@ -91,6 +100,13 @@ CREATE_CALLS = [
         frozenset({"rate_limit_timeout"}),
         {"playback_id": "pb1", "start_time": 1},
     ),
+    CreateCall(
+        LivepeerUploadOperator,
+        LivepeerHook.request_upload,
+        RequestUploadRequest,
+        frozenset({"source", "chunk_size"}),
+        {"name": "n"},
+    ),
 ]
 
 
@@ -112,16 +128,23 @@ def is_number(annotation: Any) -> bool:
     return annotation is float or float in typing.get_args(annotation)
 
 
+def concrete_models(model: type[CreateRequest]) -> set[type[CreateRequest]]:
+    """The request models of endpoints among ``model``'s subclasses (not the bases they share)."""
+    below = {found for sub in model.__subclasses__() for found in concrete_models(sub)}
+    return below | ({model} if "endpoint" in vars(model) else set())
+
+
 def test_every_create_operator_and_every_request_model_is_checked() -> None:
     creating = {
         value
-        for value in vars(operators).values()
+        for module in (operators, upload_operators)
+        for value in vars(module).values()
         if isinstance(value, type)
         and issubclass(value, LivepeerTaskOperator)
         and value is not LivepeerTaskOperator
     }
     assert {call.operator for call in CREATE_CALLS} == creating
-    assert {call.model for call in CREATE_CALLS} == set(CreateRequest.__subclasses__())
+    assert {call.model for call in CREATE_CALLS} == concrete_models(CreateRequest)
 
 
 @pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
@@ -148,8 +171,7 @@ def test_operator_takes_the_model_fields_with_their_defaults_and_types(call: Cre
 def test_the_hook_method_takes_the_first_fields_by_position_and_every_field_by_name(
     httpserver: HTTPServer, hook: LivepeerHook, call: CreateCall
 ) -> None:
-    fields = list(call.model.model_fields)
-    assert list(call.model.positional) == fields[: len(call.model.positional)]
+    assert set(call.model.positional) <= set(call.model.model_fields)
     assert set(call.model.positional) >= set(call.valid) - {"ipfs"}  # the required ones, at least
     request = call.model.of(call.valid)
     httpserver.expect_request(f"/api{request.path()}", method="POST").respond_with_json(CREATED)
@@ -242,7 +264,7 @@ def test_an_error_about_an_object_holding_credentials_names_its_shape_never_its_
 @pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
 def test_templated_fields_are_create_parameters(call: CreateCall) -> None:
     own = set(call.operator.template_fields) - set(LivepeerTaskOperator.template_fields)
-    assert own <= set(call.model.model_fields)
+    assert own <= set(call.model.model_fields) | call.options
 
 
 @pytest.mark.parametrize("call", CREATE_CALLS, ids=str)
@@ -343,6 +365,22 @@ EVERY_ARGUMENT: list[tuple[CreateCall, dict[str, Any]]] = [
             "name": "clip",
             "session_id": "s1",
             "rate_limit_timeout": 5,
+        },
+    ),
+    (
+        CREATE_CALLS[4],
+        {
+            "source": __file__,  # checked (a readable, non-empty file), not sent: create() uploads nothing
+            "chunk_size": 1024,
+            "name": "talk",
+            "static_mp4": True,
+            "playback_policy": {"type": "jwt"},
+            "storage": {"ipfs": True},
+            "profiles": [{"name": "240p", "bitrate": 250000, "width": 426, "height": 240}],
+            "creator_id": "0xabc",
+            "encryption": {"encryptedKey": "k"},
+            "c2pa": True,
+            "target_segment_size_secs": "6",
         },
     ),
 ]

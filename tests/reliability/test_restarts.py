@@ -27,7 +27,7 @@ from airflow_provider_livepeer.triggers.shared_watcher import _WATCHERS
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VERSION_STRING
 from airflow_provider_livepeer.waiting import result_from_event
 from tests.support.airflow import needs_task_state_store
-from tests.support.running import RecordingTI, StateStore, context, fast_hook, trigger_events
+from tests.support.running import RecordingTI, StateStore, context, fast_hook, logged, trigger_events
 from tests.support.servers import MediaServer, serve_media
 from tests.support.tasks import completed_result
 
@@ -190,13 +190,6 @@ def test_retry_of_an_operator_that_does_not_wait_reattaches(
     assert livepeer_emulator.request_count("POST") == 1
     assert second_ti.xcoms["livepeer_task_id"] == task_id
     assert second == first
-
-
-def logged(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], text: str) -> list[str]:
-    """The log lines with ``text``: Airflow 2's task logger reaches ``caplog``, Airflow 3's prints."""
-    lines = [record.getMessage() for record in caplog.records if text in record.getMessage()]
-    out, err = capfd.readouterr()
-    return lines or [line for line in (out + err).splitlines() if text in line]
 
 
 @pytest.mark.skipif(AIRFLOW_V_3_3_PLUS, reason="Airflow 3.3+ re-attaches (the test above)")

@@ -31,6 +31,7 @@ _OPERATIONS: list[tuple[str, re.Pattern[str], str | None]] = [
     ("GET", re.compile(r"^/asset/[^/]+$"), "/asset/{assetId}"),
     ("DELETE", re.compile(r"^/asset/[^/]+$"), "/asset/{assetId}"),
     ("POST", re.compile(r"^/asset/upload/url$"), "/asset/upload/url"),
+    ("POST", re.compile(r"^/asset/request-upload$"), "/asset/request-upload"),
     ("POST", re.compile(r"^/asset/[^/]+/export$"), None),
     ("POST", re.compile(r"^/clip$"), "/clip"),
     ("POST", re.compile(r"^/transcode$"), "/transcode"),

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
 
@@ -66,3 +68,10 @@ async def trigger_events(trigger: LivepeerTaskTrigger, limit: float = 30) -> lis
         return [event.payload async for event in trigger.run()]
 
     return await asyncio.wait_for(collect(), limit)
+
+
+def logged(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str], text: str) -> list[str]:
+    """The log lines with ``text``: Airflow 2's task logger reaches ``caplog``, Airflow 3's prints."""
+    lines = [record.getMessage() for record in caplog.records if text in record.getMessage()]
+    out, err = capfd.readouterr()
+    return lines or [line for line in (out + err).splitlines() if text in line]

@@ -21,6 +21,7 @@ EXAMPLE_DAG_IDS = {
     "example_livepeer_import_pipeline_deferrable",
     "example_livepeer_asset_producer",
     "example_livepeer_asset_consumer",
+    "example_livepeer_file_upload",
     # Event triggers (AssetWatcher) arrived in Airflow 3.0: on Airflow 2 the file defines no DAG.
     *(["example_livepeer_uploads"] if AIRFLOW_V_3_0_PLUS else []),
 }
@@ -174,3 +175,16 @@ def test_the_demo_command_imports_a_real_file(tmp_path: Path) -> None:
     assert "Duration          2." in out and "320x240" in out
     for phase in ("pending", "waiting", "running", "completed"):
         assert f"  {phase}" in out
+
+
+@pytest.mark.livepeer_emulator(speed=1000)
+def test_file_upload_example_renders_uploads_and_describes_the_clip(
+    livepeer_emulator: Any, emulator_conn: str, airflow_db: None
+) -> None:
+    dag = example_dag(airflow_db, "example_livepeer_file_upload", "example_livepeer_file_upload")
+    dag_run = dag.test()
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success", states
+    summary = xcom_value(dag.dag_id, dag_run.run_id, "describe_asset")
+    assert summary["duration"] == pytest.approx(2.0, abs=0.1)  # Livepeer read the rendered clip itself
+    assert livepeer_emulator.request_count("PUT", "/api/asset/upload/direct", status=200) == 1
