@@ -15,13 +15,8 @@ import time
 from dataclasses import dataclass
 
 from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
-from airflow_provider_livepeer.triggers.watched_tasks import (
-    Feed,
-    Tracking,
-    Watched,
-    mark_unlisted,
-    take_page,
-)
+from airflow_provider_livepeer.triggers.watched_index import Tracking, WatchedIndex
+from airflow_provider_livepeer.triggers.watched_tasks import Feed, take_page
 
 
 @dataclass
@@ -44,7 +39,7 @@ class ListWindow:
     async def list_round(
         self,
         hook: LivepeerHook,
-        watched: dict[str, Watched],
+        watched: WatchedIndex,
         feeds: list[Feed],
         page_size: int,
         catch_up_pages: int,
@@ -57,8 +52,7 @@ class ListWindow:
         :returns: the tasks found unlisted by this round, or ``None`` when no list was read (not before
             anything gives a time to start from).
         """
-        behind_state = Tracking.BEHIND
-        behind = [w for w in watched.values() if w.tracking is behind_state]
+        behind = [known for task_id in watched.in_state(Tracking.BEHIND) if (known := watched.get(task_id))]
         new_feeds = [feed for feed in feeds if not feed.covered]
         regular = self.since
         if regular is None and not behind and not new_feeds:
@@ -92,11 +86,11 @@ class ListWindow:
             await listing.aclose()
         unlisted = []
         if answered_at is not None and reached == since:
-            unlisted = mark_unlisted(watched, mentioned, since, answered_at)
+            unlisted = watched.mark_unlisted(mentioned, since, answered_at)
         for known in behind:
             if known.tracking is not Tracking.BEHIND:
                 continue  # marked unlisted by this round
-            shown = known.unmentioned_polls == 0  # the list showed it as it is now
+            shown = known.mentioned_round == watched.round  # the list showed it as it is now
             if shown or (known.seen_at is not None and known.seen_at - self.overlap >= reached):
                 known.tracking = Tracking.COVERED
             else:

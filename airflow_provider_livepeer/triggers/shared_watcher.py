@@ -22,13 +22,12 @@ from airflow_provider_livepeer.http import Logger, is_retryable
 from airflow_provider_livepeer.models import Task
 from airflow_provider_livepeer.triggers.direct_reads import DirectReads
 from airflow_provider_livepeer.triggers.list_window import ListWindow
+from airflow_provider_livepeer.triggers.watched_index import Tracking, Watched, WatchedIndex
 from airflow_provider_livepeer.triggers.watched_tasks import (
     UNLISTED,
     Feed,
     Notice,
     Subscriber,
-    Tracking,
-    Watched,
     see,
     start_from,
 )
@@ -84,7 +83,7 @@ class SharedTaskWatcher:
         self.livepeer_conn_id = livepeer_conn_id
         self.poll_interval = poll_interval
         self.hook = LivepeerHook(livepeer_conn_id)
-        self.watched: dict[str, Watched] = {}
+        self.watched = WatchedIndex(self.safety_net_polls)
         self.feeds: list[Feed] = []
         #: How many current subscribers asked for each poll interval.
         self._intervals: Counter[float] = Counter()
@@ -98,7 +97,7 @@ class SharedTaskWatcher:
     @property
     def direct_reads(self) -> DirectReads:
         """Which tasks to read directly, by this watcher's limits."""
-        return DirectReads(self.unlisted_batch, self.safety_net_polls, self.safety_net_batch)
+        return DirectReads(self.unlisted_batch, self.safety_net_batch)
 
     async def watch(
         self,
@@ -208,12 +207,16 @@ class SharedTaskWatcher:
     ) -> None:
         watched = self.watched.get(livepeer_task_id)
         if watched is None:
-            watched = Watched()
-            # Registered only once it is made: a last look it cannot start from leaves nothing behind.
-            at = start_from(watched, last_seen)
+            watched = self.watched.add(livepeer_task_id)
+            try:
+                at = start_from(watched, last_seen)
+            except Exception:
+                self.watched.remove(
+                    livepeer_task_id
+                )  # a last look it cannot start from leaves nothing behind
+                raise
             if at is not None:
                 self._seen(watched, at)
-            self.watched[livepeer_task_id] = watched
         watched.subscribers.append(subscriber)
         if not_found_until is not None:
             watched.not_found_until = max(watched.not_found_until or 0.0, not_found_until)
@@ -238,7 +241,7 @@ class SharedTaskWatcher:
             watched.subscribers.remove(subscriber)
             self._forget_interval(subscriber.poll_interval)
             if not watched.subscribers:
-                del self.watched[livepeer_task_id]
+                self.watched.remove(livepeer_task_id)
         self._stop_if_idle()
 
     def _set_interval(self) -> None:
@@ -322,8 +325,7 @@ class SharedTaskWatcher:
         if self.per_task_fallback:
             await self._read_all(self.direct_reads.instead_of_list(self.watched))
             return
-        for watched in self.watched.values():
-            watched.unmentioned_polls += 1
+        self.watched.next_round()
         try:
             unlisted = await self.window.list_round(
                 self.hook, self.watched, self.feeds, self.page_size, self.catch_up_pages

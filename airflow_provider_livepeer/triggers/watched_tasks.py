@@ -1,8 +1,8 @@
 """What the shared watcher knows of each task it follows, who waits for it, and how news reaches them.
 
-The bookkeeping of :class:`~airflow_provider_livepeer.triggers.shared_watcher.SharedTaskWatcher`: a
-:class:`Watched` task per Livepeer task id with its :class:`Subscriber` triggers, the :class:`Feed` of
-each event trigger, and the rules that decide when a task seen again is news.
+The bookkeeping of :class:`~airflow_provider_livepeer.triggers.shared_watcher.SharedTaskWatcher`: the
+:class:`Subscriber` triggers of each watched task (:mod:`.watched_index` keeps the tasks), the
+:class:`Feed` of each event trigger, and the rules that decide when a task seen again is news.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import asyncio
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Literal
 
 from airflow_provider_livepeer.http import Logger
 from airflow_provider_livepeer.models import TERMINAL_PHASES, Task, TaskPage, TaskStatus
+from airflow_provider_livepeer.triggers.watched_index import Tracking, Watched, WatchedIndex
 from airflow_provider_livepeer.triggers.watcher import LastSeen
 
 #: What the shared watcher logs, through a task's triggers, once the list has left that task out.
@@ -80,62 +80,6 @@ class Feed:
     covered: bool = False
 
 
-class Tracking(Enum):
-    """How the shared watcher keeps track of one watched task, and what that costs.
-
-    ============  ================================================  ==================================
-    state         what moves a task into it                         the requests it costs
-    ============  ================================================  ==================================
-    ``UNREAD``    a trigger with nothing to start from (no last     one direct ``GET /api/task/{id}``,
-                  look, or a finished one); a list round that       started at once
-                  could not reach back to its last look; a
-                  transient failure of that read
-    ``READING``   the poller starts the read of an ``UNREAD`` task  that read, under way
-    ``BEHIND``    a last look older than the list's window (a       a wider window for the next list
-                  trigger rebuilt after a restart), or a read       round: catch-up pages, until the
-                  answered while a list round was under way         round has read ``catch_up_pages``
-                                                                    in all
-    ``COVERED``   a list round reached back to its last look, or    nothing of its own: the shared list;
-                  showed it; a read answered inside the list's      after ``safety_net_polls`` rounds
-                  window; the list shows an ``UNLISTED`` task       unmentioned, one safety-net read
-    ``UNLISTED``  the list answered for a window the task changed   one direct read an interval,
-                  in, yet left it out (a task of another project)   until the list shows it again; at
-                                                                    most ``unlisted_batch`` tasks an
-                                                                    interval, the first watched first
-    ============  ================================================  ==================================
-
-    A task leaves the watcher when its last trigger stops waiting (it saw a terminal state, or gave up).
-    """
-
-    UNREAD = "unread"
-    READING = "reading"
-    BEHIND = "behind"
-    COVERED = "covered"
-    UNLISTED = "unlisted"
-
-
-@dataclass
-class Watched:
-    """One watched Livepeer task: who waits for it, how it is tracked (:class:`Tracking`), what is known."""
-
-    subscribers: list[Subscriber] = field(default_factory=list)
-    tracking: Tracking = Tracking.UNREAD
-    #: The task as last handed to the subscribers.
-    last: Task | None = None
-    #: What the watcher compares (see :func:`state_of`), as last seen.
-    state: tuple[Any, ...] | None = None
-    #: The phase a subscriber last saw, until the watcher sees the task itself.
-    seen_phase: str | None = None
-    #: The server's clock at the latest answer that showed the task's state (or its creation).
-    seen_at: float | None = None
-    #: The task's ``status.updatedAt`` as last known, Unix seconds.
-    updated_at: float | None = None
-    #: List rounds since the list last showed the task.
-    unmentioned_polls: int = 0
-    #: Until this Unix time a 404 on a direct read is Livepeer's replica lagging: read again next round.
-    not_found_until: float | None = None
-
-
 def start_from(watched: Watched, last_seen: LastSeen | None) -> float | None:
     """Take a subscriber's last look as the task's first, or ask for a read when there is none.
 
@@ -154,7 +98,7 @@ def start_from(watched: Watched, last_seen: LastSeen | None) -> float | None:
 
 def see(watched: Watched, status: TaskStatus, whole: Callable[[], Task]) -> None:
     """The task is seen with ``status``: hand it (``whole()``) to its subscribers if it changed."""
-    watched.unmentioned_polls = 0
+    watched.mention()
     if status.updated_at is not None:
         watched.updated_at = status.updated_at / 1000
     state = state_of(status)
@@ -172,7 +116,7 @@ def see(watched: Watched, status: TaskStatus, whole: Callable[[], Task]) -> None
 
 
 def take_page(
-    page: TaskPage, watched: dict[str, Watched], feeds: Iterable[Feed], mentioned: set[str]
+    page: TaskPage, watched: WatchedIndex, feeds: Iterable[Feed], mentioned: set[str]
 ) -> float | None:
     """Hand a list page's changes to the feeds and the watched tasks, noting which tasks it mentioned.
 
@@ -196,27 +140,6 @@ def take_page(
             see(known, state.status, functools.partial(page.task, index))
     updated = states[-1].status.updated_at if states else None
     return None if updated is None else updated / 1000
-
-
-def mark_unlisted(
-    watched: dict[str, Watched], mentioned: set[str], since: float, answered_at: float
-) -> list[str]:
-    """Mark the tasks the list should have shown and did not (see the shared watcher's docs).
-
-    :param since: the start of the window the list was asked for.
-    :param answered_at: the server's clock when the list answered (whole seconds, so no later than the
-        moment it looked), the list having been read back to the window's start.
-    :returns: the tasks marked now, not before.
-    """
-    marked = []
-    for task_id, known in watched.items():
-        updated_at = known.updated_at
-        if task_id in mentioned or updated_at is None or not since < updated_at < answered_at:
-            continue
-        if known.tracking in (Tracking.BEHIND, Tracking.COVERED):
-            known.tracking = Tracking.UNLISTED
-            marked.append(task_id)
-    return marked
 
 
 def _is_terminal(phase: str) -> bool:

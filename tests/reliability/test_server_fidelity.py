@@ -74,13 +74,15 @@ def test_a_task_still_missing_after_the_grace_fails_with_livepeers_message(
     assert 2 <= livepeer_emulator.request_count("GET", "/api/task/*") <= 3
 
 
+@pytest.mark.livepeer_emulator(speed=10)  # the tasks run for most of a second: the watcher lists meanwhile
 async def test_a_browser_key_refused_the_list_waits_through_direct_reads(
     livepeer_emulator: Any, monkeypatch: pytest.MonkeyPatch, sample_video_url: str, caplog: Any
 ) -> None:
     livepeer_emulator.add_account(BROWSER_KEY, cors_key_of=livepeer_emulator.api_key)
     for name, value in livepeer_emulator.airflow_env("browser", api_key=BROWSER_KEY).items():
         monkeypatch.setenv(name, value)
-    task_ids = [fast_hook("browser").import_asset(sample_video_url, f"v{i}").task.id for i in range(2)]
+    urls = [f"{sample_video_url}?copy={n}" for n in range(2)]  # two imports, not one answered twice
+    task_ids = [fast_hook("browser").import_asset(url, "v").task.id for url in urls]
     triggers = [LivepeerTaskTrigger(task_id, "browser", poll_interval=0.1) for task_id in task_ids]
     with caplog.at_level(logging.WARNING):
         events = [await trigger_events(trigger, limit=30) for trigger in triggers]

@@ -1,0 +1,326 @@
+"""The triggerer's cost as waits grow: shared polling from 100 to 10,000 waits, idle and busy, beside the
+per-task baseline, and two triggerers of 5000 waits against one Livepeer.
+
+.. code-block:: bash
+
+    .venv/bin/python bench/scale.py            # bench/results/scale.md (+ scale.json), about ten minutes
+    .venv/bin/python bench/scale.py --quick    # a smoke run: bench/results/scale-quick.md
+
+Each pass runs in a fresh process (its own event loop, CPU clock and heap) against a fresh fake Livepeer
+(``fake_livepeer.py``, a process of its own that answers a page of 1000 tasks in milliseconds, so the
+figures are the triggerer's). A pass starts N deferred waits, as a triggerer does after the sensors
+deferred (each knows the task running), lets two intervals go by, then measures over a few intervals:
+CPU (process time) per interval, full garbage collections per interval, requests per interval (counted by
+the server), and then the detection latency: ten tasks complete at once, and the latency is when their
+waits fired minus that moment. Memory per wait is the RSS growth from before the waits to the end of the
+warm-up, divided by N. The baseline is ``HttpSensorTrigger`` with the phase check ``HttpSensor`` would
+make, one per wait (``deferred.py``), the trigger a user of the HTTP provider would defer to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="livepeer-bench-airflow-home-"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
+import requests  # noqa: E402
+from common import HTTP_CONN_ID, LIVEPEER_CONN_ID, machine, memory_status, source_state, versions  # noqa: E402
+
+RESULTS = BENCH / "results"
+API_KEY = "bench-key"
+PROBES = 10
+
+
+class FakeLivepeer:
+    """``fake_livepeer.py`` in a process of its own, for one pass."""
+
+    def __init__(self, tasks: int, mode: str) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [sys.executable, str(BENCH / "fake_livepeer.py"), "--tasks", str(tasks), "--mode", mode]
+        self.process = subprocess.Popen([*argv, "--port", str(self.port)], stdout=subprocess.PIPE, text=True)
+        ready = self.process.stdout.readline().strip() if self.process.stdout else ""
+        if ready != "ready":
+            raise RuntimeError(f"the fake Livepeer did not start: {ready!r}")
+
+    def env(self) -> dict[str, str]:
+        return {
+            f"AIRFLOW_CONN_{LIVEPEER_CONN_ID.upper()}": json.dumps(
+                {"conn_type": "livepeer", "host": self.url, "password": API_KEY}
+            ),
+            f"AIRFLOW_CONN_{HTTP_CONN_ID.upper()}": json.dumps(
+                {"conn_type": "http", "host": self.url, "extra": {"Authorization": f"Bearer {API_KEY}"}}
+            ),
+        }
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def _triggers(variant: str, ids: list[str], interval: float) -> list[Any]:
+    from deferred import HttpSensorTriggerWithCheck
+
+    from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
+
+    now = time.time()
+    if variant == "shared":
+        return [
+            LivepeerTaskTrigger(task_id, LIVEPEER_CONN_ID, interval, last_phase="running", last_seen_at=now)
+            for task_id in ids
+        ]
+    return [
+        HttpSensorTriggerWithCheck(
+            endpoint=f"/api/task/{task_id}", http_conn_id=HTTP_CONN_ID, method="GET", poke_interval=interval
+        )
+        for task_id in ids
+    ]
+
+
+def _pass(
+    variant: str,
+    server_url: str,
+    env: dict[str, str],
+    ids: list[str],
+    interval: float,
+    measured: int,
+    out: Any,
+) -> None:
+    """In the pass's process: the waits on ``ids``, the measurement, the result sent through ``out``."""
+    os.environ.update(env)
+    count = len(ids)
+    stats = lambda: requests.get(f"{server_url}/_stats", timeout=30).json()  # noqa: E731
+    full = {"n": 0}
+    gc.callbacks.append(
+        lambda phase, info: full.__setitem__("n", full["n"] + (phase == "start" and info["generation"] == 2))
+    )
+
+    async def run() -> dict[str, Any]:
+        rss_before = memory_status().get("VmRSS", 0)
+        fired: dict[str, float] = {}
+
+        async def wait(trigger: Any, task_id: str) -> None:
+            async for _ in trigger.run():
+                fired[task_id] = time.time()
+                return
+
+        waits = [
+            asyncio.ensure_future(wait(t, i))
+            for t, i in zip(_triggers(variant, ids, interval), ids, strict=True)
+        ]
+        await asyncio.sleep(2 * interval + 1)
+        rss_warm = memory_status().get("VmRSS", 0)
+        before, cpu, collections = stats(), time.process_time(), full["n"]
+        await asyncio.sleep(measured * interval)
+        cpu_per_interval = (time.process_time() - cpu) / measured
+        after = stats()
+        requests_per_interval = {k: (after.get(k, 0) - before.get(k, 0)) / measured for k in ("list", "read")}
+        probes = ids[-PROBES:]
+        completed_at = await asyncio.to_thread(
+            lambda: (
+                requests.post(f"{server_url}/_complete", json={"ids": probes}, timeout=30).json()["at"] / 1000
+            )
+        )
+        deadline = time.time() + 4 * interval + 10
+        while not all(p in fired for p in probes) and time.time() < deadline:
+            await asyncio.sleep(0.05)
+        latencies = [fired[p] - completed_at for p in probes if p in fired]
+        for waiting in waits:
+            waiting.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        return {
+            "cpu_ms_per_interval": cpu_per_interval * 1000,
+            "full_collections_per_interval": (full["n"] - collections) / measured,
+            "requests_per_interval": requests_per_interval,
+            "latency_max_s": max(latencies) if len(latencies) == len(probes) else None,
+            "memory_per_wait_b": (rss_warm - rss_before) / count,
+        }
+
+    out.send(asyncio.run(run()))
+
+
+def measure(
+    variant: str, mode: str, count: int, interval: float, measured: int, triggerers: int = 1
+) -> list[dict[str, Any]]:
+    """One pass: ``triggerers`` processes of ``count`` waits each, against one fake Livepeer."""
+    server = FakeLivepeer(count * triggerers, mode)
+    context = multiprocessing.get_context("fork")
+    try:
+        pipes, processes = [], []
+        for index in range(triggerers):
+            receive, send = context.Pipe(duplex=False)
+            ids = [f"task-{n:05d}" for n in range(index * count, (index + 1) * count)]
+            args = (variant, server.url, server.env(), ids, interval, measured, send)
+            process = context.Process(target=_pass, args=args)
+            process.start()
+            pipes.append(receive)
+            processes.append(process)
+        results = [pipe.recv() for pipe in pipes]
+        for process in processes:
+            process.join(30)
+        return results
+    finally:
+        server.close()
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """Every pass of the run; the raw figures."""
+    interval, measured = (2.0, 2) if quick else (5.0, 4)
+    sizes = (100, 1000) if quick else (100, 1000, 5000, 10_000)
+    baseline_sizes = (100,) if quick else (100, 1000, 5000)
+    passes: dict[str, Any] = {
+        "interval_s": interval,
+        "measured_intervals": measured,
+        "shared": {},
+        "baseline": {},
+    }
+    for mode in ("idle", "busy"):
+        for count in sizes:
+            print(f"shared, {mode}, {count} waits", file=sys.stderr, flush=True)
+            passes["shared"][f"{mode}-{count}"] = measure("shared", mode, count, interval, measured)[0]
+    for count in baseline_sizes:
+        print(f"baseline, busy, {count} waits", file=sys.stderr, flush=True)
+        passes["baseline"][f"busy-{count}"] = measure("baseline", "busy", count, interval, measured)[0]
+    pair = 1000 if quick else 5000
+    print(f"two triggerers of {pair} waits", file=sys.stderr, flush=True)
+    passes["two_triggerers"] = {
+        "waits_each": pair,
+        "results": measure("shared", "busy", pair, interval, measured, triggerers=2),
+    }
+    return passes
+
+
+def _ms(result: dict[str, Any] | None) -> str:
+    return "not run" if result is None else f"{result['cpu_ms_per_interval']:.1f} ms"
+
+
+def _latency(result: dict[str, Any] | None) -> str:
+    latency = None if result is None else result["latency_max_s"]
+    return "not all fired" if latency is None else f"{latency:.2f} s"
+
+
+def _ratio(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> float | None:
+    if ours is None or theirs is None:
+        return None
+    return float(ours["cpu_ms_per_interval"]) / float(theirs["cpu_ms_per_interval"])
+
+
+def verdicts(passes: dict[str, Any]) -> list[str]:
+    """Each target of the triggerer's cost, with its figure and whether it is met."""
+    shared, baseline, interval = passes["shared"], passes["baseline"], passes["interval_s"]
+    found = []
+    for count in (1000, 5000):
+        ratio = _ratio(shared.get(f"busy-{count}"), baseline.get(f"busy-{count}"))
+        if ratio is not None:
+            met = "met" if ratio <= 0.1 else "missed"
+            found.append(
+                f"CPU per interval at {count:,} busy waits: {ratio:.3f}x the baseline (<= 0.1x): {met}"
+            )
+    idle_few, idle_many = shared.get("idle-100"), shared.get("idle-10000")
+    if idle_few and idle_many:
+        growth = _ratio(idle_many, idle_few) or 0.0
+        met = "met" if growth <= 2 else "missed"
+        found.append(f"idle CPU per interval, 10,000 waits against 100: {growth:.2f}x (<= 2x): {met}")
+    for mode in ("idle", "busy"):
+        result = shared.get(f"{mode}-5000")
+        if result:
+            count = result["full_collections_per_interval"]
+            met = "met" if count == 0 else "missed"
+            found.append(f"full collections per interval at 5000 {mode} waits: {count:.2f} (none): {met}")
+    pair = passes["two_triggerers"]["results"]
+    for label, results in (("5000 busy waits", [shared.get("busy-5000")]), ("two triggerers", pair)):
+        latencies = [r["latency_max_s"] for r in results if r is not None]
+        if latencies:
+            worst = None if None in latencies else max(latencies)
+            met = "met" if worst is not None and worst <= interval + 1 else "missed"
+            shown = "some waits never fired" if worst is None else f"{worst:.2f} s"
+            found.append(f"detection latency max, {label}: {shown} (<= {interval + 1:g} s): {met}")
+    busy = shared.get("busy-5000")
+    if busy:
+        total = sum(busy["requests_per_interval"].values())
+        met = "met" if total <= 6 else "missed"
+        found.append(f"requests per interval at 5000 busy waits: {total:.1f} (<= 6): {met}")
+    return found
+
+
+def render(data: dict[str, Any]) -> str:
+    """The Markdown report of a run."""
+    passes = data["passes"]
+    shared, baseline, interval = passes["shared"], passes["baseline"], passes["interval_s"]
+    lines = [
+        "# Triggerer cost as waits grow",
+        "",
+        f"{data['when']}; {data['machine']}; source {data['source']}. Deferred waits polled every "
+        f"{interval:g} s, measured over {passes['measured_intervals']} intervals after two of warm-up, "
+        "against a fake Livepeer that answers in milliseconds (`bench/fake_livepeer.py`), each pass in a "
+        "fresh process. Idle: no task changes; busy: every task's `updatedAt` moves every 3 s. Baseline: "
+        "`HttpSensorTrigger` with the phase check `HttpSensor` would make, one per wait (busy or idle cost "
+        "it the same).",
+        "",
+        "| waits | idle CPU/interval | busy CPU/interval | baseline CPU/interval | busy ratio | full GCs per "
+        "interval (idle, busy) | requests per interval, busy (list + reads) | latency max, busy | memory "
+        "per wait |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for count in sorted({int(key.split("-")[1]) for key in shared}):
+        idle, busy = shared[f"idle-{count}"], shared[f"busy-{count}"]
+        base = baseline.get(f"busy-{count}")
+        ratio = _ratio(busy, base)
+        made = busy["requests_per_interval"]
+        lines.append(
+            f"| {count:,} | {_ms(idle)} | {_ms(busy)} | {_ms(base)} | "
+            f"{'n/a' if ratio is None else f'{ratio:.3f}x'} | "
+            f"{idle['full_collections_per_interval']:.2f}, {busy['full_collections_per_interval']:.2f} | "
+            f"{made.get('list', 0):.1f} + {made.get('read', 0):.1f} | {_latency(busy)} | "
+            f"{busy['memory_per_wait_b'] / 1024:.1f} KiB |"
+        )
+    two = passes["two_triggerers"]
+    lines += ["", f"Two triggerers of {two['waits_each']:,} busy waits each against one Livepeer:", ""]
+    for number, result in enumerate(two["results"], 1):
+        lines.append(
+            f"- triggerer {number}: {_ms(result)} CPU per interval, latency max {_latency(result)} (the "
+            f"server counted {result['requests_per_interval']['list']:.1f} list requests per interval from "
+            "both)"
+        )
+    lines += ["", "## Targets", ""] + [f"- {verdict}" for verdict in verdicts(passes)]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small N, short intervals")
+    args = parser.parse_args()
+    data = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": ", ".join(f"{k} {v}" for k, v in machine().items()),
+        "source": source_state(),
+        "versions": versions(),
+        "passes": run(args.quick),
+    }
+    name = "scale-quick" if args.quick else "scale"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(render(data))
+    print(render(data))
+
+
+if __name__ == "__main__":
+    main()
