@@ -1,6 +1,8 @@
 """A real Airflow deployment on this machine: metadata database, api-server (webserver on Airflow 2),
 scheduler with the LocalExecutor, dag-processor and triggerers as separate processes, plus the Livepeer
-emulator (its command) and a loopback source server, all on free ports of 127.0.0.1.
+emulator (its command) and a loopback source server, all on free ports of 127.0.0.1. The :data:`CELERY`
+layout runs the CeleryExecutor instead: two schedulers, two Celery workers and two triggerers, with a
+throwaway Redis (Debian's ``redis-server``) as the broker.
 
 The metadata database is a throwaway PostgreSQL cluster (Debian's ``postgresql`` package), unless
 ``LIVEPEER_DEPLOYMENT_DB_URL`` names an existing, empty database (a SQLAlchemy URL) or is ``sqlite`` (quick
@@ -16,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,13 +26,14 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from tests.deployment.processes import ManagedProcess, start_postgres, wait_until
+from tests.deployment.processes import ManagedProcess, start_postgres, start_redis, wait_until
 from tests.deployment.rest import AirflowRest
 from tests.deployment.servers import CountingProxy, SourceServer
 from tests.support.project import PROJECT_ROOT
@@ -52,6 +56,32 @@ API_KEY = "deployment-key"
 EMULATOR_SPEED = 2.0
 #: Every deployment currently running in this test process (their logs are shown when a test fails).
 RUNNING: list[Deployment] = []
+#: The processes that serve the deployment rather than run Airflow: stopped after Airflow's.
+SERVICES = ("postgres", "redis", "emulator")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which executor runs the tasks, and how many of each Airflow process run side by side."""
+
+    executor: str = "LocalExecutor"
+    schedulers: int = 1
+    triggerers: int = 1
+    #: Each triggerer runs at most this many triggers (``None``: Airflow's default).
+    triggerer_capacity: int | None = None
+    #: Celery workers (the CeleryExecutor's), each running this many tasks at a time: half Airflow's
+    #: default of 16, as each is a pool process held from the start, on a machine others share.
+    celery_workers: int = 0
+    celery_concurrency: int = 8
+
+
+#: One of each, on the LocalExecutor: the session's deployment, every other scenario's.
+LOCAL = Layout()
+#: Scale-out: tasks queued through Redis to two workers, two schedulers, two triggerers of 12 triggers each
+#: (so a fleet of more than 12 waits is split between them).
+CELERY = Layout(
+    executor="CeleryExecutor", schedulers=2, triggerers=2, triggerer_capacity=12, celery_workers=2
+)
 
 
 def airflow_command(*args: str) -> list[str]:
@@ -92,13 +122,15 @@ class Triggerer:
 class Deployment:
     """The running deployment; build it with :func:`deployment`."""
 
-    def __init__(self, home: Path, video: Path, stack: ExitStack) -> None:
+    def __init__(self, home: Path, video: Path, stack: ExitStack, layout: Layout = LOCAL) -> None:
         self.home = home
+        self.layout = layout
         self.logs = home / "process-logs"
         self.logs.mkdir()
         self.stack = stack
         self.processes: dict[str, ManagedProcess] = {}
         self.triggerers: list[Triggerer] = []
+        self.celery_workers: list[ManagedProcess] = []
         self.sources = SourceServer(video)
         stack.callback(self.sources.close)
         self.env = self._airflow_env()
@@ -120,7 +152,7 @@ class Deployment:
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__EXECUTOR": self.layout.executor,
                 "AIRFLOW__CORE__PARALLELISM": "16",
                 "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "16",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -137,6 +169,8 @@ class Deployment:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.layout.celery_workers:
+            env.update(self._celery_env())
         secret = secrets.token_urlsafe(32)
         if AIRFLOW_MAJOR >= 3:
             env.update(
@@ -164,11 +198,29 @@ class Deployment:
             )
         return env
 
+    def _celery_env(self) -> dict[str, str]:
+        base = Path(tempfile.mkdtemp(prefix="lp-redis-"))
+        self.stack.callback(shutil.rmtree, base, ignore_errors=True)
+        server, url = start_redis(base, self.logs)
+        self.processes["redis"] = server
+        self.stack.callback(server.stop)
+        return {
+            "AIRFLOW__CELERY__BROKER_URL": url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": url.removesuffix("/0") + "/1",
+            # A task whose worker was lost stops heartbeating; the scheduler fails it (to retry) after
+            # this many seconds, 300 by default: the worker-kill scenario waits for it. Four missed
+            # heartbeats (one each 5 s), so a busy machine's late one does not fail a live task.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+        }
+
     def _database(self) -> str:
         choice = os.environ.get("LIVEPEER_DEPLOYMENT_DB_URL", "")
         if choice == "sqlite":
-            if AIRFLOW_MAJOR < 3:
-                raise RuntimeError("SQLite cannot back the LocalExecutor on Airflow 2: use PostgreSQL")
+            if AIRFLOW_MAJOR < 3 or self.layout.schedulers > 1:
+                raise RuntimeError(
+                    "SQLite cannot back the LocalExecutor on Airflow 2, nor two schedulers: use PostgreSQL"
+                )
             return f"sqlite:///{self.home / 'airflow.db'}"
         if choice:
             return choice
@@ -180,8 +232,14 @@ class Deployment:
         self.stack.callback(server.stop)
         return url
 
-    def _process(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> ManagedProcess:
-        process = ManagedProcess(name, argv, env or self.env, self.logs)
+    def _process(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
+    ) -> ManagedProcess:
+        process = ManagedProcess(name, argv, env or self.env, self.logs, stop_signal=stop_signal)
         self.processes[name] = process
         self.stack.callback(process.stop)
         return process.start()
@@ -228,12 +286,26 @@ class Deployment:
         else:
             server = ["api-server", "--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
         self._process("api-server", airflow_command(*server))
-        self._process("scheduler", airflow_command("scheduler", "--skip-serve-logs"))
+        for n in range(1, self.layout.schedulers + 1):
+            name = "scheduler" if self.layout.schedulers == 1 else f"scheduler-{n}"
+            self._process(name, airflow_command("scheduler", "--skip-serve-logs"))
+        for n in range(1, self.layout.celery_workers + 1):
+            # A name each (two workers of one machine would both be celery@<host>); no mingle or gossip:
+            # nothing to synchronise at start-up, and less chatter through Redis.
+            worker = airflow_command(
+                "celery", "worker", "--celery-hostname", f"worker-{n}", "--skip-serve-logs",
+                "--concurrency", str(self.layout.celery_concurrency), "--without-mingle", "--without-gossip",
+            )  # fmt: skip
+            # SIGQUIT, Celery's cold shutdown: its warm one (SIGTERM) sat out the whole stop timeout here.
+            self.celery_workers.append(
+                self._process(f"celery-worker-{n}", worker, stop_signal=signal.SIGQUIT)
+            )
         self._process("dag-processor", airflow_command("dag-processor"))
         self.emulator_url = str(
             wait_until(lambda: self._announced_url(emulator), 60, "the emulator to listen")
         )
-        self.add_triggerer()
+        for _ in range(self.layout.triggerers):
+            self.add_triggerer(self.layout.triggerer_capacity)
         health = "monitor/health" if AIRFLOW_MAJOR >= 3 else "health"
         self.rest = AirflowRest(self.base_url, AIRFLOW_MAJOR)
         wait_until(lambda: self._answers(f"{self.rest.api}/{health}"), 180, "the api-server to answer")
@@ -330,7 +402,7 @@ class Deployment:
     def stop_airflow(self) -> None:
         """Let every held import through, then stop the Airflow processes side by side."""
         self.sources.open_all()
-        airflow = [p for name, p in self.processes.items() if name not in ("postgres", "emulator")]
+        airflow = [p for name, p in self.processes.items() if name not in SERVICES]
         with ThreadPoolExecutor(max_workers=len(airflow) or 1) as pool:
             list(pool.map(ManagedProcess.stop, airflow))
 
@@ -346,15 +418,18 @@ class Deployment:
 
 
 @contextmanager
-def deployment(home: Path, video: Path) -> Iterator[Deployment]:
+def deployment(home: Path, video: Path, layout: Layout = LOCAL) -> Iterator[Deployment]:
     """Start a deployment in ``home``; everything is stopped and every port freed on exit."""
     with ExitStack() as stack:
-        running = Deployment(home, video, stack)
+        running = Deployment(home, video, stack, layout)
         RUNNING.append(running)
         stack.callback(RUNNING.remove, running)
         started = time.monotonic()
         # Registered last, so it runs first: release held imports, then stop the Airflow processes at once.
         stack.callback(running.stop_airflow)
         running.start()
-        print(f"\nDeployment of Airflow {AIRFLOW_VERSION} ready in {time.monotonic() - started:.0f} s")
+        print(
+            f"\nDeployment of Airflow {AIRFLOW_VERSION} ({layout.executor}) ready in "
+            f"{time.monotonic() - started:.0f} s"
+        )
         yield running

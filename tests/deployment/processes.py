@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -107,6 +109,19 @@ class ManagedProcess:
         # Children that outlived the leader (e.g. a task process) go too: the group must leave no port open.
         self._signal_group(signal.SIGKILL)
         return self.popen.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the command and everything it started, as a lost machine would end them.
+
+        Its descendants are killed one by one: a task process runs in a process group of its own.
+        """
+        tree = self.descendants()
+        self._signal_group(signal.SIGKILL)
+        for process in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        assert self.popen is not None
+        self.popen.wait(10)
 
     def _signal_group(self, sig: signal.Signals) -> None:
         assert self.popen is not None
@@ -221,9 +236,41 @@ def start_postgres(base: Path, log_dir: Path) -> tuple[ManagedProcess, str]:
         )
         return result.returncode == 0
 
+    ready(server, create_database, 60, "PostgreSQL to accept connections")
+    return server, f"postgresql+psycopg2://postgres@127.0.0.1:{port}/airflow"
+
+
+def start_redis(base: Path, log_dir: Path) -> tuple[ManagedProcess, str]:
+    """Run Debian's ``redis-server`` on a free loopback port, keeping nothing on disk (the Celery broker).
+
+    :returns: the server process and its URL.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("No redis-server: install Debian's 'redis-server' package (the Celery broker)")
+    port = free_port()
+    # No config file: Debian's /etc/redis/redis.conf is the system service's (its port, its dir).
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(base),
+            "--save", "", "--appendonly", "no"]  # fmt: skip
+    server = ManagedProcess("redis", argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, log_dir).start()
+
+    def answers_ping() -> bool:
+        server.check_running()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    ready(server, answers_ping, 30, "Redis to answer")
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+def ready(server: ManagedProcess, answers: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait until a server just started ``answers``; stop it if it never does (no port left open)."""
     try:
-        wait_until(create_database, 60, "PostgreSQL to accept connections")
+        wait_until(answers, timeout, what)
     except BaseException:
         server.stop()
         raise
-    return server, f"postgresql+psycopg2://postgres@127.0.0.1:{port}/airflow"
