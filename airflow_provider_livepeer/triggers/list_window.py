@@ -86,7 +86,7 @@ class ListWindow:
             await listing.aclose()
         unlisted = []
         if answered_at is not None and reached == since:
-            unlisted = watched.mark_unlisted(mentioned, since, answered_at)
+            unlisted = watched.mark_unlisted(mentioned, since, answered_at, one_page=pages == 1)
         for known in behind:
             if known.tracking is not Tracking.BEHIND:
                 continue  # marked unlisted by this round

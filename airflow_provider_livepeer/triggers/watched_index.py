@@ -75,6 +75,7 @@ class Watched:
         "_updated_at",
         "last",
         "mentioned_round",
+        "missed_round",
         "not_found_until",
         "seen_at",
         "seen_phase",
@@ -105,6 +106,8 @@ class Watched:
         self.seen_at: float | None = None
         #: The polling round in which the task was last seen (listed, or read directly).
         self.mentioned_round = index.round if index is not None else 0
+        #: The round in which a list of several pages last left the task out of its window (-1: none).
+        self.missed_round = -1
         #: Until this Unix time a 404 on a direct read is Livepeer's replica lagging: read again next round.
         self.not_found_until: float | None = None
         self.updated_at = updated_at
@@ -128,9 +131,18 @@ class Watched:
 
     @updated_at.setter
     def updated_at(self, value: float | None) -> None:
+        self.learn_updated_at(value, listed=False)
+
+    def learn_updated_at(self, value: float | None, listed: bool) -> None:
+        """The task's ``updatedAt`` is ``value``, learnt from the list (``listed``) or from elsewhere.
+
+        Only a value learnt elsewhere (a trigger's last look, a direct read) makes the index check that the
+        next list shows the task: the list just showed one it learnt itself. In a busy account that spares
+        a heap entry per progress report, which would outlive the young generations.
+        """
         if value != self._updated_at:
             self._updated_at = value
-            if value is not None and self._index is not None:
+            if value is not None and not listed and self._index is not None:
                 self._index.updated(self, value)
 
     def mention(self) -> None:
@@ -259,15 +271,21 @@ class WatchedIndex:
             self._schedule(watched, max(next_due, self.round + 1))
         return due
 
-    def mark_unlisted(self, mentioned: set[str], since: float, answered_at: float) -> list[str]:
+    def mark_unlisted(
+        self, mentioned: set[str], since: float, answered_at: float, one_page: bool = True
+    ) -> list[str]:
         """Mark the tasks the list should have shown and did not: now ``UNLISTED``.
 
         A ``BEHIND`` or ``COVERED`` task whose last known ``updatedAt`` lies inside the window the list
-        answered for, ``since`` to ``answered_at``, yet that the list did not mention.
+        answered for, ``since`` to ``answered_at``, yet that the list did not mention. A list of one page
+        is one look at the account; across several pages, cut by offset, a task updated while the later
+        pages were read moves to the front, past the pages already read: such a miss counts only when the
+        previous round missed the task too.
 
         :param since: the start of the window the list was asked for (and read back to).
         :param answered_at: the server's clock when the list answered (whole seconds, so no later than the
             moment it looked).
+        :param one_page: whether the list answered in one page.
         :returns: the tasks marked now, not before.
         """
         recent = self._recent
@@ -283,6 +301,9 @@ class WatchedIndex:
                 and watched.tracking in (Tracking.BEHIND, Tracking.COVERED)
                 and self._current(watched)
             ):
-                watched.tracking = Tracking.UNLISTED
-                marked.append(watched.task_id)
+                confirmed = one_page or watched.missed_round == self.round - 1
+                watched.missed_round = self.round
+                if confirmed:
+                    watched.tracking = Tracking.UNLISTED
+                    marked.append(watched.task_id)
         return marked

@@ -96,20 +96,26 @@ def start_from(watched: Watched, last_seen: LastSeen | None) -> float | None:
     return last_seen.at
 
 
-def see(watched: Watched, status: TaskStatus, whole: Callable[[], Task]) -> None:
-    """The task is seen with ``status``: hand it (``whole()``) to its subscribers if it changed."""
+def see(watched: Watched, status: TaskStatus, whole: Callable[[], Task], listed: bool = False) -> None:
+    """The task is seen with ``status``: hand it (``whole()``) to its subscribers if it changed.
+
+    :param listed: seen in the list, whose later rounds need not look for it (see
+        :meth:`~.watched_index.Watched.learn_updated_at`).
+    """
     watched.mention()
     if status.updated_at is not None:
-        watched.updated_at = status.updated_at / 1000
+        watched.learn_updated_at(status.updated_at / 1000, listed)
     state = state_of(status)
     if watched.state is not None:
         changed = state != watched.state
     else:
         # Seen for the first time here: news unless it is still what the subscriber last saw.
         changed = watched.seen_phase is None or status.phase != watched.seen_phase
-    watched.state = state
     if not changed:
         return
+    # Kept only when it changed: a new tuple per progress report would outlive the young generations and
+    # bring on full collections of the triggerer's heap.
+    watched.state = state
     task = watched.last = whole()
     for subscriber in watched.subscribers:
         subscriber.put(task)
@@ -137,7 +143,7 @@ def take_page(
             if known.tracking is unlisted:
                 known.tracking = Tracking.COVERED
             # Only a task that changed is parsed whole, to be handed on.
-            see(known, state.status, functools.partial(page.task, index))
+            see(known, state.status, functools.partial(page.task, index), listed=True)
     updated = states[-1].status.updated_at if states else None
     return None if updated is None else updated / 1000
 

@@ -111,3 +111,17 @@ def test_a_task_no_longer_watched_leaves_every_list_of_the_index() -> None:
     rounds(tasks, 5)
     assert (len(tasks), tasks.in_state(Tracking.UNLISTED), tasks.in_state(Tracking.BEHIND)) == (0, [], [])
     assert READS.after_list(tasks) == [] and tasks._safety_net == []
+
+
+def test_a_list_of_several_pages_must_miss_a_task_twice_running_before_it_is_unlisted() -> None:
+    # Pages are cut by offset: a task updated while later pages were read moves to the front, unseen.
+    tasks = index(busy=Tracking.COVERED)
+    tasks.get("busy").updated_at = 150.0  # type: ignore[union-attr]
+    tasks.next_round()
+    assert tasks.mark_unlisted(set(), since=100.0, answered_at=200.0, one_page=False) == []
+    tasks.next_round()
+    assert tasks.mark_unlisted({"busy"}, since=101.0, answered_at=201.0, one_page=False) == []
+    tasks.next_round()
+    assert tasks.mark_unlisted(set(), since=102.0, answered_at=202.0, one_page=False) == [], "not running"
+    tasks.next_round()
+    assert tasks.mark_unlisted(set(), since=103.0, answered_at=203.0, one_page=False) == ["busy"]
