@@ -22,9 +22,11 @@ sharing one ``updatedAt`` skips some and sees others twice unless its order ends
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import hashlib
+import itertools
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -97,6 +99,28 @@ ASSET_FIELDS: dict[str, ListField] = {
 }
 
 Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A ``{"gt"|"gte"|"lt"|"lte": n}`` filter on an integer field, as a predicate.
+
+    Its parts stay readable, so the task list can check it on a task's ``updatedAt`` before it builds
+    anything, and take a lower bound for its index from it (:func:`comparisons`, :func:`lower_bound`).
+    """
+
+    name: str
+    get: Callable[[Mapping[str, Any]], Any]
+    operator: str
+    bound: float
+
+    def __call__(self, item: Mapping[str, Any]) -> bool:
+        """Whether ``item`` passes."""
+        return self.holds(self.get(item))
+
+    def holds(self, value: Any) -> bool:
+        """Whether an item whose field is ``value`` passes."""
+        return isinstance(value, (int, float)) and _COMPARISONS[self.operator](value, self.bound)
 
 
 @dataclass(frozen=True)
@@ -177,26 +201,15 @@ def _predicates(field: ListField, name: str, value: Any) -> list[Predicate]:
         if isinstance(value, dict):
             predicates: list[Predicate] = []
             for key, bound in value.items():
-                compare = _COMPARISONS.get(key)
-                if compare is None:
+                if key not in _COMPARISONS:
                     raise ValueError(f'unknown comparison: "{key}"')
-                predicates.append(_comparison(get, compare, _number(name, bound)))
+                predicates.append(Comparison(name, get, key, _number(name, bound)))
             return predicates
         number = _number(name, value)
         return [lambda item: get(item) == number]
     # A plain field compares the stored text with the value as the database would see it.
     wanted = value if isinstance(value, str) else json.dumps(value)
     return [lambda item: get(item) is not None and str(get(item)) == wanted]
-
-
-def _comparison(
-    get: Callable[[Mapping[str, Any]], Any], compare: Callable[[float, float], bool], number: float
-) -> Predicate:
-    def predicate(item: Mapping[str, Any]) -> bool:
-        value = get(item)
-        return isinstance(value, (int, float)) and compare(value, number)
-
-    return predicate
 
 
 def _number(name: str, value: Any) -> float:
@@ -257,35 +270,73 @@ def paginate(
     elif query.cursor:
         rows = [item for item in rows if str(item.get("id", "")) > query.cursor]
     window = offset + query.limit
-
-    def tie_key(item: dict[str, Any]) -> bytes:
-        return hashlib.blake2b(f"{window}:{item.get('id')}".encode(), digest_size=8).digest()
-
-    def compare(a: dict[str, Any], b: dict[str, Any]) -> int:
-        for name, descending in query.order:
-            result = _compare_values(fields[name], fields[name].get(a), fields[name].get(b), descending)
-            if result:
-                return result
-        key_a, key_b = tie_key(a), tie_key(b)
-        return int(key_a > key_b) - int(key_a < key_b)
-
-    rows.sort(key=functools.cmp_to_key(compare))
-    page = rows[offset : offset + query.limit]
-    next_cursor = f"skip{offset + query.limit}" if len(page) == query.limit else None
+    page = _ordered(rows, query.order, fields, window)[offset:window]
+    next_cursor = f"skip{window}" if len(page) == query.limit else None
     return Page(items=page, next_cursor=next_cursor, total=len(rows))
 
 
-def _compare_values(field: ListField, a: Any, b: Any, descending: bool) -> int:
+def comparisons(query: ListQuery, name: str) -> tuple[tuple[Comparison, ...], ListQuery]:
+    """The query's comparisons on the integer field ``name``, and the query without them."""
+    found = tuple(p for p in query.predicates if isinstance(p, Comparison) and p.name == name)
+    rest = tuple(p for p in query.predicates if not any(p is comparison for comparison in found))
+    return found, dataclasses.replace(query, predicates=rest)
+
+
+def lower_bound(found: Sequence[Comparison]) -> float | None:
+    """A number the integer field is above in every item that passes comparisons on it, or ``None``.
+
+    It comes from the ``gt`` and ``gte`` comparisons: ``gte`` n keeps integers above n - 1.
+    """
+    bounds = [c.bound - (c.operator == "gte") for c in found if c.operator in ("gt", "gte")]
+    return max(bounds, default=None)
+
+
+def _ordered(
+    rows: list[dict[str, Any]],
+    order: Sequence[tuple[str, bool]],
+    fields: Mapping[str, ListField],
+    window: int,
+) -> list[dict[str, Any]]:
+    """``rows`` in ``order``; rows that tie on every field by a hash of their id and the page's end.
+
+    Sorted by keys, one stable pass per field from the last (reversed passes are stable too): the same
+    order as comparing field by field, at a fraction of the cost of a comparison function, which would
+    set the pace of a list of thousands.
+    """
+    keys = [list(map(_key_of(fields[name], descending), rows)) for name, descending in order]
+    # (key of each field, ..., row)
+    keyed = list(zip(*keys, rows, strict=True))
+    for position in reversed(range(len(order))):
+        keyed.sort(key=operator.itemgetter(position), reverse=order[position][1])
+
+    def tie_key(row: dict[str, Any]) -> bytes:
+        return hashlib.blake2b(f"{window}:{row.get('id')}".encode(), digest_size=8).digest()
+
+    ordered: list[dict[str, Any]] = []
+    for _, group in itertools.groupby(keyed, key=operator.itemgetter(slice(0, len(order)))):
+        tied = [entry[-1] for entry in group]
+        ordered.extend(sorted(tied, key=tie_key) if len(tied) > 1 else tied)
+    return ordered
+
+
+def _key_of(field: ListField, descending: bool) -> Callable[[dict[str, Any]], Any]:
+    """A row's sort key in an order by ``field``, the direction's reversal left to the sort."""
+    get = field.get
     if field.kind == "int":
-        # The server orders integer fields by coalesce(value, 0).
-        a, b = a if isinstance(a, (int, float)) else 0, b if isinstance(b, (int, float)) else 0
-    elif a is None or b is None:
-        # Text fields sort NULLS LAST in both directions.
-        return 0 if a is b else (1 if a is None else -1)
-    else:
-        a, b = str(a), str(b)
-    result = int(a > b) - int(a < b)
-    return -result if descending else result
+
+        def number(row: dict[str, Any]) -> Any:
+            # The server orders integer fields by coalesce(value, 0).
+            value = get(row)
+            return value if isinstance(value, (int, float)) else 0
+
+        return number
+
+    def text(row: dict[str, Any]) -> tuple[bool, str]:
+        # Text fields sort NULLS LAST in both directions: a null gets the key its direction puts last.
+        value = get(row)
+        return (not descending, "") if value is None else (descending, str(value))
+
+    return text
 
 
 def next_link(url: str, query_string: str, cursor: str) -> str:

@@ -54,6 +54,30 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     return body
 
 
+def task_row(task: TaskRecord, updated_ms: int, offset_ms: int) -> dict[str, Any]:
+    """What the task list filters and orders on (``listing.TASK_FIELDS``), as the task's view has it.
+
+    Far cheaper than the view (no copies of ``params``, no ``status`` to build): a list makes one for each
+    task that may match, and views only those on its page.
+
+    :param updated_ms: the time of the task's snapshot in force.
+    :param offset_ms: the shift :func:`skewed` applies.
+    """
+    row: dict[str, Any] = {
+        "id": task.id,
+        "type": task.type,
+        "createdAt": task.created_ms + offset_ms,
+        "userId": task.user_id,
+        "projectId": task.project_id,
+        "status": {"updatedAt": updated_ms + offset_ms},
+    }
+    if task.input_asset_id:
+        row["inputAssetId"] = task.input_asset_id
+    if task.output_asset_id:
+        row["outputAssetId"] = task.output_asset_id
+    return row
+
+
 def scheduled_at(snapshots: Sequence[Snapshot], index: int) -> int | None:
     """A task's ``scheduledAt`` while ``snapshots[index]`` is in force, or ``None`` before it is scheduled.
 
