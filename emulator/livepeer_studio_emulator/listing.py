@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import json
-import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,7 +58,9 @@ def _path(*keys: str) -> Callable[[Mapping[str, Any]], Any]:
     def get(item: Mapping[str, Any]) -> Any:
         value: Any = item
         for key in keys:
-            if not isinstance(value, Mapping):
+            # Items are JSON objects: a dict is told apart far faster than a Mapping, for every item of
+            # a list of thousands.
+            if not isinstance(value, dict):
                 return None
             value = value.get(key)
         return value
@@ -269,9 +269,8 @@ def paginate(
         offset = int(query.cursor.replace("skip", "", 1))
     elif query.cursor:
         rows = [item for item in rows if str(item.get("id", "")) > query.cursor]
-    window = offset + query.limit
-    page = _ordered(rows, query.order, fields, window)[offset:window]
-    next_cursor = f"skip{window}" if len(page) == query.limit else None
+    page = _page(rows, query.order, fields, offset, query.limit)
+    next_cursor = f"skip{offset + query.limit}" if len(page) == query.limit else None
     return Page(items=page, next_cursor=next_cursor, total=len(rows))
 
 
@@ -291,52 +290,62 @@ def lower_bound(found: Sequence[Comparison]) -> float | None:
     return max(bounds, default=None)
 
 
-def _ordered(
+def _page(
     rows: list[dict[str, Any]],
     order: Sequence[tuple[str, bool]],
     fields: Mapping[str, ListField],
-    window: int,
+    offset: int,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    """``rows`` in ``order``; rows that tie on every field by a hash of their id and the page's end.
+    """The rows from ``offset`` to ``offset + limit`` in ``order``.
 
-    Sorted by keys, one stable pass per field from the last (reversed passes are stable too): the same
-    order as comparing field by field, at a fraction of the cost of a comparison function, which would
-    set the pace of a list of thousands.
+    Rows that tie on every field come by a hash of their id and the page's end (see the module docs).
+    Rows are sorted by keys, one stable pass per field from the last (reversed passes are stable too),
+    and ties are only broken where they reach into the page: the same page as from sorting by a
+    comparison function, at a fraction of its cost and with a few objects per row, not several (a list
+    of thousands would otherwise set the pace, and fill the garbage collector's oldest generation).
     """
-    keys = [list(map(_key_of(fields[name], descending), rows)) for name, descending in order]
-    # (key of each field, ..., row)
-    keyed = list(zip(*keys, rows, strict=True))
-    for position in reversed(range(len(order))):
-        keyed.sort(key=operator.itemgetter(position), reverse=order[position][1])
-
-    def tie_key(row: dict[str, Any]) -> bytes:
-        return hashlib.blake2b(f"{window}:{row.get('id')}".encode(), digest_size=8).digest()
-
-    ordered: list[dict[str, Any]] = []
-    for _, group in itertools.groupby(keyed, key=operator.itemgetter(slice(0, len(order)))):
-        tied = [entry[-1] for entry in group]
-        ordered.extend(sorted(tied, key=tie_key) if len(tied) > 1 else tied)
-    return ordered
-
-
-def _key_of(field: ListField, descending: bool) -> Callable[[dict[str, Any]], Any]:
-    """A row's sort key in an order by ``field``, the direction's reversal left to the sort."""
-    get = field.get
-    if field.kind == "int":
-
-        def number(row: dict[str, Any]) -> Any:
+    positions = list(range(len(rows)))
+    columns: list[list[Any]] = []  # every key the order compares, to tell ties
+    for name, descending in reversed(order):
+        field = fields[name]
+        values = list(map(field.get, rows))
+        keys: list[Any]
+        if field.kind == "int":
             # The server orders integer fields by coalesce(value, 0).
-            value = get(row)
-            return value if isinstance(value, (int, float)) else 0
+            keys = [value if isinstance(value, (int, float)) else 0 for value in values]
+            positions.sort(key=keys.__getitem__, reverse=descending)
+            columns.append(keys)
+        else:
+            keys = ["" if value is None else str(value) for value in values]
+            nulls = [value is None for value in values]
+            positions.sort(key=keys.__getitem__, reverse=descending)
+            positions.sort(key=nulls.__getitem__)  # text fields sort NULLS LAST in both directions
+            columns += [keys, nulls]
 
-        return number
+    def tied(a: int, b: int) -> bool:
+        return all(column[a] == column[b] for column in columns)
 
-    def text(row: dict[str, Any]) -> tuple[bool, str]:
-        # Text fields sort NULLS LAST in both directions: a null gets the key its direction puts last.
-        value = get(row)
-        return (not descending, "") if value is None else (descending, str(value))
+    window = offset + limit
 
-    return text
+    def tie_key(position: int) -> bytes:
+        return hashlib.blake2b(f"{window}:{rows[position].get('id')}".encode(), digest_size=8).digest()
+
+    # The page, widened to whole runs of tied rows; each run is then ordered by the tie hash.
+    start, end = min(offset, len(rows)), min(window, len(rows))
+    while 0 < start < len(rows) and tied(positions[start - 1], positions[start]):
+        start -= 1
+    while 0 < end < len(rows) and tied(positions[end - 1], positions[end]):
+        end += 1
+    ordered: list[int] = []
+    run: list[int] = []
+    for position in positions[start:end]:
+        if run and not tied(run[-1], position):
+            ordered += sorted(run, key=tie_key)
+            run = []
+        run.append(position)
+    ordered += sorted(run, key=tie_key)
+    return [rows[position] for position in ordered[offset - start : window - start]]
 
 
 def next_link(url: str, query_string: str, cursor: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -138,13 +139,16 @@ class EmulatorState(TaskCreation):
             checks, rest = listing.comparisons(query, "updatedAt")
             bound = listing.lower_bound(checks)
             after = None if bound is None else bound - offset
-            rows = []
-            for task_id, updated in self._task_index.updated(
-                account.user_id, account.project_id, after, then
-            ):
-                task = self._tasks[task_id]
-                if task.created_ms <= then and all(check.holds(updated + offset) for check in checks):
-                    rows.append(task_row(task, updated, offset))
+            ids, updated = self._task_index.updated(account.user_id, account.project_id, after, then)
+            for check in checks:
+                kept = [check.holds(stamp + offset) for stamp in updated]
+                ids, updated = list(compress(ids, kept)), list(compress(updated, kept))
+            tasks = map(self._tasks.__getitem__, ids)
+            rows = [
+                task_row(task, stamp, offset)
+                for task, stamp in zip(tasks, updated, strict=True)
+                if task.created_ms <= then
+            ]
             page = listing.paginate(rows, rest, listing.TASK_FIELDS)
             items = [self._task_view(self._tasks[row["id"]], then) for row in page.items]
             return listing.Page(items, page.next_cursor, page.total)

@@ -46,12 +46,25 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     body["projectId"] = task.project_id
     if task.requester_id:
         body["requesterId"] = task.requester_id
-    body["params"] = copy.deepcopy(task.params)
+    body["params"] = json_copy(task.params)
     body["status"] = snapshot.status()
     # Only a completed task shows what it made: a failed one never carries an ``assetSpec``.
     if snapshot.phase == "completed" and task.output is not None:
-        body["output"] = copy.deepcopy(task.output)
+        body["output"] = json_copy(task.output)
     return body
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and plain values).
+
+    A list page views up to a thousand tasks: this is several times faster than :func:`copy.deepcopy`,
+    which handles any object.
+    """
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    return value
 
 
 def task_row(task: TaskRecord, updated_ms: int, offset_ms: int) -> dict[str, Any]:
