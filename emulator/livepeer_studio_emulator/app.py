@@ -137,15 +137,13 @@ def _parsed(body: bytes, parse: Callable[[dict[str, Any]], _Parsed]) -> _Parsed:
 
 def _list_response(
     request: Request,
-    items: list[dict[str, Any]],
     fields: dict[str, listing.ListField],
+    page_of: Callable[[listing.ListQuery], listing.Page],
     *,
     end_link: bool,
-    extra: list[listing.Predicate] | None = None,
 ) -> Response:
-    params = request.query_params.multi_items()
-    query = listing.parse_query(params, fields)
-    page = listing.paginate(items, query, fields, extra or ())
+    query = listing.parse_query(request.query_params.multi_items(), fields)
+    page = page_of(query)
     headers: dict[str, str] = {}
     if query.count and page.items:
         headers["X-Total-Count"] = str(page.total)
@@ -163,8 +161,10 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
 
     @app.get("/api/task")
     def list_tasks(request: Request) -> Response:
-        items = state.list_tasks(account(request))
-        return _list_response(request, items, listing.TASK_FIELDS, end_link=True)
+        caller = account(request)
+        return _list_response(
+            request, listing.TASK_FIELDS, lambda query: state.task_page(caller, query), end_link=True
+        )
 
     @app.get("/api/task/{task_id}")
     def get_task(request: Request, task_id: str) -> Response:
@@ -189,9 +189,14 @@ def _add_api_routes(app: FastAPI, state: EmulatorState) -> None:
             for key in ("playbackId", "sourceUrl", "phase")
             if key in request.query_params
         ]
-        extra = list(listing.parse_filters(json.dumps(shortcuts), listing.ASSET_FIELDS)) if shortcuts else []
+        extra = listing.parse_filters(json.dumps(shortcuts), listing.ASSET_FIELDS) if shortcuts else ()
         items = state.list_assets(caller, _details(request))
-        return _list_response(request, items, listing.ASSET_FIELDS, end_link=False, extra=extra)
+        return _list_response(
+            request,
+            listing.ASSET_FIELDS,
+            lambda query: listing.paginate(items, query, listing.ASSET_FIELDS, extra),
+            end_link=False,
+        )
 
     @app.post("/api/asset/upload/url")
     async def import_asset(request: Request) -> Response:

@@ -237,7 +237,7 @@ class TaskCreation(Store):
             failed_job = task.job if task.job is not None and task.job.error is not None else None
             if failed_job is not None:
                 task.job = JobState(kind=failed_job.kind, url=failed_job.url)
-            self._changed()
+            self._timeline_changed(task)
             if failed_job is not None:
                 self._jobs.submit(task.id)
             return {"id": task.id}

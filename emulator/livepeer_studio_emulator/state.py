@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
-from livepeer_studio_emulator import payloads
+from livepeer_studio_emulator import listing, payloads
 from livepeer_studio_emulator.accounts import Account, Accounts, default_api_keys
 from livepeer_studio_emulator.clock import Clock, to_ms
 from livepeer_studio_emulator.errors import ApiError, not_found
@@ -34,6 +35,7 @@ from livepeer_studio_emulator.request_log import RequestLog
 from livepeer_studio_emulator.streams import CLIP_RATE_WINDOW_S
 from livepeer_studio_emulator.timeline import Durations
 from livepeer_studio_emulator.uploads import Uploads
+from livepeer_studio_emulator.views import task_row
 
 
 class EmulatorState(Uploads):
@@ -123,6 +125,35 @@ class EmulatorState(Uploads):
                 and task.created_ms <= then
             ]
 
+    def task_page(self, account: Account, query: listing.ListQuery) -> listing.Page:
+        """``GET /api/task``: a page of the account's tasks, as :func:`.listing.paginate` cuts it.
+
+        The same page as from :meth:`list_tasks`, at a cost that follows the tasks that may match, not all
+        of them: a lower bound on ``updatedAt`` leaves out the tasks that ended before it (see
+        :mod:`.task_index`), the filters on ``updatedAt`` are checked on the number, the other filters
+        and the order work on light rows (:func:`.views.task_row`), and only the tasks on the page are
+        viewed.
+        """
+        with self._lock:
+            then = self._read_ms() - round(self.list_lag * 1000)
+            offset = round(self.clock_offset * 1000)
+            checks, rest = listing.comparisons(query, "updatedAt")
+            bound = listing.lower_bound(checks)
+            after = None if bound is None else bound - offset
+            ids, updated = self._task_index.updated(account.user_id, account.project_id, after, then)
+            for check in checks:
+                kept = [check.holds(stamp + offset) for stamp in updated]
+                ids, updated = list(compress(ids, kept)), list(compress(updated, kept))
+            tasks = map(self._tasks.__getitem__, ids)
+            rows = [
+                task_row(task, stamp, offset)
+                for task, stamp in zip(tasks, updated, strict=True)
+                if task.created_ms <= then
+            ]
+            page = listing.paginate(rows, rest, listing.TASK_FIELDS)
+            items = [self._task_view(self._tasks[row["id"]], then) for row in page.items]
+            return listing.Page(items, page.next_cursor, page.total)
+
     def get_task(self, account: Account, task_id: str) -> dict[str, Any]:
         """``GET /api/task/{id}``.
 
@@ -186,7 +217,9 @@ class EmulatorState(Uploads):
             task = self._tasks.get(asset.task_id) if asset.task_id else None
             if task is not None and task.timeline()[-1].at_ms > now:
                 task.asset_deleted_ms = now
-            self._changed()
+                self._timeline_changed(task)
+            else:
+                self._changed()
 
     # ---------------------------------------------------------------- streams API
 
@@ -261,6 +294,7 @@ class EmulatorState(Uploads):
         """Forget all tasks, assets, outcome rules, faults and logged requests (accounts stay)."""
         with self._lock:
             self._tasks.clear()
+            self._task_index.clear()
             self._assets.clear()
             self._rules.replace([])
             self.streams.clear()

@@ -1,8 +1,9 @@
 """The backend's store: the records by id under one lock, their time stamps, views and persistence.
 
 :class:`Store` keeps the tasks, assets, streams and outcome rules, stamps changes, shows records as
-clients see them at a moment (:mod:`.views`), makes new records, applies the queue limit, and ties the
-records to the state file (:mod:`.persistence`) and the job runner (:mod:`.jobs`).
+clients see them at a moment (:mod:`.views`), makes new records, applies the queue limit, keeps the
+task list's index (:mod:`.task_index`), and ties the records to the state file (:mod:`.persistence`) and
+the job runner (:mod:`.jobs`).
 :class:`~.state.EmulatorState` builds Livepeer's operations on it.
 """
 
@@ -29,6 +30,7 @@ from livepeer_studio_emulator.records import (
     new_playback_id,
 )
 from livepeer_studio_emulator.streams import Streams
+from livepeer_studio_emulator.task_index import TaskIndex
 from livepeer_studio_emulator.timeline import Durations, reached
 from livepeer_studio_emulator.views import asset_json, asset_spec, asset_status, skewed, task_json
 
@@ -70,6 +72,9 @@ class Store:
         # One re-entrant lock guards the tasks, assets and streams; never held while waiting on I/O.
         self._lock = threading.RLock()
         self._tasks: dict[str, TaskRecord] = {}
+        # The task list's index (see .task_index): every task is in it, indexed again when its timeline
+        # changes (_timeline_changed).
+        self._task_index = TaskIndex()
         self._assets: dict[str, AssetRecord] = {}
         self._seq = 0
         self._last_read_ms = 0
@@ -77,6 +82,8 @@ class Store:
         saved = self._file.load() if self._file is not None else None
         if saved is not None:
             self._tasks = {task.id: task for task in saved.tasks}
+            for task in saved.tasks:
+                self._task_index.put(task)
             self._assets = {asset.id: asset for asset in saved.assets}
             self._rules.replace(saved.outcomes)
             self.streams.load(saved.streams)
@@ -239,6 +246,7 @@ class Store:
             **fields,
         )
         self._tasks[task.id] = task
+        self._task_index.put(task)
         return task
 
     def _is_import_in_progress(self, asset: AssetRecord, account: Account, url: str, now: int) -> bool:
@@ -298,7 +306,7 @@ class Store:
             if error is not None and error.retried and len(job.failed_tries_ms) < MAX_RETRIES:
                 job.detail = str(error)
                 job.failed_tries_ms.append(now)
-                self._changed()
+                self._timeline_changed(task)
                 # A ManualClock's time moves only when told: the fetch is tried again at once, and the
                 # timeline still shows Livepeer's delays.
                 delay = task.times.retry_delays_ms[len(job.failed_tries_ms) - 1] / 1000
@@ -310,7 +318,7 @@ class Store:
                 asset = self._assets[task.output_asset_id or ""]
                 spec = asset_spec(asset, media.size, media.hashes(), media.video_spec)
                 task.output = {task.type: {"assetSpec": spec}}
-            self._changed()
+            self._timeline_changed(task)
 
     # ---------------------------------------------------------------- persistence
 
@@ -318,6 +326,14 @@ class Store:
         """Note a change, to be saved (debounced) in the state file."""
         if self._file is not None:
             self._file.changed()
+
+    def _timeline_changed(self, task: TaskRecord) -> None:
+        """Note a change to a task's timeline (its job ended, it was retried, its asset deleted).
+
+        The task is indexed again: the list finds it by the time of its last snapshot.
+        """
+        self._task_index.put(task)
+        self._changed()
 
     def _saved(self) -> dict[str, Any]:
         """The state file's content, as of now (copied under the lock; encoded and written outside it)."""

@@ -176,7 +176,7 @@ class Uploads(TaskCreation):
                 return  # the emulator was reset meanwhile
             task.uploaded_ms = self._event_ms()
             task.job = JobState(kind="import", url=upload.file_url)
-            self._changed()
+            self._timeline_changed(task)
             self._jobs.submit(task.id)
 
     def _usable(self, upload: Upload | None, finished_ok: bool = False) -> Upload:

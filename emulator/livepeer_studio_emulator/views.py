@@ -46,12 +46,49 @@ def task_json(task: TaskRecord, snapshots: Sequence[Snapshot], index: int) -> di
     body["projectId"] = task.project_id
     if task.requester_id:
         body["requesterId"] = task.requester_id
-    body["params"] = copy.deepcopy(task.params)
+    body["params"] = json_copy(task.params)
     body["status"] = snapshot.status()
     # Only a completed task shows what it made: a failed one never carries an ``assetSpec``.
     if snapshot.phase == "completed" and task.output is not None:
-        body["output"] = copy.deepcopy(task.output)
+        body["output"] = json_copy(task.output)
     return body
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and plain values).
+
+    A list page views up to a thousand tasks: this is several times faster than :func:`copy.deepcopy`,
+    which handles any object.
+    """
+    if isinstance(value, dict):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_copy(item) for item in value]
+    return value
+
+
+def task_row(task: TaskRecord, updated_ms: int, offset_ms: int) -> dict[str, Any]:
+    """What the task list filters and orders on (``listing.TASK_FIELDS``), as the task's view has it.
+
+    Far cheaper than the view (no copies of ``params``, no ``status`` to build): a list makes one for each
+    task that may match, and views only those on its page.
+
+    :param updated_ms: the time of the task's snapshot in force.
+    :param offset_ms: the shift :func:`skewed` applies.
+    """
+    row: dict[str, Any] = {
+        "id": task.id,
+        "type": task.type,
+        "createdAt": task.created_ms + offset_ms,
+        "userId": task.user_id,
+        "projectId": task.project_id,
+        "status": {"updatedAt": updated_ms + offset_ms},
+    }
+    if task.input_asset_id:
+        row["inputAssetId"] = task.input_asset_id
+    if task.output_asset_id:
+        row["outputAssetId"] = task.output_asset_id
+    return row
 
 
 def scheduled_at(snapshots: Sequence[Snapshot], index: int) -> int | None:
