@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
@@ -82,6 +84,11 @@ def _path(source: str | os.PathLike[str] | ObjectStoragePath) -> Path | ObjectSt
         raise ValueError(f"Invalid upload source {source!r}: expected a path, a URI or an ObjectStoragePath.")
     if "://" not in text:
         return Path(text)
+    parts = urlsplit(text)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+        # A file of the worker's own disk, the same on every Airflow (3.0's ObjectStoragePath refuses the
+        # file protocol without a connection).
+        return Path(url2pathname(unquote(parts.path)))
     try:
         return ObjectStoragePath(text)
     except Exception as err:  # an unknown scheme, a malformed URI
