@@ -107,6 +107,21 @@ def _triggers(variant: str, ids: list[str], interval: float) -> list[Any]:
     ]
 
 
+def _start_waits(
+    variant: str, ids: list[str], interval: float
+) -> tuple[dict[str, float], list[asyncio.Future[None]]]:
+    """Start a wait per task in the running loop: when each fired (filled in as they do), and the waits."""
+    fired: dict[str, float] = {}
+
+    async def wait(trigger: Any, task_id: str) -> None:
+        async for _ in trigger.run():
+            fired[task_id] = time.time()
+            return
+
+    triggers = _triggers(variant, ids, interval)
+    return fired, [asyncio.ensure_future(wait(t, i)) for t, i in zip(triggers, ids, strict=True)]
+
+
 def _pass(
     variant: str,
     server_url: str,
@@ -127,17 +142,7 @@ def _pass(
 
     async def run() -> dict[str, Any]:
         rss_before = memory_status().get("VmRSS", 0)
-        fired: dict[str, float] = {}
-
-        async def wait(trigger: Any, task_id: str) -> None:
-            async for _ in trigger.run():
-                fired[task_id] = time.time()
-                return
-
-        waits = [
-            asyncio.ensure_future(wait(t, i))
-            for t, i in zip(_triggers(variant, ids, interval), ids, strict=True)
-        ]
+        fired, waits = _start_waits(variant, ids, interval)
         await asyncio.sleep(2 * interval + 1)
         rss_warm = memory_status().get("VmRSS", 0)
         # The setup's garbage (N triggers made at once) is collected once here: the intervals measured show
@@ -203,17 +208,7 @@ def _emulator_pass(
     os.environ.update(env)
 
     async def run() -> dict[str, Any]:
-        fired: dict[str, float] = {}
-
-        async def wait(trigger: Any, task_id: str) -> None:
-            async for _ in trigger.run():
-                fired[task_id] = time.time()
-                return
-
-        waits = [
-            asyncio.ensure_future(wait(t, i))
-            for t, i in zip(_triggers("shared", ids, interval), ids, strict=True)
-        ]
+        fired, waits = _start_waits("shared", ids, interval)
         await asyncio.sleep(2 * interval)
         gc.collect()  # the setup's garbage, once
         cpu, started = time.process_time(), time.time()
