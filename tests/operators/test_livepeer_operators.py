@@ -172,10 +172,11 @@ def test_waiting_times_out(livepeer_emulator: Any, emulator_conn: str, media_ser
     hook = LivepeerHook(**FAST)
     work = hook.transcode(f"{media_server}/sample.mp4", S3, {"mp4": {"path": "/m"}})
     started = time.monotonic()
-    with pytest.raises(AirflowSensorTimeout, match=r"did not finish within 0\.3 s"):
-        wait_for_task(hook, work.task.id, poll_interval=0.05, timeout=0.3, log=logging.getLogger("test"))
-    assert 0.3 <= time.monotonic() - started < 3
-    assert livepeer_emulator.request_count("GET", f"/api/task/{work.task.id}") >= 3
+    with pytest.raises(AirflowSensorTimeout, match=r"did not finish within 1\.0 s"):
+        wait_for_task(hook, work.task.id, poll_interval=0.05, timeout=1.0, log=logging.getLogger("test"))
+    assert 1.0 <= time.monotonic() - started < 10
+    # Polled, not given up after one read (a loaded machine may make each read slow: at least two).
+    assert livepeer_emulator.request_count("GET", f"/api/task/{work.task.id}") >= 2
 
 
 def test_template_fields_cover_every_user_argument() -> None:
