@@ -36,28 +36,6 @@ _MAX_HEADER_CHARS = 1024
 #: The events the receiver acts on.
 TASK_EVENTS = ("task.completed", "task.failed")
 ASSET_EVENTS = ("asset.ready", "asset.failed")
-#: Livepeer's other events (its webhook schema's ``events``): a webhook subscribed to them is answered, and
-#: the call changes nothing.
-OTHER_EVENTS = frozenset(
-    {
-        "stream.started",
-        "stream.detection",
-        "stream.idle",
-        "recording.ready",
-        "recording.started",
-        "recording.waiting",
-        "multistream.connected",
-        "multistream.error",
-        "multistream.disconnected",
-        "playback.user.new",
-        "playback.accessControl",
-        "asset.created",
-        "asset.updated",
-        "asset.deleted",
-        "task.spawned",
-        "task.updated",
-    }
-)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -159,16 +137,22 @@ _EVENT = TypeAdapter[TaskEvent | AssetEvent](WebhookEvent)
 def parse_event(body: bytes) -> TaskEvent | AssetEvent | None:
     """Parse a (verified) body as one of the four events the receiver acts on.
 
-    :returns: the event, or ``None`` for another of Livepeer's events (:data:`OTHER_EVENTS`), which the
-        receiver does not act on.
-    :raises ValueError: not JSON, an event Livepeer does not send, or not Livepeer's shape of one of the
-        four; the message names the problem, never the body (it is the caller's, who may be anyone).
+    :returns: the event, or ``None`` for another of Livepeer's events (``task.updated``, ``stream.idle``,
+        ...: an ``id`` and an ``event`` of another name), which the receiver does not act on.
+    :raises ValueError: not a JSON object with a string ``id`` and ``event``, or not Livepeer's shape of one
+        of the four; the message names the problem, never the body (it is the caller's, who may be anyone).
     """
     try:
         data = json.loads(body)
     except ValueError:
         raise ValueError("the body is not JSON") from None
-    if isinstance(data, dict) and data.get("event") in OTHER_EVENTS and isinstance(data.get("id"), str):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("id"), str)
+        or not isinstance(data.get("event"), str)
+    ):
+        raise ValueError("not a Livepeer event: expected a JSON object with a string id and event")
+    if data["event"] not in TASK_EVENTS + ASSET_EVENTS:
         return None
     try:
         event = _EVENT.validate_python(data)
