@@ -167,10 +167,9 @@ class WebhookCannon:
         except httpx.HTTPError as err:
             error = f"{type(err).__name__}: {err}"
         failed = status is None or not 200 <= status < 300
+        failure = {"timestamp": now_ms, "statusCode": status, "error": error}
         self._webhooks.note_call(
-            call.webhook.id,
-            now_ms,
-            {"timestamp": now_ms, "statusCode": status, "error": error} if failed else None,
+            call.webhook.id, now_ms, {k: v for k, v in failure.items() if v is not None} if failed else None
         )
         with self._wake:
             self._made.append(

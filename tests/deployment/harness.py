@@ -49,6 +49,7 @@ DAGS = PROJECT_ROOT / "tests" / "deployment" / "dags"
 #: (:meth:`Deployment.add_dag`): its event trigger would share, and speed up, every scenario's list polling.
 EXAMPLE_DAGS = [PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py"]
 UPLOADS_EXAMPLE = PROJECT_ROOT / "example_dags" / "example_livepeer_uploads.py"
+WEBHOOKS_EXAMPLE = PROJECT_ROOT / "example_dags" / "example_livepeer_webhooks.py"
 #: The example pipeline's deferrable flavour (scenario d covers reschedule mode).
 EXAMPLE_DAG_ID = "example_livepeer_import_pipeline_deferrable"
 API_KEY = "deployment-key"

@@ -1,0 +1,170 @@
+"""Scenario h: Livepeer's webhooks reach the api-server's receiver and start DAG runs, with no polling.
+
+The emulator calls ``<api-server>/livepeer/webhooks/livepeer_webhooks`` (a webhook made through its API, as
+a person makes one in Livepeer's dashboard) for each completed task; the receiver writes Asset events,
+and ``example_livepeer_webhook_uploads``, scheduled on the connection's uploads Asset, runs for each:
+
+1. 20 uploads made outside Airflow make exactly 20 runs, each processing its own upload, and no
+   ``GET /api/task`` is sent for them (none but what a triggerer's own polling of other scenarios sends);
+2. the api-server stopped while two uploads complete: Livepeer's calls fail and are retried, and once it is
+   back both events make their runs, none lost;
+3. a storm of 1000 forged calls (wrong signatures, unknown connections) is refused, makes no run, and the
+   api-server keeps answering its health check.
+
+It prints its wall time, and the latency from each upload's completion (the event's time) to its run's
+start.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import pytest
+import requests
+
+from tests.deployment.harness import AIRFLOW_MAJOR, AIRFLOW_MINOR, API_KEY, WEBHOOKS_EXAMPLE, Deployment
+from tests.deployment.processes import wait_until
+from tests.support.webhooks import raw, task_event
+
+pytestmark = [
+    pytest.mark.deployment,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(
+        (AIRFLOW_MAJOR, AIRFLOW_MINOR) < (3, 1), reason="the api-server mounts plugin apps from Airflow 3.1"
+    ),
+]
+
+DAG_ID = "example_livepeer_webhook_uploads"
+CONN_ID = "livepeer_webhooks"
+UPLOADS = 20
+
+
+def upload(deployment: Deployment, name: str) -> dict[str, Any]:
+    """An import made by an app, not by Airflow; returns ``{asset, task}``."""
+    body = {"name": name, "url": deployment.sources.open_url(name)}
+    return dict(deployment.emulator("POST", "/api/asset/upload/url", body))
+
+
+def runs(deployment: Deployment) -> list[dict[str, Any]]:
+    return list(deployment.rest.get(f"dags/{DAG_ID}/dagRuns", limit=100)["dag_runs"])
+
+
+def finished(deployment: Deployment, count: int) -> bool:
+    return sum(run["state"] in ("success", "failed") for run in runs(deployment)) >= count
+
+
+def processed(deployment: Deployment, run: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(deployment.rest.xcom(DAG_ID, run["dag_run_id"], "process_upload", "return_value"))
+
+
+def webhook_calls(deployment: Deployment) -> list[dict[str, Any]]:
+    return list(deployment.emulator("GET", "/_emulator/webhooks/calls")["calls"])
+
+
+def forged_storm(url: str, calls: int) -> list[int]:
+    """``calls`` POSTs of well-formed events with wrong signatures, half to connections that do not exist."""
+    body = raw(task_event())
+
+    def forge(n: int) -> int:
+        target = url if n % 2 else f"{url}_{n}"
+        header = f"t={n},v1={secrets.token_hex(32)}"
+        return requests.post(
+            target, data=body, headers={"Livepeer-Signature": header}, timeout=30
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(forge, range(calls)))
+
+
+def test_webhooks_start_one_run_per_upload_lose_nothing_across_a_restart_and_refuse_forgeries(
+    airflow_deployment: Deployment,
+) -> None:
+    deployment = airflow_deployment
+    started = time.monotonic()
+    secret = secrets.token_urlsafe(24)
+    extra = {"webhook_secret": secret, "webhook_uploads_asset": "livepeer_webhook_uploads"}
+    deployment.rest.create_connection(CONN_ID, "livepeer", deployment.emulator_url, API_KEY, extra=extra)
+    deployment.add_dag(WEBHOOKS_EXAMPLE, DAG_ID)
+    receiver = f"{deployment.base_url}/livepeer/webhooks/{CONN_ID}"
+    hook = {"name": "airflow", "url": receiver, "events": ["task.completed"], "sharedSecret": secret}
+    deployment.emulator("POST", "/api/webhook", hook)
+    deployment.forget_requests()
+    polled_before = sum(len(triggerer.list_requests()) for triggerer in deployment.triggerers)
+
+    # 1. One upload every 2 s: events that reach the scheduler before it made a run would share one run.
+    uploads = []
+    for n in range(UPLOADS):
+        uploads.append(upload(deployment, f"hooked-{n}"))
+        time.sleep(2)
+    wait_until(lambda: finished(deployment, UPLOADS), 300, f"{UPLOADS} runs")
+    all_runs = runs(deployment)
+    assert [run["state"] for run in all_runs] == ["success"] * UPLOADS, all_runs
+    handled = {
+        item["livepeer_task_id"]: (run, item) for run in all_runs for item in processed(deployment, run)
+    }
+    assert sorted(handled) == sorted(u["task"]["id"] for u in uploads)
+    latencies = []
+    for task_id, (run, _) in handled.items():
+        completed_ms = deployment.emulator_task(task_id)["task"]["status"]["updatedAt"]
+        latencies.append(datetime.fromisoformat(run["start_date"]).timestamp() - completed_ms / 1000)
+    # Nothing listed Livepeer's tasks but the triggerers' own polling (another scenario's event trigger).
+    polled = sum(len(triggerer.list_requests()) for triggerer in deployment.triggerers) - polled_before
+    listed = [r for r in deployment.emulator_requests() if (r["method"], r["path"]) == ("GET", "/api/task")]
+    assert len(listed) == polled, listed
+    median = statistics.median(latencies)
+    print(
+        f"\nLatency from an upload's completion to its run's start: median {median:.2f} s, "
+        f"max {max(latencies):.2f} s; GET /api/task requests: {len(listed)} (triggerers' polling)"
+    )
+    assert median < 5, latencies
+
+    # 2. The api-server stops; two uploads complete meanwhile, and Livepeer retries their calls.
+    api_server = deployment.processes["api-server"]
+    api_server.stop()
+    late = [upload(deployment, f"while-down-{n}") for n in range(2)]
+    late_ids = {u["task"]["id"] for u in late}
+    wait_until(
+        lambda: sum(call["status"] is None for call in webhook_calls(deployment)) >= 2,
+        120,
+        "Livepeer's calls to fail while the api-server is down",
+    )
+    api_server.start()
+    wait_until(
+        lambda: finished(deployment, UPLOADS + 2), 300, "the runs of the uploads made while it was down"
+    )
+    handled_late = {
+        item["livepeer_task_id"] for run in runs(deployment) for item in processed(deployment, run)
+    }
+    assert late_ids <= handled_late
+    # Every event whose call failed while the api-server was down got through on a retry.
+    calls = webhook_calls(deployment)
+    failed = {call["eventId"] for call in calls if call["status"] is None}
+    assert failed and failed <= {call["eventId"] for call in calls if call["status"] == 200}, calls
+
+    # 3. A storm of forged calls: all refused, no run, and the api-server answers throughout.
+    health: list[int] = []
+    storming = threading.Event()
+
+    def check_health() -> None:
+        while not storming.is_set():
+            health.append(requests.get(f"{deployment.rest.api}/monitor/health", timeout=10).status_code)
+            time.sleep(0.2)
+
+    checker = threading.Thread(target=check_health)
+    checker.start()
+    try:
+        statuses = forged_storm(receiver, 1000)
+    finally:
+        storming.set()
+        checker.join(30)
+    assert set(statuses) == {401}
+    assert health and set(health) == {200}
+    time.sleep(5)  # a run would have been made by now
+    assert len(runs(deployment)) == UPLOADS + 2
+    print(f"Webhook scenario wall time: {time.monotonic() - started:.0f} s")
