@@ -67,7 +67,7 @@ class WebhookSettings:
 
 
 def read_settings(conn_id: str) -> WebhookSettings | None:
-    """A connection's webhook settings, or ``None`` when it does not exist or has no ``webhook_secret``.
+    """A connection's webhook settings, or ``None``: no such connection, no ``webhook_secret``, a bad host.
 
     A connection without the extra says so in the log, naming the extra (never the connection's content).
     """
@@ -89,11 +89,16 @@ def read_settings(conn_id: str) -> WebhookSettings | None:
         )
         return None
     mask_secret(secret)
+    try:
+        base_url = api_base_url(conn.host, conn.port, conn.schema)
+    except ValueError as err:  # the livepeer:// URIs would have no host: nothing can be recorded
+        log.error("Livepeer webhooks of connection %r are refused: %s", conn_id, err)
+        return None
     alias, uploads = extra.get(ALIAS_EXTRA), extra.get(UPLOADS_EXTRA)
     return WebhookSettings(
         secret.strip(),
         Targets(
-            api_base_url(conn.host, conn.port, conn.schema),
+            base_url,
             alias if isinstance(alias, str) and alias else None,
             uploads if isinstance(uploads, str) and uploads else None,
         ),
@@ -171,7 +176,9 @@ def create_app() -> Any:
             return refuse(conn_id, "no signature" if not header else "not a connection id")
         found = await run_in_threadpool(settings.get, conn_id)
         if found is None or not verify_signature(found.secret, body, header):
-            return refuse(conn_id, "no webhook_secret" if found is None else "wrong signature")
+            return refuse(
+                conn_id, "not a connection with a webhook_secret" if found is None else "wrong signature"
+            )
         try:
             event = parse_event(body)
         except ValueError as err:

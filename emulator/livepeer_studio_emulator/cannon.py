@@ -44,7 +44,7 @@ MAX_RETRY_S = 3600.0
 MAX_RETRIES = 33
 #: The calls kept for the admin API, newest last.
 KEPT_CALLS = 10_000
-# How often the dispatcher looks at the clock when nothing wakes it (a ManualClock moves unannounced).
+# How often the dispatcher looks at the clock while something is pending (a ManualClock moves unannounced).
 _TICK_S = 0.05
 
 #: ``due(task_id, now_ms)``: the events a task's end makes now, and when to look again (see task_events).
@@ -120,7 +120,8 @@ class WebhookCannon:
     def _dispatch(self) -> None:
         while True:
             with self._wake:
-                self._wake.wait(_TICK_S)
+                # Idle until woken when nothing is pending; else look at the clock every tick.
+                self._wake.wait(_TICK_S if self._looks or self._calls else None)
                 if self._closed:
                     return
                 now_ms, now_s = to_ms(self._clock()), time.monotonic()

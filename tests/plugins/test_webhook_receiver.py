@@ -212,7 +212,12 @@ def test_an_event_the_provider_does_not_act_on_is_answered_and_ignored(
 
 
 def test_the_provider_registers_the_receiver_with_airflows_api_server() -> None:
+    """What the api-server mounts: the plugin apps Airflow's plugins manager found (providers' included)."""
     from airflow import plugins_manager
 
-    apps, _ = plugins_manager.get_fastapi_plugins()
+    if hasattr(plugins_manager, "get_fastapi_plugins"):  # Airflow 3.2+
+        apps, _ = plugins_manager.get_fastapi_plugins()
+    else:
+        plugins_manager.initialize_fastapi_plugins()
+        apps = plugins_manager.fastapi_apps
     assert [app["url_prefix"] for app in apps if app["name"] == "Livepeer webhooks"] == ["/livepeer"]
