@@ -103,7 +103,8 @@ class AssetEventPayload(_Body):
 
 
 class _WebhookEvent(_Body):
-    id: str
+    #: The event's id, the same on each retry of its calls (a UUID on Livepeer).
+    id: str = Field(min_length=1, max_length=128)
     webhook_id: str = Field(alias="webhookId")
     #: When Livepeer emitted the event, Unix ms (the same on every retry).
     created_at: float = Field(alias="createdAt")
@@ -159,7 +160,7 @@ def parse_event(body: bytes) -> TaskEvent | AssetEvent | None:
         if isinstance(event, TaskEvent):
             validate_livepeer_id(event.payload.task.id)
             if event.task().id != event.payload.task.id:
-                raise ValueError("payload.task.snapshot is of another task")
+                raise ValueError("payload.task.snapshot is not the task of payload.task.id")
         else:
             validate_livepeer_id(event.payload.asset.id, "Livepeer asset id")
     except ValidationError as err:
