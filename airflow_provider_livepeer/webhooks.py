@@ -210,7 +210,8 @@ def event_extra(event: TaskEvent | AssetEvent) -> dict[str, Any]:
             **common,
         }
     snapshot = event.payload.asset.snapshot
-    status = snapshot.get("status") if isinstance(snapshot.get("status"), dict) else {}
+    status = snapshot.get("status")
+    status = status if isinstance(status, dict) else {}
     return {
         "livepeer_task_id": None,
         "type": None,

@@ -31,7 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowPlugin, mask_secret
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, AirflowPlugin, mask_secret
 
 from airflow_provider_livepeer.connection import api_base_url
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_1_PLUS, log_feature_unavailable
@@ -71,7 +71,6 @@ def read_settings(conn_id: str) -> WebhookSettings | None:
 
     A connection without the extra says so in the log, naming the extra (never the connection's content).
     """
-    from airflow.exceptions import AirflowNotFoundException
     from airflow.models.connection import Connection
 
     try:
