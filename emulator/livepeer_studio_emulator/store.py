@@ -352,9 +352,11 @@ class Store:
             if task is None:
                 return [], None
             asset = self._assets.get(task.output_asset_id or "")
-            events, again_ms = task_events(task, asset, now_ms, self._task_view, self._asset_view)
-            if events:
-                self._changed()
+            fired = task.webhook_fired
+            listened = self.webhooks.listened(task.user_id, task.project_id)
+            events, again_ms = task_events(task, asset, now_ms, listened, self._task_view, self._asset_view)
+            if task.webhook_fired != fired:
+                self._changed()  # kept in the state file: a restart sends no end twice
             return events, again_ms
 
     def _saved(self) -> dict[str, Any]:

@@ -157,6 +157,17 @@ class Webhooks:
             self._by_id[webhook_id] = record.model_copy(update={"deleted": True})
         self._changed()
 
+    def listened(self, user_id: str, project_id: str) -> set[str]:
+        """The events some webhook of this user and project listens for (the others need no payload)."""
+        with self._lock:
+            records = list(self._by_id.values())
+        return {
+            name
+            for r in records
+            if not r.deleted and r.user_id == user_id and r.project_id == project_id
+            for name in r.events
+        }
+
     def subscribed(self, event: Event) -> list[WebhookRecord]:
         """The webhooks that hear of ``event``: its user's and project's, listing its name."""
         with self._lock:
@@ -198,7 +209,12 @@ View = Callable[[Any, int], dict[str, Any]]
 
 
 def task_events(
-    task: TaskRecord, asset: AssetRecord | None, now_ms: int, task_view: View, asset_view: View
+    task: TaskRecord,
+    asset: AssetRecord | None,
+    now_ms: int,
+    listened: set[str],
+    task_view: View,
+    asset_view: View,
 ) -> tuple[list[Event], int | None]:
     """The events a task's end makes, once it has come; else when to look again.
 
@@ -206,6 +222,8 @@ def task_events(
         task retried with ``POST /api/task/{id}/retry`` ends anew, and fires anew).
     :param asset: its output asset, if any.
     :param now_ms: the emulator's clock.
+    :param listened: the events some webhook of the task's account listens for: only those are made (an
+        end no webhook hears of still counts as sent).
     :param task_view: the task as its owner sees it at a time (its ``snapshot``).
     :param asset_view: the same for the asset.
     :returns: the events due now (none if the task has not ended, or fired already), and the time its end
@@ -221,27 +239,15 @@ def task_events(
         return [], end.at_ms
     task.webhook_fired = key
     completed = end.phase == "completed"
-    task_info = {"id": task.id, "type": task.type, "snapshot": task_view(task, end.at_ms)}
-    events = [
-        Event(
-            new_id(),
-            f"task.{end.phase}",
-            end.at_ms,
-            task.user_id,
-            task.project_id,
-            {"success": completed, "task": task_info},
-        )
-    ]
-    if asset is not None and asset.deleted_ms is None:
-        asset_info = {"id": asset.id, "snapshot": asset_view(asset, end.at_ms)}
-        asset_event = Event(
-            new_id(),
-            "asset.ready" if completed else "asset.failed",
-            end.at_ms,
-            asset.user_id,
-            asset.project_id,
-            {"asset": asset_info},
-        )
+    names = (f"task.{end.phase}", "asset.ready" if completed else "asset.failed")
+    events: list[Event] = []
+    if names[0] in listened:
+        snapshot = task_view(task, end.at_ms)
+        payload = {"success": completed, "task": {"id": task.id, "type": task.type, "snapshot": snapshot}}
+        events.append(Event(new_id(), names[0], end.at_ms, task.user_id, task.project_id, payload))
+    if asset is not None and asset.deleted_ms is None and names[1] in listened:
+        payload = {"asset": {"id": asset.id, "snapshot": asset_view(asset, end.at_ms)}}
+        asset_event = Event(new_id(), names[1], end.at_ms, asset.user_id, asset.project_id, payload)
         # Livepeer writes the asset ready before the task completed, and the task failed before the asset.
         events = [asset_event, *events] if completed else [*events, asset_event]
     return events, None
