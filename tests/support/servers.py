@@ -13,6 +13,7 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -262,7 +263,7 @@ def asgi_server(app: Any) -> Iterator[str]:
         while not server.started:
             if not thread.is_alive():
                 raise RuntimeError("the ASGI server stopped before it started")
-            threading.Event().wait(0.01)
+            time.sleep(0.01)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
