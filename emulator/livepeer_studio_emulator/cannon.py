@@ -189,6 +189,7 @@ class WebhookCannon:
                 delay = min(FIRST_RETRY_S * 2**call.retries, MAX_RETRY_S) / self._speed
                 retry = _Call(call.webhook, call.event, call.retries + 1)
                 heapq.heappush(self._calls, (time.monotonic() + delay, next(self._order), retry))
+                self._wake.notify()
 
 
 def _pop_due(heap: list[tuple[Any, int, Any]], now: float) -> list[Any]:

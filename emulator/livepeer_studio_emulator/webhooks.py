@@ -2,10 +2,11 @@
 
 A webhook belongs to an account (a user and a project) and lists the events it wants; Livepeer calls its
 ``url`` for each (:mod:`.cannon` sends the calls). :class:`Webhooks` is the registry behind the CRUD
-endpoints; :func:`task_events` says which events a task's end makes, as Livepeer's task scheduler
-publishes them: ``asset.ready`` then ``task.completed`` (the asset is written ready before the task
-completes), or ``task.failed`` then ``asset.failed``. Each event has an id of its own, which stays the
-same on every retry of its calls.
+endpoints; :func:`task_events` says which events a task's end makes, in the order Livepeer's task
+scheduler publishes them: ``asset.ready`` then ``task.completed`` (the asset is written ready before the
+task completes), or ``task.failed`` then ``asset.failed``. Each call is a delivery of its own, so they may
+arrive in either order, as Livepeer's do. Each event has an id of its own, which stays the same on every
+retry of its calls.
 
 Differences from Livepeer: the emulator fires only ``task.completed``, ``task.failed``, ``asset.ready`` and
 ``asset.failed`` (a webhook may list the others; they never come); it calls loopback addresses, which
