@@ -1,7 +1,8 @@
 """The receiver of Livepeer's webhooks: an Airflow plugin that mounts a FastAPI app on the api-server.
 
-Airflow 3.1+ mounts it at ``/livepeer`` (the provider info's ``plugins`` registers
-:class:`LivepeerWebhookPlugin`), so Livepeer calls ``POST <api-server>/livepeer/webhooks/<conn_id>``. Airflow
+Airflow 3.1+ mounts it at ``/livepeer``, so Livepeer calls ``POST <api-server>/livepeer/webhooks/<conn_id>``.
+:class:`LivepeerWebhookPlugin` is an ``airflow.plugins`` entry point: Airflow loads the ``plugins`` of a
+provider info (where it is listed too) only with ``[core] lazy_load_providers`` off, not the default. Airflow
 does not authenticate a plugin's routes: this app does, with Livepeer's signature, and answers
 
 * **413** to a body over :data:`~airflow_provider_livepeer.webhooks.MAX_BODY_BYTES` (unread past the bound);
@@ -37,6 +38,11 @@ from airflow_provider_livepeer.connection import api_base_url
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_1_PLUS, log_feature_unavailable
 from airflow_provider_livepeer.webhook_events import Targets, record_event
 from airflow_provider_livepeer.webhooks import MAX_BODY_BYTES, SIGNATURE_HEADER, parse_event, verify_signature
+
+if AIRFLOW_V_3_1_PLUS:  # FastAPI reads the route's annotations from this module's names
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+    from starlette.concurrency import run_in_threadpool
 
 log = logging.getLogger(__name__)
 
@@ -149,12 +155,8 @@ class _Refusals:
         )
 
 
-def create_app() -> Any:
+def create_app() -> FastAPI:
     """The receiver's FastAPI app (mounted at :data:`URL_PREFIX`): ``POST /webhooks/{conn_id}``."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse
-    from starlette.concurrency import run_in_threadpool
-
     app = FastAPI(title="Livepeer webhooks", docs_url=None, redoc_url=None, openapi_url=None)
     settings, refusals = _Settings(), _Refusals()
 
@@ -196,7 +198,7 @@ def create_app() -> Any:
     return app
 
 
-async def _bounded_body(request: Any) -> bytes | None:
+async def _bounded_body(request: Request) -> bytes | None:
     """The body, or ``None`` once it is over the bound (by its ``Content-Length`` or as it arrives)."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
