@@ -17,6 +17,7 @@ start.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import statistics
 import threading
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.deployment.harness import AIRFLOW_MAJOR, AIRFLOW_MINOR, API_KEY, WEBHOOKS_EXAMPLE, Deployment
+from tests.deployment.harness import AIRFLOW_MAJOR, AIRFLOW_MINOR, API_KEY, Deployment
 from tests.deployment.processes import wait_until
 from tests.support.webhooks import raw, task_event
 
@@ -92,7 +93,7 @@ def test_webhooks_start_one_run_per_upload_lose_nothing_across_a_restart_and_ref
     secret = secrets.token_urlsafe(24)
     extra = {"webhook_secret": secret, "webhook_uploads_asset": "livepeer_webhook_uploads"}
     deployment.rest.create_connection(CONN_ID, "livepeer", deployment.emulator_url, API_KEY, extra=extra)
-    deployment.add_dag(WEBHOOKS_EXAMPLE, DAG_ID)
+    wait_until(functools.partial(deployment.rest.dag_ready, DAG_ID), 300, f"DAG {DAG_ID} to be parsed")
     receiver = f"{deployment.base_url}/livepeer/webhooks/{CONN_ID}"
     hook = {"name": "airflow", "url": receiver, "events": ["task.completed"], "sharedSecret": secret}
     deployment.emulator("POST", "/api/webhook", hook)
