@@ -7,7 +7,7 @@ and ``example_livepeer_webhook_uploads``, scheduled on the connection's uploads 
 1. 20 uploads made outside Airflow make exactly 20 runs, each processing its own upload, and no
    ``GET /api/task`` is sent for them (none but what a triggerer's own polling of other scenarios sends);
 2. the api-server stopped while two uploads complete: Livepeer's calls fail and are retried, and once it is
-   back both events make their runs, none lost;
+   back both uploads are processed (by one run or two: the retries arrive together), none lost;
 3. a storm of 1000 forged calls (wrong signatures, unknown connections) is refused, makes no run, and the
    api-server keeps answering its health check.
 
@@ -72,6 +72,12 @@ def healthy(deployment: Deployment) -> bool:
         return requests.get(f"{deployment.rest.api}/monitor/health", timeout=5).status_code == 200
     except requests.RequestException:
         return False
+
+
+def processed_tasks(deployment: Deployment) -> set[str]:
+    """The Livepeer tasks the finished runs processed."""
+    done = [run for run in runs(deployment) if run["state"] in ("success", "failed")]
+    return {item["livepeer_task_id"] for run in done for item in processed(deployment, run) or []}
 
 
 def webhook_calls(deployment: Deployment) -> list[dict[str, Any]]:
@@ -148,13 +154,14 @@ def test_webhooks_start_one_run_per_upload_lose_nothing_across_a_restart_and_ref
     )
     api_server.start()
     wait_until(lambda: healthy(deployment), 180, "the api-server to answer again")
-    wait_until(
-        lambda: finished(deployment, UPLOADS + 2), 300, "the runs of the uploads made while it was down"
+    # Their retries arrive together once it is back: one run may process both (Airflow batches events that
+    # reach it before it made a run), so what counts is that both uploads were processed.
+    wait_until(lambda: late_ids <= processed_tasks(deployment), 300, "the uploads made while it was down")
+    wait_until(lambda: finished(deployment, len(runs(deployment))), 120, "every run to finish")
+    before_storm = runs(deployment)
+    assert len(before_storm) in (UPLOADS + 1, UPLOADS + 2) and all(
+        r["state"] == "success" for r in before_storm
     )
-    handled_late = {
-        item["livepeer_task_id"] for run in runs(deployment) for item in processed(deployment, run)
-    }
-    assert late_ids <= handled_late
     # Every event whose call failed while the api-server was down got through on a retry.
     calls = webhook_calls(deployment)
     failed = {call["eventId"] for call in calls if call["status"] is None}
@@ -179,5 +186,5 @@ def test_webhooks_start_one_run_per_upload_lose_nothing_across_a_restart_and_ref
     assert set(statuses) == {401}
     assert health and all(health), health
     time.sleep(5)  # a run would have been made by now
-    assert len(runs(deployment)) == UPLOADS + 2
+    assert len(runs(deployment)) == len(before_storm)
     print(f"Webhook scenario wall time: {time.monotonic() - started:.0f} s")
