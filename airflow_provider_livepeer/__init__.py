@@ -63,6 +63,13 @@ def get_provider_info() -> dict[str, Any]:
         # Airflow 3 reads "asset-uris", Airflow 2 "dataset-uris" (Assets were Datasets there).
         "asset-uris": URI_SCHEMES,
         "dataset-uris": URI_SCHEMES,
+        # The receiver of Livepeer's webhooks, a FastAPI app on the api-server (Airflow 3.1+).
+        "plugins": [
+            {
+                "name": "livepeer_webhooks",
+                "plugin-class": "airflow_provider_livepeer.plugins.livepeer.LivepeerWebhookPlugin",
+            }
+        ],
         "extra-links": [
             "airflow_provider_livepeer.links.livepeer.LivepeerTaskLink",
             "airflow_provider_livepeer.links.livepeer.LivepeerAssetLink",

@@ -35,6 +35,25 @@ EXTRA_FIELDS: dict[str, Any] = {
         ),
         "schema": {"type": ["string", "null"]},
     },
+    "webhook_secret": {
+        "label": "Webhook shared secret",
+        "description": (
+            "The sharedSecret of the Livepeer webhook that calls this Airflow: its calls are checked "
+            "against it, and refused without it."
+        ),
+        # A password field: masked in the UI, and Airflow treats the value as sensitive.
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "webhook_asset_alias": {
+        "label": "Webhook asset alias",
+        "description": "An AssetAlias every webhook event is attached to (optional).",
+        "schema": {"type": ["string", "null"]},
+    },
+    "webhook_uploads_asset": {
+        "label": "Webhook uploads asset",
+        "description": "The name of an Asset that gets an event for every completed upload (optional).",
+        "schema": {"type": ["string", "null"]},
+    },
 }
 
 
@@ -49,20 +68,29 @@ def form_widgets() -> dict[str, Any]:
     Only Airflow's own UI calls this, where WTForms is installed (the Flask UI of 2.x, or the API server
     of 3.0 and 3.1, which stands in for the Flask widgets). A number with a minimum is an
     ``IntegerField`` with that lower bound: the field classes those UIs accept have no float. A string is
-    a ``StringField``.
+    a ``StringField``, a ``PasswordField`` when its format is ``password``.
     """
-    from wtforms import IntegerField, StringField
+    from wtforms import IntegerField, PasswordField, StringField
     from wtforms.validators import NumberRange, Optional
 
     widget: Any = None
-    try:  # The Flask UI styles its inputs with Flask AppBuilder's widget; the API server needs none.
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+    password_widget: Any = None
+    try:  # The Flask UI styles its inputs with Flask AppBuilder's widgets; the API server needs none.
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
 
-        widget = BS3TextFieldWidget()
+        widget, password_widget = BS3TextFieldWidget(), BS3PasswordFieldWidget()
     except ImportError:
         pass
     widgets: dict[str, Any] = {}
     for name, field in EXTRA_FIELDS.items():
+        if field["schema"].get("format") == "password":
+            widgets[name] = PasswordField(
+                field["label"],
+                validators=[Optional()],
+                description=field["description"],
+                widget=password_widget,
+            )
+            continue
         if "string" in field["schema"]["type"]:
             widgets[name] = StringField(
                 field["label"], validators=[Optional()], description=field["description"], widget=widget

@@ -1,13 +1,13 @@
-"""The parameters of the calls that create Livepeer work: one request model per endpoint.
+"""The parameters of the calls that create Livepeer work (and webhooks): one request model per endpoint.
 
 Each model declares its call's parameters once: their names, Livepeer's camelCase name for each in the
 request body (the field's alias; Livepeer's schema: ``new-asset-from-url-payload``, ``new-asset-payload``,
-``export-task-params``, ``transcode-payload``, ``clip-payload``), their defaults, their checks and which
-the hook's method also takes by position. The hook's methods (``import_asset``, ``request_upload``,
-``export_asset``, ``transcode``, ``create_clip``) build their model from their arguments
-(:meth:`CreateRequest.from_call`); the operators' ``__init__`` is the one other copy, a typed signature,
-because Airflow reads an operator's parameters from it (``default_args``, templates, ``expand()``); a test
-fails if it and the model disagree.
+``export-task-params``, ``transcode-payload``, ``clip-payload``, ``webhook``), their defaults, their checks
+and which the hook's method also takes by position. The hook's methods (``import_asset``,
+``request_upload``, ``export_asset``, ``transcode``, ``create_clip``, ``create_webhook``) build their
+model from their arguments (:meth:`CreateRequest.from_call`); the operators' ``__init__`` is the one other
+copy, a typed signature, because Airflow reads an operator's parameters from it (``default_args``,
+templates, ``expand()``); a test fails if it and the model disagree.
 
 A model checks what must be right before anything is sent (URLs, names, ids, times, destinations) and
 refuses the rest with a :class:`ValueError` naming the bad value and what was expected; an object that
@@ -47,6 +47,17 @@ def _segment_size(value: object) -> float | None:
 
 #: An HLS segment length in seconds (a numeric string too, as templates render them).
 SegmentSize = Annotated[float | None, BeforeValidator(_segment_size)]
+
+
+def _non_empty(what: str) -> BeforeValidator:
+    """The check of a name: a string with more than blanks."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"Invalid {what} {value!r}: expected a non-empty string.")
+        return value
+
+    return BeforeValidator(check)
 
 
 class CreateRequest(BaseModel):
@@ -121,7 +132,7 @@ class NewAssetRequest(CreateRequest):
     """The parameters of a new asset (Livepeer's ``new-asset-payload``), shared by imports and uploads."""
 
     #: The asset's name.
-    name: str
+    name: Annotated[str, _non_empty("asset name")]
     #: Also make MP4 renditions.
     static_mp4: SkipValidation[bool | None] = None
     #: E.g. ``{"type": "jwt"}``.
@@ -138,13 +149,6 @@ class NewAssetRequest(CreateRequest):
     c2pa: SkipValidation[bool | None] = Field(default=None, alias="c2pa")  # not "c2Pa"
     #: The HLS segment length in seconds (a numeric string too).
     target_segment_size_secs: SegmentSize = None
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, value: object) -> object:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"Invalid asset name {value!r}: expected a non-empty string.")
-        return value
 
 
 class RequestUploadRequest(NewAssetRequest):
@@ -317,6 +321,51 @@ class ClipRequest(CreateRequest):
                 f"expected it after start_time {_shown(self.start_time)}."
             )
         return self
+
+
+class CreateWebhookRequest(CreateRequest):
+    """``POST /api/webhook``: Livepeer calls ``url`` with ``events``, signed with ``shared_secret``."""
+
+    endpoint = "/webhook"
+    positional = ("name", "url", "events")
+
+    #: The webhook's name.
+    name: Annotated[str, _non_empty("webhook name")]
+    #: Where Livepeer sends the events: a public http(s) URL (Livepeer never calls a local address).
+    url: str
+    #: Livepeer's event names, e.g. ``["task.completed", "asset.ready"]``.
+    events: list[str]
+    #: The secret Livepeer signs each call with (``Livepeer-Signature``); without it calls are unsigned,
+    #: and the provider's receiver refuses them. Never shown: not in ``repr``, nor in any error.
+    shared_secret: str | None = Field(default=None, repr=False)
+    #: Only the events of this stream (stream events).
+    stream_id: SkipValidation[str | None] = None
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url(cls, value: object) -> str:
+        return validate_url(value, "webhook URL", ("http", "https"))
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _events(cls, value: object) -> object:
+        if (
+            not isinstance(value, (list, tuple))
+            or not value
+            or not all(isinstance(e, str) and e for e in value)
+        ):
+            raise ValueError(
+                f"Invalid webhook events {value!r}: expected a non-empty list of Livepeer event names "
+                "such as 'task.completed'."
+            )
+        return list(value)
+
+    @field_validator("shared_secret", mode="before")
+    @classmethod
+    def _secret(cls, value: object) -> object:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"Invalid webhook shared_secret ({_shape(value)}): expected a non-empty string.")
+        return value
 
 
 def _shown(milliseconds: float) -> str:

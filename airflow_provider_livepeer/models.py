@@ -315,6 +315,25 @@ class RequestedUpload(CreatedWork):
     tus_endpoint: str = Field(alias="tusEndpoint", repr=False)
 
 
+class Webhook(_Answer):
+    """A Livepeer webhook (``GET /api/webhook/{id}``).
+
+    Fields it does not name are dropped, not kept: Livepeer's answer to a create call echoes the shared
+    secret, which must not live on in an object that may be logged.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    id: str
+    name: str | None = None
+    url: str | None = None
+    events: list[str] = Field(default_factory=list)
+    created_at: float | None = Field(default=None, alias="createdAt")
+    stream_id: str | None = Field(default=None, alias="streamId")
+    #: ``lastTriggeredAt`` and ``lastFailure`` (``timestamp``, ``statusCode``, ``error``).
+    status: dict[str, Any] | None = None
+
+
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 

@@ -8,6 +8,9 @@ What each version lacks, and what the provider does instead:
   describes it the older way (:meth:`LivepeerHook.get_connection_form_widgets`);
 * below 3.0 Airflow Assets are Datasets: ``airflow.providers.common.compat.sdk`` hands out the right class,
   and the providers manager reads URI schemes from ``dataset-uris`` (the provider info lists both keys);
+* below 3.1 the api-server mounts no plugin's FastAPI app (2.x has no api-server), so the receiver of
+  Livepeer's webhooks (:mod:`airflow_provider_livepeer.plugins.livepeer`) is not served: its plugin says
+  so in one log line when it loads;
 * below 3.0 there are no event triggers (``BaseEventTrigger``, ``AssetWatcher``), so
   :class:`~airflow_provider_livepeer.triggers.livepeer.LivepeerTaskEventTrigger` refuses to be made.
 """

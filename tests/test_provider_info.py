@@ -39,6 +39,8 @@ def test_providers_manager_knows_the_provider_and_hook() -> None:
     assert set(behaviour["hidden_fields"]) == {"login", "schema", "port"}
     assert behaviour["relabeling"] == {"password": "API key", "host": "API host"}
     assert "extra__livepeer__read_timeout" in manager.connection_form_widgets
+    # The webhook secret is a password field: masked in the form, and sensitive to Airflow.
+    assert manager.connection_form_widgets["extra__livepeer__webhook_secret"].is_sensitive
     assert {
         "airflow_provider_livepeer.links.livepeer.LivepeerTaskLink",
         "airflow_provider_livepeer.links.livepeer.LivepeerAssetLink",

@@ -18,7 +18,7 @@ from airflow_provider_livepeer.create_requests import (
     TranscodeRequest,
 )
 from airflow_provider_livepeer.exceptions import LivepeerError, LivepeerPermissionError
-from airflow_provider_livepeer.hooks.base import LivepeerBaseHook
+from airflow_provider_livepeer.hooks.webhooks import LivepeerWebhookCalls
 from airflow_provider_livepeer.http import (
     ApiRequest,
     ApiResponse,
@@ -49,7 +49,7 @@ LOST_IMPORT_LOOKBACK_S = 600.0
 CLIP_RATE_LIMITED = "Too many clips are being processed."
 
 
-class LivepeerHook(LivepeerBaseHook):
+class LivepeerHook(LivepeerWebhookCalls):
     """Calls Livepeer Studio's API with the API key of a ``livepeer`` connection.
 
     The connection's password is the API key, sent as ``Authorization: Bearer``; its host defaults to
@@ -58,6 +58,8 @@ class LivepeerHook(LivepeerBaseHook):
     :class:`~airflow_provider_livepeer.http.HttpClient`, which maps error statuses to
     :mod:`~airflow_provider_livepeer.exceptions` and retries 429, 5xx, timeouts and dropped connections
     with exponential backoff (honouring ``Retry-After``); 400, 401, 403, 404 and 422 are never retried.
+    Its webhook calls (``create_webhook``, ``list_webhooks``, ``delete_webhook``) are in
+    :class:`~airflow_provider_livepeer.hooks.webhooks.LivepeerWebhookCalls`.
     The synchronous methods use one keep-alive ``requests`` session per hook, the ``a``-prefixed
     coroutines (for triggers) one ``aiohttp`` session; ``with LivepeerHook() as hook:`` and ``async with``
     close what the hook opened (:meth:`close`, :meth:`aclose`).

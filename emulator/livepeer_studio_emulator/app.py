@@ -11,8 +11,8 @@ Livepeer endpoints (``Authorization: Bearer KEY``): ``GET /api/task``, ``GET|DEL
 ``GET /api/asset``, ``GET|DELETE /api/asset/{id}``, ``POST /api/asset/upload/url``,
 ``POST /api/asset/{id}/export``, ``POST /api/transcode``, ``POST /api/clip``, ``POST|GET /api/stream``,
 ``GET /api/stream/{id}``, ``POST /api/asset/request-upload`` (its upload endpoints, which take the token of
-its answer instead of a key: :mod:`.upload_routes`). A task-creating call may
-carry ``X-Emulator-Outcome`` (see :meth:`.outcomes.Outcome.parse`).
+its answer instead of a key: :mod:`.upload_routes`), ``/api/webhook`` (:mod:`.webhook_routes`). A
+task-creating call may carry ``X-Emulator-Outcome`` (see :meth:`.outcomes.Outcome.parse`).
 
 Admin endpoints (no key: the emulator is meant to listen on loopback only, for tests and demos):
 
@@ -43,7 +43,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -58,6 +58,7 @@ from livepeer_studio_emulator.faults import (
 from livepeer_studio_emulator.outcomes import Outcome, OutcomeRule
 from livepeer_studio_emulator.state import EmulatorState
 from livepeer_studio_emulator.upload_routes import add_upload_routes
+from livepeer_studio_emulator.webhook_routes import add_webhook_routes
 
 _Parsed = TypeVar("_Parsed")
 
@@ -92,8 +93,9 @@ def create_app(state: EmulatorState) -> FastAPI:
 
     _add_api_routes(app, state)
     add_upload_routes(app, state)
+    add_webhook_routes(app, state)
     _add_admin_routes(app, state)
-    _add_dashboard_routes(app, state)
+    dashboard.add_routes(app, state)
     return app
 
 
@@ -391,13 +393,3 @@ def _messages(err: ValueError) -> list[str]:
     if callable(errors):
         return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in errors()]
     return [str(err)]
-
-
-def _add_dashboard_routes(app: FastAPI, state: EmulatorState) -> None:
-    @app.get("/dashboard/assets/{asset_id}")
-    def asset_page(asset_id: str) -> Response:
-        try:
-            asset = state.asset_view(asset_id, False)
-            return HTMLResponse(dashboard.asset_page(asset))
-        except KeyError:
-            return HTMLResponse(dashboard.not_found_page(f"Asset {asset_id}"), status_code=404)

@@ -1,4 +1,4 @@
-"""Small pages a person can open, at the paths of Livepeer Studio's dashboard.
+"""Small pages a person can open, at the paths of Livepeer Studio's dashboard, and their routes.
 
 The provider's extra links point at ``<host>/dashboard/assets/<id>``; on an emulator they open these pages
 (no key needed: the emulator listens on loopback only).
@@ -7,7 +7,13 @@ The provider's extra links point at ``<host>/dashboard/assets/<id>``; on an emul
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Response
+from fastapi.responses import HTMLResponse
+
+if TYPE_CHECKING:
+    from livepeer_studio_emulator.state import EmulatorState
 
 
 def asset_page(asset: dict[str, Any]) -> str:
@@ -43,3 +49,14 @@ def _page(title: str, body: str) -> str:
         f"<title>{escape(title)} · Livepeer Studio emulator</title></head>\n"
         f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n"
     )
+
+
+def add_routes(app: FastAPI, state: EmulatorState) -> None:
+    """Add the pages for people to the emulator's app: ``GET /dashboard/assets/{id}``, no key."""
+
+    @app.get("/dashboard/assets/{asset_id}")
+    def page(asset_id: str) -> Response:
+        try:
+            return HTMLResponse(asset_page(state.asset_view(asset_id, False)))
+        except KeyError:
+            return HTMLResponse(not_found_page(f"Asset {asset_id}"), status_code=404)

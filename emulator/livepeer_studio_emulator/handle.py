@@ -189,6 +189,10 @@ class EmulatorHandle:
         """
         return str(self.state.add_recording_session(stream_id, recording_url)["id"])
 
+    def webhook_calls(self) -> list[dict[str, Any]]:
+        """The webhook calls made, oldest first (see :meth:`.cannon.WebhookCannon.calls`)."""
+        return self.state.cannon.calls()
+
     def wait_for_jobs(self, timeout: float = 10.0) -> bool:
         """Wait until no import fetch or export is running; ``False`` on timeout."""
         return self.state.wait_for_jobs(timeout)

@@ -273,6 +273,41 @@ class ClipPayload(_Payload):
     sessionId: str | None = None
 
 
+WebhookEventName = Literal[
+    "stream.started",
+    "stream.detection",
+    "stream.idle",
+    "recording.ready",
+    "recording.started",
+    "recording.waiting",
+    "multistream.connected",
+    "multistream.error",
+    "multistream.disconnected",
+    "playback.user.new",
+    "playback.accessControl",
+    "asset.created",
+    "asset.updated",
+    "asset.failed",
+    "asset.ready",
+    "asset.deleted",
+    "task.spawned",
+    "task.updated",
+    "task.completed",
+    "task.failed",
+]
+
+
+class WebhookPayload(_Payload):
+    """``webhook`` (``POST /api/webhook``, ``PUT /api/webhook/{id}``); read-only fields are refused."""
+
+    name: str
+    url: HttpUrl
+    events: list[WebhookEventName] | None = None
+    sharedSecret: str | None = None
+    streamId: str | None = None
+    projectId: str | None = None
+
+
 def parse_body(raw: bytes, model: Any) -> Any:
     """Decode and validate a JSON body.
 

@@ -1,4 +1,4 @@
-"""The state file: the emulator's tasks, assets, streams and outcome rules as JSON, so a demo can resume.
+"""The state file: the emulator's tasks, assets, streams, webhooks and outcome rules as JSON, to resume.
 
 It is read once at start. Writes are debounced: a change marks the state dirty, and a writer thread
 saves it at most once per ``interval`` (changes made meanwhile are coalesced into one write), so a long
@@ -26,6 +26,7 @@ from livepeer_studio_emulator.outcomes import OutcomeRule
 from livepeer_studio_emulator.records import AssetRecord, TaskRecord
 from livepeer_studio_emulator.shapes import CamelModel
 from livepeer_studio_emulator.streams import StreamRecord
+from livepeer_studio_emulator.webhooks import WebhookRecord
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class SavedState(CamelModel):
     assets: list[AssetRecord] = Field(default_factory=list)
     outcomes: list[OutcomeRule] = Field(default_factory=list)
     streams: list[StreamRecord] = Field(default_factory=list)
+    webhooks: list[WebhookRecord] = Field(default_factory=list)
 
     @staticmethod
     def text(content: dict[str, Any]) -> str:

@@ -97,6 +97,8 @@ class TaskRecord(CamelModel):
     #: arrived, at ``uploaded_ms``; its phases are laid out from then on.
     awaits_upload: bool = False
     uploaded_ms: int | None = None
+    #: The end (``phase@updatedAt``) its webhook events were sent for, so none is sent twice.
+    webhook_fired: str | None = None
     _timeline: list[Snapshot] | None = PrivateAttr(default=None)
     _timeline_key: object = PrivateAttr(default=None)
 

@@ -291,13 +291,15 @@ class EmulatorState(Uploads):
             }
 
     def reset(self) -> None:
-        """Forget all tasks, assets, outcome rules, faults and logged requests (accounts stay)."""
+        """Forget all tasks, assets, webhooks, outcome rules, faults and logged requests (accounts stay)."""
         with self._lock:
             self._tasks.clear()
             self._task_index.clear()
             self._assets.clear()
             self._rules.replace([])
             self.streams.clear()
+            self.webhooks.clear()
+            self.cannon.clear()
             self.request_log.clear()
             self.faults.configure(FaultConfig())
             self._changed()
@@ -312,5 +314,6 @@ class EmulatorState(Uploads):
         Changes made later (e.g. by a fetch cut short) are not saved.
         """
         self._jobs.close()
+        self.cannon.close()
         if self._file is not None:
             self._file.close()

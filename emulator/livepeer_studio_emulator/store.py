@@ -1,9 +1,10 @@
 """The backend's store: the records by id under one lock, their time stamps, views and persistence.
 
-:class:`Store` keeps the tasks, assets, streams and outcome rules, stamps changes, shows records as
+:class:`Store` keeps the tasks, assets, streams, webhooks and outcome rules, stamps changes, shows records as
 clients see them at a moment (:mod:`.views`), makes new records, applies the queue limit, keeps the
-task list's index (:mod:`.task_index`), and ties the records to the state file (:mod:`.persistence`) and
-the job runner (:mod:`.jobs`).
+task list's index (:mod:`.task_index`), and ties the records to the state file (:mod:`.persistence`), the
+job runner (:mod:`.jobs`) and the webhook cannon (:mod:`.cannon`), which hears of every new task and
+changed timeline.
 :class:`~.state.EmulatorState` builds Livepeer's operations on it.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from livepeer_studio_emulator.accounts import Account, Accounts
+from livepeer_studio_emulator.cannon import WebhookCannon
 from livepeer_studio_emulator.clock import Clock, ManualClock, to_ms
 from livepeer_studio_emulator.errors import ApiError
 from livepeer_studio_emulator.ipfs_storage import with_storage
@@ -33,6 +35,7 @@ from livepeer_studio_emulator.streams import Streams
 from livepeer_studio_emulator.task_index import TaskIndex
 from livepeer_studio_emulator.timeline import Durations, reached
 from livepeer_studio_emulator.views import asset_json, asset_spec, asset_status, skewed, task_json
+from livepeer_studio_emulator.webhooks import Event, Webhooks, task_events
 
 #: An import of a URL still in progress for the same account within this window is answered with it.
 DUPLICATE_WINDOW_MS = 15 * 60 * 1000
@@ -68,6 +71,7 @@ class Store:
         self.clock_offset = clock_offset
         self.max_queued_tasks = max_queued_tasks
         self.streams = Streams()
+        self.webhooks = Webhooks(self._changed)
         self._rules = OutcomeRules()
         # One re-entrant lock guards the tasks, assets and streams; never held while waiting on I/O.
         self._lock = threading.RLock()
@@ -87,7 +91,11 @@ class Store:
             self._assets = {asset.id: asset for asset in saved.assets}
             self._rules.replace(saved.outcomes)
             self.streams.load(saved.streams)
+            self.webhooks.load(saved.webhooks)
             self._seq = max([saved.seq, *(task.seq for task in saved.tasks), *(a.seq for a in saved.assets)])
+        self.cannon = WebhookCannon(self.webhooks, self._webhook_events, self.clock, speed)
+        for task_id in self._tasks:
+            self.cannon.watch(task_id)  # an end reached while the emulator was stopped is sent now
 
     # ---------------------------------------------------------------- accounts
 
@@ -247,6 +255,7 @@ class Store:
         )
         self._tasks[task.id] = task
         self._task_index.put(task)
+        self.cannon.watch(task.id)
         return task
 
     def _is_import_in_progress(self, asset: AssetRecord, account: Account, url: str, now: int) -> bool:
@@ -333,7 +342,22 @@ class Store:
         The task is indexed again: the list finds it by the time of its last snapshot.
         """
         self._task_index.put(task)
+        self.cannon.watch(task.id)
         self._changed()
+
+    def _webhook_events(self, task_id: str, now_ms: int) -> tuple[list[Event], int | None]:
+        """The webhook events a task's end makes now (:func:`.webhooks.task_events`), for the cannon."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return [], None
+            asset = self._assets.get(task.output_asset_id or "")
+            fired = task.webhook_fired
+            listened = self.webhooks.listened(task.user_id, task.project_id)
+            events, again_ms = task_events(task, asset, now_ms, listened, self._task_view, self._asset_view)
+            if task.webhook_fired != fired:
+                self._changed()  # kept in the state file: a restart sends no end twice
+            return events, again_ms
 
     def _saved(self) -> dict[str, Any]:
         """The state file's content, as of now (copied under the lock; encoded and written outside it)."""
@@ -344,6 +368,7 @@ class Store:
                 assets=list(self._assets.values()),
                 outcomes=self._rules.all(),
                 streams=self.streams.all(),
+                webhooks=self.webhooks.all(),
             )
             return saved.to_json()
 

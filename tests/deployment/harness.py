@@ -47,8 +47,11 @@ HAS_TASK_STATE_STORE = (AIRFLOW_MAJOR, AIRFLOW_MINOR) >= (3, 3)
 DAGS = PROJECT_ROOT / "tests" / "deployment" / "dags"
 #: The example DAG files the deployment starts with. The uploads example joins only in its own scenario
 #: (:meth:`Deployment.add_dag`): its event trigger would share, and speed up, every scenario's list polling.
-EXAMPLE_DAGS = [PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py"]
 UPLOADS_EXAMPLE = PROJECT_ROOT / "example_dags" / "example_livepeer_uploads.py"
+#: The webhook example polls nothing (its DAGs are asset-scheduled or manual): there from the start, as a
+#: file added later waits for the dag-processor's next look at the folder (every 5 minutes).
+WEBHOOKS_EXAMPLE = PROJECT_ROOT / "example_dags" / "example_livepeer_webhooks.py"
+EXAMPLE_DAGS = [PROJECT_ROOT / "example_dags" / "example_livepeer_import_pipeline.py", WEBHOOKS_EXAMPLE]
 #: The example pipeline's deferrable flavour (scenario d covers reschedule mode).
 EXAMPLE_DAG_ID = "example_livepeer_import_pipeline_deferrable"
 API_KEY = "deployment-key"

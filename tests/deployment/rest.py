@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -145,11 +146,22 @@ class AirflowRest:
     # ------------------------------------------------------------------------------------ connections
 
     def create_connection(
-        self, conn_id: str, conn_type: str, host: str, password: str, port: int | None = None
+        self,
+        conn_id: str,
+        conn_type: str,
+        host: str,
+        password: str,
+        port: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        """Store a connection in the metadata database."""
-        body = {"connection_id": conn_id, "conn_type": conn_type, "host": host, "password": password}
-        self.post("connections", {**body, **({"port": port} if port is not None else {})})
+        """Store a connection in the metadata database (``extra``: its extras, stored as JSON)."""
+        body: dict[str, Any] = {"connection_id": conn_id, "conn_type": conn_type, "host": host}
+        body["password"] = password
+        if port is not None:
+            body["port"] = port
+        if extra is not None:
+            body["extra"] = json.dumps(extra)
+        self.post("connections", body)
 
     def connection(self, conn_id: str) -> dict[str, Any]:
         """A stored connection, as the REST API shows it (its password masked)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
+from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 from tests.support.airflow import as_the_dag_processor_leaves_it, dag_bag, error_log_lines, xcom_value
 from tests.support.emulator_api import answered
 from tests.support.project import DAG_FOLDERS, PROJECT_ROOT
@@ -24,6 +25,8 @@ EXAMPLE_DAG_IDS = {
     "example_livepeer_file_upload",
     # Event triggers (AssetWatcher) arrived in Airflow 3.0: on Airflow 2 the file defines no DAG.
     *(["example_livepeer_uploads"] if AIRFLOW_V_3_0_PLUS else []),
+    # The webhook receiver is a plugin app of Airflow 3.1's api-server: before, the file defines no DAG.
+    *(["example_livepeer_webhook_setup", "example_livepeer_webhook_uploads"] if AIRFLOW_V_3_1_PLUS else []),
 }
 
 
@@ -158,6 +161,47 @@ def test_uploads_example_processes_the_upload_of_a_trigger_event(
         "playback_id": spec["playbackId"],
         "size": spec["size"],
         "duration": spec["videoSpec"]["duration"],
+    }
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="the webhook receiver is an Airflow 3.1+ plugin app")
+def test_webhook_setup_registers_one_signed_webhook_however_often_it_runs(
+    livepeer_emulator: Any, airflow_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.webhooks import SECRET
+
+    conn = json.loads(livepeer_emulator.airflow_conn_json())
+    conn["extra"] = {"webhook_secret": SECRET}
+    monkeypatch.setenv("AIRFLOW_CONN_LIVEPEER_DEFAULT", json.dumps(conn))
+    dag = example_dag(airflow_db, "example_livepeer_webhooks", "example_livepeer_webhook_setup")
+    for _ in range(2):
+        assert dag.test(run_conf={"public_url": "https://airflow.example.com/"}).state == "success"
+    [webhook] = [hook for hook in livepeer_emulator.state.webhooks.all() if not hook.deleted]
+    assert webhook.url == "https://airflow.example.com/livepeer/webhooks/livepeer_default"
+    assert webhook.shared_secret == SECRET
+    assert webhook.events == ["task.completed", "task.failed", "asset.ready", "asset.failed"]
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="the webhook receiver is an Airflow 3.1+ plugin app")
+def test_webhook_uploads_example_reads_the_upload_from_the_receivers_event(airflow_db: None) -> None:
+    from types import SimpleNamespace
+
+    from airflow_provider_livepeer.webhooks import event_extra, parse_event
+    from tests.support.webhooks import raw, task_event
+
+    body = task_event()
+    extra = event_extra(parse_event(raw(body)))  # type: ignore[arg-type]
+    dag = example_dag(airflow_db, "example_livepeer_webhooks", "example_livepeer_webhook_uploads")
+    events = {"livepeer_webhook_uploads": [SimpleNamespace(extra=extra)]}
+    [processed] = dag.get_task("process_upload").python_callable(triggering_asset_events=events)
+    snapshot = body["payload"]["task"]["snapshot"]
+    assert processed == {
+        "livepeer_event_id": body["id"],
+        "livepeer_task_id": snapshot["id"],
+        "asset_id": snapshot["outputAssetId"],
+        "playback_id": "abcd1234efgh5678",
+        "name": None,
+        "size": 7170,
     }
 
 
