@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_livepeer.exceptions import LivepeerTaskFailedError
+from airflow_provider_livepeer.hooks.livepeer import LivepeerHook
 from airflow_provider_livepeer.operators.livepeer import LivepeerImportAssetOperator
 from airflow_provider_livepeer.sensors.livepeer import LivepeerTaskSensor
 from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskTrigger
@@ -92,6 +93,14 @@ TRIGGER_POLL = 0.05
 TRIGGER_LIMIT = 60.0
 #: The bound on API requests per import (create, polls, and every retry of either).
 REQUESTS_PER_IMPORT = 12
+#: Tries per call. After a lost answer each try of an import is two requests (the look for the task it
+#: may have made, then the create), and at these fault rates 58 % of such tries fail: 12 tries would
+#: give up on about one such import in 400, 24 on one in 300,000.
+SOAK_ATTEMPTS = 24
+
+
+def soak_hook(conn_id: str) -> LivepeerHook:
+    return fast_hook(conn_id, max_attempts=SOAK_ATTEMPTS)
 
 
 @dataclass
@@ -147,19 +156,19 @@ def run_sync(item: Planned, conn_id: str) -> None:
                 poll_interval=POLL,
                 timeout=WAIT_TIMEOUT,
             )
-            op.hook = fast_hook(conn_id)
+            op.hook = soak_hook(conn_id)
             try:
                 item.views["return_value"] = op.execute(context(ti))
             finally:
                 item.task_id = ti.xcoms.get("livepeer_task_id")
                 item.views["xcoms"] = ti.xcoms
         elif item.style == "wait":
-            hook = fast_hook(conn_id)
+            hook = soak_hook(conn_id)
             item.task_id = hook.import_asset(item.url, item.name).task.id
             result = wait_for_task(hook, item.task_id, poll_interval=POLL, timeout=WAIT_TIMEOUT, log=LOG)
             item.views["result"] = result.model_dump(mode="json")
         else:
-            item.task_id = fast_hook(conn_id).import_asset(item.url, item.name).task.id
+            item.task_id = soak_hook(conn_id).import_asset(item.url, item.name).task.id
             ti = RecordingTI(task_id=f"wait_{item.index}")
             deadline = time.monotonic() + WAIT_TIMEOUT
             for _ in range(MAX_POKES):
@@ -172,7 +181,7 @@ def run_sync(item: Planned, conn_id: str) -> None:
                     poke_interval=POLL,
                     timeout=WAIT_TIMEOUT,
                 )
-                sensor.hook = fast_hook(conn_id)
+                sensor.hook = soak_hook(conn_id)
                 try:
                     item.views["return_value"] = sensor.execute(context(ti))
                 except AirflowRescheduleException:
@@ -195,7 +204,7 @@ def run_sync(item: Planned, conn_id: str) -> None:
 async def run_trigger(item: Planned, conn_id: str) -> None:
     """Create the import, defer to a trigger rebuilt from its serialized form, then resume the sensor."""
     try:
-        hook = fast_hook(conn_id)
+        hook = soak_hook(conn_id)
         item.task_id = (await asyncio.to_thread(hook.import_asset, item.url, item.name)).task.id
         deferred = LivepeerTaskTrigger(
             item.task_id,
