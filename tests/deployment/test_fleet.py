@@ -1,4 +1,5 @@
-"""Scenario a, the fleet: 100 mapped imports and 100 deferrable sensors share one poller in the triggerer."""
+"""Scenario a, the fleet: 100 mapped imports and 100 deferrable sensors share one poller in the triggerer
+(40 of each on the older Airflow releases: see :data:`~tests.deployment.harness.FLEET_SIZE`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import pytest
 
 from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher
 from tests.deployment.dags.deployment_fleet import POLL_INTERVAL
-from tests.deployment.harness import Deployment, most_in_window
+from tests.deployment.harness import FLEET_SIZE, Deployment, most_in_window
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
 
 DAG_ID = "deployment_fleet"
-COUNT = 100
+COUNT = FLEET_SIZE
 LIST = ("GET", "/api/task")
 
 

@@ -1,4 +1,5 @@
-"""Scenario e: 100 deferred sensors spread over two triggerers, each polling the list for its own share."""
+"""Scenario e: 100 deferred sensors (40 on the older Airflow releases) spread over two triggerers, each
+polling the list for its own share."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import pytest
 
 from airflow_provider_livepeer.triggers.shared_watcher import SharedTaskWatcher
 from tests.deployment.dags.deployment_sensors import POLL_INTERVAL
-from tests.deployment.harness import Deployment, most_in_window
+from tests.deployment.harness import FLEET_SIZE, Deployment, most_in_window
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(900)]
 
 DAG_ID = "deployment_sensors"
-COUNT = 100
-#: Each triggerer runs at most this many triggers, so the 100 cannot all land on one.
-CAPACITY = 60
+COUNT = FLEET_SIZE
+#: Each triggerer runs at most this many triggers, so they cannot all land on one.
+CAPACITY = COUNT * 3 // 5
 
 
 def test_two_triggerers_share_the_deferred_sensors(airflow_deployment: Deployment) -> None:
