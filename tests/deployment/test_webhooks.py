@@ -67,9 +67,8 @@ def processed(deployment: Deployment, run: dict[str, Any]) -> list[dict[str, Any
 
 
 def processed_uploads(deployment: Deployment) -> set[str]:
-    """The Livepeer task of every upload a finished run processed."""
-    done = [run for run in runs(deployment) if run["state"] == "success"]
-    return {item["livepeer_task_id"] for run in done for item in processed(deployment, run)}
+    """The Livepeer task of every upload a run processed."""
+    return {item["livepeer_task_id"] for run in runs(deployment) for item in processed(deployment, run)}
 
 
 def healthy(deployment: Deployment) -> bool:
@@ -78,6 +77,11 @@ def healthy(deployment: Deployment) -> bool:
         return requests.get(f"{deployment.rest.api}/monitor/health", timeout=5).status_code == 200
     except requests.RequestException:
         return False
+
+
+def asset_events(deployment: Deployment) -> list[int]:
+    """The id of every Asset event, as Airflow's REST API lists them."""
+    return [event["id"] for event in deployment.rest.get("assets/events", limit=1000)["asset_events"]]
 
 
 def recorded_uploads(deployment: Deployment) -> list[str]:
@@ -167,11 +171,7 @@ def test_webhooks_start_one_run_per_upload_lose_nothing_across_a_restart_and_ref
         lambda: late_ids <= set(recorded_uploads(deployment)), 300, "the uploads made while it was down"
     )
     assert sorted(recorded_uploads(deployment)) == sorted([*handled, *late_ids])  # each once
-    # A second run, if there is one, is made at a later scheduler loop than the first: wait for the runs
-    # that processed both, so the storm below starts with every run made.
-    wait_until(lambda: late_ids <= processed_uploads(deployment), 300, "runs to process the late uploads")
-    wait_until(lambda: finished(deployment, len(runs(deployment))), 120, "every run to finish")
-    before_storm = runs(deployment)
+    before_storm = asset_events(deployment)
     # Every event whose call failed while the api-server was down got through on a retry.
     calls = webhook_calls(deployment)
     failed = {call["eventId"] for call in calls if call["status"] is None}
@@ -196,5 +196,8 @@ def test_webhooks_start_one_run_per_upload_lose_nothing_across_a_restart_and_ref
     assert set(statuses) == {401}
     assert health and all(health), health
     time.sleep(5)  # a run would have been made by now
-    assert len(runs(deployment)) == len(before_storm)
+    # The runs the late uploads make may come at any time (Airflow's batching): what must not change is
+    # what was recorded, and no run may process anything but the genuine uploads.
+    assert asset_events(deployment) == before_storm
+    assert processed_uploads(deployment) <= {*handled, *late_ids}
     print(f"Webhook scenario wall time: {time.monotonic() - started:.0f} s")
