@@ -24,6 +24,7 @@ EXAMPLE_DAG_IDS = {
     "example_livepeer_asset_consumer",
     "example_livepeer_file_upload",
     "example_livepeer_highlights",
+    "example_livepeer_custom_operator",
     # Event triggers (AssetWatcher) arrived in Airflow 3.0: on Airflow 2 the file defines no DAG.
     *(["example_livepeer_uploads"] if AIRFLOW_V_3_0_PLUS else []),
     # The webhook receiver is a plugin app of Airflow 3.1's api-server: before, the file defines no DAG.
@@ -270,3 +271,15 @@ def test_highlights_example_clips_transcodes_and_deletes_the_clip(
     assert transcode_task["status"]["phase"] == "completed"
     deleted = f"/api/asset/{clip_task['outputAssetId']}"
     assert livepeer_emulator.request_count("DELETE", deleted, status=204) == 1
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+def test_custom_operator_example_defers_on_the_trigger_and_describes_the_asset(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, airflow_db: None
+) -> None:
+    dag = example_dag(airflow_db, "example_livepeer_custom_operator", "example_livepeer_custom_operator")
+    dag_run = dag.test(run_conf={"source_url": sample_video_url})
+    assert dag_run.state == "success"
+    described = xcom_value(dag.dag_id, dag_run.run_id, "import_and_describe")
+    asset = livepeer_emulator.asset(described["asset_id"])
+    assert described["size"] == asset["size"] == 7170
