@@ -71,7 +71,7 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
     :param c2pa: sign the output with C2PA.
     :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
 
-    The other arguments are :class:`LivepeerTaskOperator`'s.
+    The other arguments are :class:`~airflow_provider_livepeer.operators.base.LivepeerTaskOperator`'s.
     """
 
     request_model = ImportAssetRequest
