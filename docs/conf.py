@@ -26,7 +26,7 @@ from airflow_provider_livepeer import __version__  # noqa: E402
 
 project = "airflow-provider-livepeer"
 author = "airflow-provider-livepeer developers"
-copyright = "the airflow-provider-livepeer developers"  # noqa: A001 - Sphinx's name for it
+copyright = "the airflow-provider-livepeer developers"
 version = release = __version__
 
 extensions = ["myst_parser", "sphinx.ext.autodoc"]
