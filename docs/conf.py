@@ -18,9 +18,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 # The checkout being documented, before any installed copy of the provider.
 sys.path.insert(0, str(ROOT))
-# autodoc imports the provider, so Airflow: a throwaway home, not the user's, and only its warnings.
+# autodoc imports the provider, so Airflow: a throwaway home, not the user's.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="livepeer-docs-airflow-"))
-os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
 from airflow_provider_livepeer import __version__  # noqa: E402
 
