@@ -183,6 +183,22 @@ def _blocks_of_docstring(docstring: str, path: Path, first: int, name: str) -> t
     return blocks, literal
 
 
+def mutated_document(path: Path, folder: Path, old: str, new: str) -> list[Block]:
+    """The blocks of a copy of the Markdown file ``path`` in ``folder``, with ``old`` (found once) made
+    ``new``: how a test shows that a broken example fails."""
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    copy = folder / path.name
+    copy.write_text(text.replace(old, new))
+    return markdown_blocks(copy)
+
+
+def block_with(blocks: list[Block], text: str) -> Block:
+    """The one block whose code holds ``text``."""
+    [block] = [block for block in blocks if text in block.code]
+    return block
+
+
 # -- running ---------------------------------------------------------------------------------------------
 
 
