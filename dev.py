@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's commands, needing nothing but Python 3.11+.
 
-    python3 dev.py demo                   # the main job (see README)
+    python3 dev.py demo                   # the main job (see the README)
     python3 dev.py test                   # the whole test suite: ruff, mypy, the provider's and the
                                           # emulator's pytest (default Airflow; the emulator's without any;
                                           # the provider's in four workers, unless pytest arguments follow)
@@ -51,7 +51,7 @@ SPHINX_OPTIONS = ("-W", "--keep-going", "-n", "-E", "-q", "-b", "html")
 #: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
 #: Libraries released after an Airflow release that break its own code, held below the version that broke
-#: it, as that release's constraints file holds them (users install old releases with it: see the README):
+#: it, as that release's constraints file holds them (users install old releases with it: see docs/installation.md):
 #: - cryptography 51: its ``MultiFernet`` takes no new attributes, and Airflow up to 3.1 sets
 #:   ``is_encrypted`` on it, so no connection with a password can be stored or read (3.2 wraps it);
 #: - 3.0: its in-process execution API fails every task with FastAPI 0.117+ (a 422) and with Cadwyn 6+;
