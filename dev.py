@@ -51,7 +51,8 @@ SPHINX_OPTIONS = ("-W", "--keep-going", "-n", "-E", "-q", "-b", "html")
 #: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
 #: Libraries released after an Airflow release that break its own code, held below the version that broke
-#: it, as that release's constraints file holds them (users install old releases with it: see docs/installation.md):
+#: it, as that release's constraints file holds them (users install old releases with it: see
+#: docs/installation.md):
 #: - cryptography 51: its ``MultiFernet`` takes no new attributes, and Airflow up to 3.1 sets
 #:   ``is_encrypted`` on it, so no connection with a password can be stored or read (3.2 wraps it);
 #: - 3.0: its in-process execution API fails every task with FastAPI 0.117+ (a 422) and with Cadwyn 6+;

@@ -19,7 +19,8 @@ ROOT = DOCS.parent
 # The checkout being documented, before any installed copy of the provider.
 sys.path.insert(0, str(ROOT))
 # autodoc imports the provider, so Airflow: a throwaway home, not the user's.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="livepeer-docs-airflow-"))
+if "AIRFLOW_HOME" not in os.environ:
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="livepeer-docs-airflow-")
 
 from airflow_provider_livepeer import __version__  # noqa: E402
 

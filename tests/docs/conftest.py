@@ -15,7 +15,7 @@ def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built site: ``dev.py docs``'s (``LIVEPEER_DOCS_HTML``), else one built for the session."""
     built = os.environ.get("LIVEPEER_DOCS_HTML")
     if built:
-        site = Path(built)
+        site = Path(built).resolve()
         assert (site / "index.html").is_file(), f"LIVEPEER_DOCS_HTML={built} holds no built site"
         return site
     site = tmp_path_factory.mktemp("docs-html")
