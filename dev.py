@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's commands, needing nothing but Python 3.11+.
 
-    python3 dev.py demo                   # the main job (see README)
+    python3 dev.py demo                   # the main job (see the README)
     python3 dev.py test                   # the whole test suite: ruff, mypy, the provider's and the
                                           # emulator's pytest (default Airflow; the emulator's without any;
                                           # the provider's in four workers, unless pytest arguments follow)
@@ -9,6 +9,7 @@
     python3 dev.py matrix                 # that, for every supported Airflow version in turn
     python3 dev.py matrix --jobs 2        # two versions at a time (each one's output printed when it ends)
     python3 dev.py deployment             # the deployment tests: a real Airflow deployment on PostgreSQL
+    python3 dev.py docs                   # the documentation site, warnings as errors, then its tests
 
 The repository builds two distributions: the provider (``pyproject.toml``) and the emulator
 (``emulator/pyproject.toml``, which needs no Airflow). ``demo`` and ``test`` use ``.venv`` beside this
@@ -41,10 +42,17 @@ VENV = ROOT / ".venv"
 EMULATOR = ROOT / "emulator"
 EMULATOR_VENV = ROOT / ".venv-emulator"
 MATRIX = ROOT / ".matrix"
+DOCS = ROOT / "docs"
+#: Where ``dev.py docs`` builds the site (ignored by git).
+DOCS_HTML = DOCS / "_build" / "html"
+#: How: every warning an error (all reported), nitpicky (a reference that resolves nowhere is a warning),
+#: every page read anew (an incremental build would not repeat an unchanged page's warnings).
+SPHINX_OPTIONS = ("-W", "--keep-going", "-n", "-E", "-q", "-b", "html")
 #: The newest patch of each Airflow minor that the package index serves; a new minor is one more entry.
 AIRFLOW_VERSIONS = ("2.11.2", "3.0.6", "3.1.8", "3.2.2", "3.3.2")
 #: Libraries released after an Airflow release that break its own code, held below the version that broke
-#: it, as that release's constraints file holds them (users install old releases with it: see the README):
+#: it, as that release's constraints file holds them (users install old releases with it: see
+#: docs/installation.md):
 #: - cryptography 51: its ``MultiFernet`` takes no new attributes, and Airflow up to 3.1 sets
 #:   ``is_encrypted`` on it, so no connection with a password can be stored or read (3.2 wraps it);
 #: - 3.0: its in-process execution API fails every task with FastAPI 0.117+ (a 422) and with Cadwyn 6+;
@@ -63,7 +71,7 @@ DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
 #: tests marked with one ``xdist_group`` run in one worker (``loadgroup``), the others anywhere.
 PYTEST_WORKERS = ["--numprocesses", "4", "--dist", "loadgroup"]
 #: What a version run copies out of the source tree to run the tests against the installed wheel.
-TEST_TREE = ("tests", "example_dags", "demo.py", "README.md", "pyproject.toml")
+TEST_TREE = ("tests", "example_dags", "docs", "demo.py", "README.md", "pyproject.toml")
 
 
 def bin_dir(env: Path) -> Path:
@@ -307,6 +315,21 @@ def deployment() -> None:
     run([str(bin_dir(VENV) / "pytest"), "-p", "no:cacheprovider", *pytest_args, *args])
 
 
+def docs() -> None:
+    """Build the documentation site into ``docs/_build/html``, then run its tests (``tests/docs``).
+
+    Built with :data:`SPHINX_OPTIONS`: a missing include marker, a reference to a class that does not
+    exist or a dead link between pages fails the build. The tests check that such mistakes do fail it, and
+    open the built site in Chromium; arguments go to their pytest.
+    """
+    dev_venv()
+    started = time.monotonic()
+    run([str(bin_dir(VENV) / "sphinx-build"), *SPHINX_OPTIONS, str(DOCS), str(DOCS_HTML)])
+    print(f"=== Built {DOCS_HTML / 'index.html'} in {time.monotonic() - started:.0f} s", flush=True)
+    env = {**os.environ, "LIVEPEER_DOCS_HTML": str(DOCS_HTML)}
+    run([str(bin_dir(VENV) / "pytest"), "-p", "no:cacheprovider", "tests/docs", *sys.argv[2:]], env=env)
+
+
 def demo() -> None:
     """Run the main job."""
     dev_venv()
@@ -317,7 +340,7 @@ def main() -> None:
     """Dispatch a command."""
     if sys.version_info < (3, 11):  # noqa: UP036 - the one place that must still run on an old Python
         sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
-    commands = {"demo": demo, "test": test, "matrix": matrix, "deployment": deployment}
+    commands = {"demo": demo, "test": test, "matrix": matrix, "deployment": deployment, "docs": docs}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python3 {Path(__file__).name} {{{'|'.join(commands)}}} [args...]")
     commands[sys.argv[1]]()

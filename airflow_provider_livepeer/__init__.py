@@ -18,6 +18,24 @@ URI_SCHEMES = [
 ]
 
 
+#: The documentation's how-to pages, one for each operator, the sensor, the triggers and the webhook receiver.
+HOW_TO_GUIDES = [
+    f"/docs/howto/{page}.md"
+    for page in (
+        "import",
+        "export",
+        "transcode",
+        "clip",
+        "delete",
+        "upload",
+        "sensor",
+        "trigger",
+        "event-trigger",
+        "webhooks",
+    )
+]
+
+
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider to Airflow's ProvidersManager (the ``apache_airflow_provider`` entry point)."""
     return {
@@ -29,6 +47,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Livepeer",
                 "external-doc-url": "https://docs.livepeer.org/api-reference",
+                "how-to-guide": HOW_TO_GUIDES,
                 "tags": ["service"],
             }
         ],

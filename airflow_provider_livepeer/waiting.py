@@ -66,7 +66,7 @@ def read_task(
 
 
 def raise_for_failure(result: TaskResult) -> None:
-    """Raise :class:`LivepeerTaskFailedError` for a task that ended ``failed`` or ``cancelled``."""
+    """Raise :class:`~.LivepeerTaskFailedError` for a task that ended ``failed`` or ``cancelled``."""
     if result.phase in FAILURE_PHASES:
         raise LivepeerTaskFailedError(
             result.livepeer_task_id, result.type, result.phase, result.error_message
@@ -136,7 +136,7 @@ def trigger_for(
 
 
 def result_from_event(event: Any, livepeer_task_id: str) -> TaskResult:
-    """Validate a :class:`LivepeerTaskTrigger` event and turn it into the completed task's result.
+    """Validate a :class:`~.LivepeerTaskTrigger` event and turn it into the completed task's result.
 
     :raises AirflowException: the event is missing, malformed or of an unknown status.
     :raises AirflowSensorTimeout: the trigger gave up at its end time.

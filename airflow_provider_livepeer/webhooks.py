@@ -8,9 +8,9 @@ the same across Livepeer's retries of one event, tells a repeat apart (the recei
 :mod:`airflow_provider_livepeer.webhook_events`).
 
 This module does no I/O: :func:`verify_signature` compares in constant time, :func:`parse_event` accepts
-only Livepeer's shapes of the four events the provider acts on, and :func:`asset_events` says which
-Airflow Asset events one means: the provider's ``livepeer://`` URIs, the same ones the operators publish
-(:mod:`airflow_provider_livepeer.assets`).
+only Livepeer's shapes of the four events the provider acts on, and :func:`object_uri`,
+:func:`event_extra` and :func:`is_finished_upload` say which Airflow Asset events one means: the provider's
+``livepeer://`` URIs, the same ones the operators publish (:mod:`airflow_provider_livepeer.assets`).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ with DAG(
     },
     tags=["livepeer", "example"],
 ) as producer:
+    # [START howto_operator_livepeer_import_asset_alias]
     LivepeerImportAssetOperator(
         task_id="import_video",
         livepeer_conn_id="{{ params.livepeer_conn_id }}",
@@ -40,6 +41,7 @@ with DAG(
         poll_interval=POLL_INTERVAL,
         airflow_asset_alias=ALIAS,
     )
+    # [END howto_operator_livepeer_import_asset_alias]
 
 
 with DAG(
@@ -49,7 +51,7 @@ with DAG(
     catchup=False,
     tags=["livepeer", "example"],
 ) as consumer:
-
+    # [START howto_asset_alias_consumer]
     @task(inlets=[AssetAlias(ALIAS)])
     def use_imported_asset(
         triggering_asset_events: Any = None,
@@ -63,5 +65,7 @@ with DAG(
         asset = getattr(event, "asset", None) or event.dataset  # Airflow 2 calls it a Dataset
         print(f"New Livepeer asset {asset.uri}: {event.extra}")
         return {"uri": asset.uri, **event.extra}
+
+    # [END howto_asset_alias_consumer]
 
     use_imported_asset()

@@ -68,10 +68,12 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     clip = render_clip()
+    # [START howto_operator_livepeer_upload]
     upload = LivepeerUploadOperator(
         task_id="upload_clip",
         source=clip,
         name="{{ dag.dag_id }} {{ ts_nodash }}",
         poll_interval=POLL_INTERVAL,
     )
+    # [END howto_operator_livepeer_upload]
     describe_asset(upload.output["asset_spec"])

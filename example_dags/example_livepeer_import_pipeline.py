@@ -35,6 +35,7 @@ PARAMS = {
 }
 
 
+# [START howto_operator_livepeer_xcom_asset_spec]
 @task.branch
 def check_asset(output_asset_id: str, asset_spec: dict[str, Any], params: dict[str, Any]) -> str:
     """Read the new asset's duration and resolution from its assetSpec, and choose the next step."""
@@ -46,6 +47,9 @@ def check_asset(output_asset_id: str, asset_spec: dict[str, Any], params: dict[s
     if duration >= params["min_duration_seconds"] and height >= params["min_height"]:
         return "export_to_ipfs"
     return "report_unsuitable"
+
+
+# [END howto_operator_livepeer_xcom_asset_spec]
 
 
 @task
@@ -65,6 +69,7 @@ def build(dag_id: str, deferrable: bool) -> DAG:
         tags=["livepeer", "example"],
         doc_md=__doc__,
     ) as dag:
+        # [START howto_operator_livepeer_import]
         start_import = LivepeerImportAssetOperator(
             task_id="import_video",
             livepeer_conn_id="{{ params.livepeer_conn_id }}",
@@ -72,6 +77,8 @@ def build(dag_id: str, deferrable: bool) -> DAG:
             name="{{ dag.dag_id }} {{ run_id }}",
             wait_for_completion=False,
         )
+        # [END howto_operator_livepeer_import]
+        # [START howto_sensor_livepeer_task]
         wait = LivepeerTaskSensor(
             task_id="wait_for_import",
             livepeer_conn_id="{{ params.livepeer_conn_id }}",
@@ -81,6 +88,8 @@ def build(dag_id: str, deferrable: bool) -> DAG:
             mode="poke" if deferrable else "reschedule",
             deferrable=deferrable,
         )
+        # [END howto_sensor_livepeer_task]
+        # [START howto_operator_livepeer_export]
         export = LivepeerExportAssetOperator(
             task_id="export_to_ipfs",
             livepeer_conn_id="{{ params.livepeer_conn_id }}",
@@ -89,6 +98,7 @@ def build(dag_id: str, deferrable: bool) -> DAG:
             poll_interval=POLL_INTERVAL,
             deferrable=deferrable,
         )
+        # [END howto_operator_livepeer_export]
         branch = check_asset(wait.output["output_asset_id"], wait.output["asset_spec"])
         branch >> [export, report_unsuitable(wait.output["output_asset_id"])]
     return dag

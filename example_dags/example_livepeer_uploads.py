@@ -38,6 +38,7 @@ if AIRFLOW_V_3_0_PLUS:
 
     from airflow_provider_livepeer.triggers.livepeer import LivepeerTaskEventTrigger
 
+    # [START howto_trigger_livepeer_task_event]
     uploads = Asset(
         "livepeer_uploads",
         watchers=[
@@ -49,6 +50,7 @@ if AIRFLOW_V_3_0_PLUS:
             )
         ],
     )
+    # [END howto_trigger_livepeer_task_event]
 
     with DAG(
         "example_livepeer_uploads",
@@ -57,7 +59,7 @@ if AIRFLOW_V_3_0_PLUS:
         catchup=False,
         tags=["livepeer", "example"],
     ) as dag:
-
+        # [START howto_trigger_livepeer_task_event_consumer]
         @task
         def process_upload(triggering_asset_events: Any = None) -> list[dict[str, Any]]:
             """Process each upload that triggered this run (one, unless events were batched)."""
@@ -66,5 +68,7 @@ if AIRFLOW_V_3_0_PLUS:
             for upload in processed:
                 print(f"Uploaded to Livepeer: {upload}")
             return processed
+
+        # [END howto_trigger_livepeer_task_event_consumer]
 
         process_upload()

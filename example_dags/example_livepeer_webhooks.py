@@ -64,7 +64,7 @@ if AIRFLOW_V_3_1_PLUS:
         },
         tags=["livepeer", "example"],
     ) as setup:
-
+        # [START howto_webhook_register]
         @task
         def register_webhook(params: Any = None) -> str:
             """Register (or replace) the webhook that calls this Airflow; returns its id."""
@@ -81,8 +81,11 @@ if AIRFLOW_V_3_1_PLUS:
             print(f"Livepeer calls {url} for {', '.join(EVENTS)} (webhook {webhook.id})")
             return webhook.id
 
+        # [END howto_webhook_register]
+
         register_webhook()
 
+    # [START howto_webhook_uploads_dag]
     with DAG(
         "example_livepeer_webhook_uploads",
         schedule=[Asset(UPLOADS_ASSET)],
@@ -101,3 +104,4 @@ if AIRFLOW_V_3_1_PLUS:
             return processed
 
         process_upload()
+    # [END howto_webhook_uploads_dag]

@@ -1,4 +1,4 @@
-"""Test-wide set-up: a throwaway AIRFLOW_HOME, the shared fixtures, and the deployment tests left out.
+"""Test-wide set-up: a throwaway AIRFLOW_HOME, the shared fixtures, the deployment and docs tests left out.
 
 Helpers live in :mod:`tests.support` (plain modules that tests import); the fixtures every folder uses are
 in :mod:`tests.support.fixtures`, loaded below as a plugin. Conftest modules hold fixtures and hooks only.
@@ -38,15 +38,15 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
 # Imported once Airflow's environment is set: the fixtures import Airflow.
 pytest_plugins = ("tests.support.fixtures",)
 
-DEPLOYMENT_TESTS = PROJECT_ROOT / "tests" / "deployment"
+#: The folders of tests that a command of their own runs: ``dev.py deployment`` the deployment tests (a
+#: whole Airflow deployment, for minutes), ``dev.py docs`` the documentation site's (after building it).
+OWN_COMMAND_TESTS = (PROJECT_ROOT / "tests" / "deployment", PROJECT_ROOT / "tests" / "docs")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Leave the deployment tests out unless their folder (or a file in it) is named on the command line.
-
-    They start a whole Airflow deployment for minutes: ``python3 dev.py deployment`` runs them.
-    """
-    if collection_path != DEPLOYMENT_TESTS:
+    """Leave the folders of :data:`OWN_COMMAND_TESTS` out unless one (or a file in it) is named on the
+    command line."""
+    if collection_path not in OWN_COMMAND_TESTS:
         return None
     named = (Path(arg.split("::")[0]).resolve() for arg in config.args)
-    return not any(path == DEPLOYMENT_TESTS or DEPLOYMENT_TESTS in path.parents for path in named)
+    return not any(path == collection_path or collection_path in path.parents for path in named)

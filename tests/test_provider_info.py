@@ -11,6 +11,7 @@ import pytest
 
 from airflow_provider_livepeer import __version__, get_provider_info
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
+from tests.support.project import PROJECT_ROOT
 
 
 def runtime_hooks() -> Any:
@@ -116,3 +117,16 @@ def test_the_livepeer_uri_scheme_is_listed_for_assets_and_for_datasets() -> None
     [scheme] = info["asset-uris"]
     assert scheme["schemes"] == ["livepeer"]
     assert scheme["handler"] == "airflow_provider_livepeer.assets.normalize_livepeer_uri"
+
+
+def test_the_how_to_guides_listed_are_the_documentation_s_how_to_pages() -> None:
+    """As official providers list theirs: each path a page of docs/, and every how-to page listed."""
+    [integration] = get_provider_info()["integrations"]
+    listed = integration["how-to-guide"]
+    missing = [path for path in listed if not (PROJECT_ROOT / path.removeprefix("/")).is_file()]
+    assert not missing, f"listed, but no such page: {missing}"
+    pages = {
+        f"/{path.relative_to(PROJECT_ROOT).as_posix()}"
+        for path in (PROJECT_ROOT / "docs" / "howto").glob("*.md")
+    }
+    assert set(listed) == pages - {"/docs/howto/index.md"}

@@ -62,7 +62,7 @@ class LivepeerHook(LivepeerWebhookCalls):
     :class:`~airflow_provider_livepeer.hooks.webhooks.LivepeerWebhookCalls`.
     The synchronous methods use one keep-alive ``requests`` session per hook, the ``a``-prefixed
     coroutines (for triggers) one ``aiohttp`` session; ``with LivepeerHook() as hook:`` and ``async with``
-    close what the hook opened (:meth:`close`, :meth:`aclose`).
+    close what the hook opened (:meth:`~.LivepeerBaseHook.close`, :meth:`~.LivepeerBaseHook.aclose`).
 
     .. code-block:: python
 

@@ -1,6 +1,6 @@
 """Operators that start Livepeer work (import, export, transcode, clip) and wait for it; and delete.
 
-Each builds on :class:`~airflow_provider_livepeer.operators.base.LivepeerTaskOperator`, which creates the
+Each builds on :class:`~.LivepeerTaskOperator`, which creates the
 work, pushes ``livepeer_task_id`` to XCom at once, waits as the sensor does, and re-attaches a retry to an
 earlier try's Livepeer task (see :mod:`airflow_provider_livepeer.operators.base`).
 
@@ -71,7 +71,7 @@ class LivepeerImportAssetOperator(LivepeerTaskOperator):
     :param c2pa: sign the output with C2PA.
     :param target_segment_size_secs: the HLS segment length in seconds (a numeric string too).
 
-    The other arguments are :class:`LivepeerTaskOperator`'s.
+    The other arguments are :class:`~.LivepeerTaskOperator`'s.
     """
 
     request_model = ImportAssetRequest

@@ -51,7 +51,7 @@ class LivepeerUploadOperator(LivepeerTaskOperator):
     :param chunk_size: bytes per tus ``PATCH``, held in memory at once (default 8 MiB); a file no larger
         goes in one ``PUT``.
 
-    The other arguments are :class:`LivepeerTaskOperator`'s. XComs: ``livepeer_task_id``,
+    The other arguments are :class:`~.LivepeerTaskOperator`'s. XComs: ``livepeer_task_id``,
     ``output_asset_id`` and ``playback_id`` right after the request, before the upload; then those of
     the other operators once the task completed.
     """

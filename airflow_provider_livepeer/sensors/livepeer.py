@@ -52,7 +52,7 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
     ``waiting`` and ``running`` are logged with the progress (and Livepeer's message while it retries a
     ``waiting`` task); an unknown phase is logged and waited out.
 
-    ``failed`` or ``cancelled`` fails the Airflow task with :class:`LivepeerTaskFailedError`, carrying the
+    ``failed`` or ``cancelled`` fails the Airflow task with :class:`~.LivepeerTaskFailedError`, carrying the
     Livepeer task id, its type and Livepeer's ``errorMessage``. Airflow does not retry it: a remote
     terminal failure will not change, so another try would only read the same answer. With ``soft_fail``
     the task is skipped instead.
@@ -63,7 +63,7 @@ class LivepeerTaskSensor(waiting.ClosesHookWhenDone, BaseSensorOperator):
     showing a new task yet, and the task is read again with backoff.
 
     Modes: ``poke`` and ``reschedule`` as any sensor; ``deferrable=True`` pokes once and then waits in the
-    triggerer (:class:`LivepeerTaskTrigger`) with the sensor's own ``timeout``, so ``timeout`` and
+    triggerer (:class:`~.LivepeerTaskTrigger`) with the sensor's own ``timeout``, so ``timeout`` and
     ``soft_fail`` behave as in the other modes; the trigger starts from that poke's answer, without
     reading the task again.
 

@@ -1,7 +1,7 @@
 """Which watched tasks the shared watcher reads directly (``GET /api/task/{id}``), and when.
 
 The shared list serves every task it can vouch for; a direct read serves the others, by their
-:class:`~airflow_provider_livepeer.triggers.watched_tasks.Tracking` state:
+:class:`~airflow_provider_livepeer.triggers.watched_index.Tracking` state:
 
 * ``UNREAD`` tasks (first looks, and tasks the list could not reach back to): at once, beside the polling,
   so a thousand new triggers do not hold the list back (the watcher runs a few reads at a time);

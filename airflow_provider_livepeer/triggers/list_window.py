@@ -4,7 +4,7 @@ A round asks ``GET /api/task`` for every task updated since the window's start, 
 of the last round minus ``overlap`` seconds, and further back for tasks last seen before the window
 (``BEHIND``): it reads the window whole, and reaches further back until it has read ``catch_up_pages``
 pages in all, the window's included. It moves the tasks it answers for through the
-:class:`~airflow_provider_livepeer.triggers.watched_tasks.Tracking` states: a ``BEHIND`` task the round
+:class:`~airflow_provider_livepeer.triggers.watched_index.Tracking` states: a ``BEHIND`` task the round
 reached back to is ``COVERED``, one beyond its pages is ``UNREAD`` (read directly), and a task that
 changed within the window yet was left out of it is ``UNLISTED``.
 """

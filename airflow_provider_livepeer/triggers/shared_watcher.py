@@ -49,7 +49,7 @@ class SharedTaskWatcher:
     (:class:`~airflow_provider_livepeer.triggers.watcher.LastSeen`), and the watcher starts from there,
     without a read. How each task is tracked, and the requests each way costs (a first read, catch-up
     pages, the shared list, direct reads of tasks the list does not show), is the state machine of
-    :class:`~airflow_provider_livepeer.triggers.watched_tasks.Tracking`; which tasks are read directly,
+    :class:`~airflow_provider_livepeer.triggers.watched_index.Tracking`; which tasks are read directly,
     and when, is :class:`~airflow_provider_livepeer.triggers.direct_reads.DirectReads`. If Livepeer
     refuses the filtered list (400), or the list at all (403, to a browser key with restricted access),
     every task is read directly instead, and the log says so once. A direct read's 404 within the grace

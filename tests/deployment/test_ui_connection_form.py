@@ -10,15 +10,9 @@ from playwright.sync_api import Page, expect
 
 from airflow_provider_livepeer.connection_form import EXTRA_FIELDS, FIELD_BEHAVIOUR
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS
-from tests.deployment.browser import (
-    BROWSER_SCENARIO,
-    SKIP_OTHER_UIS,
-    Screenshots,
-    browser_page,
-    log_in,
-    screenshot_folder,
-)
+from tests.deployment.browser import BROWSER_SCENARIO, SKIP_OTHER_UIS, log_in
 from tests.deployment.harness import API_KEY, Deployment
+from tests.support.browser import Screenshots, browser_page, screenshot_folder
 
 pytestmark = [*BROWSER_SCENARIO, SKIP_OTHER_UIS]
 

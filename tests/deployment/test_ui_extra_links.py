@@ -10,8 +10,9 @@ from playwright.sync_api import expect
 from airflow_provider_livepeer.connection import api_base_url
 from airflow_provider_livepeer.links.livepeer import LivepeerAssetLink, LivepeerTaskLink
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.deployment.browser import BROWSER_SCENARIO, Screenshots, browser_page, screenshot_folder
+from tests.deployment.browser import BROWSER_SCENARIO
 from tests.deployment.harness import Deployment
+from tests.support.browser import Screenshots, browser_page, screenshot_folder
 
 pytestmark = [
     *BROWSER_SCENARIO,

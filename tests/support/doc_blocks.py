@@ -1,6 +1,6 @@
-"""The code blocks of the documentation (README.md, docstrings), collected and run as a reader would.
+"""The code blocks of the documentation (README.md, the pages of docs/, docstrings), run as a reader would.
 
-A block is run by default. A marker just before it says otherwise, in the README as an HTML comment
+A block is run by default. A marker just before it says otherwise, in Markdown as an HTML comment
 (``<!-- doc-test: KIND: ARGUMENT -->``), in a docstring as an RST comment (``.. doc-test: KIND: ARGUMENT``):
 
 * ``skip: REASON``: not run (e.g. it needs a real Livepeer account), reported as skipped with the reason;
@@ -11,7 +11,9 @@ A block is run by default. A marker just before it says otherwise, in the README
 * ``airflow: VERSION``: the block needs Airflow VERSION or newer (e.g. ``3.0``); run there, skipped with the
   reason on older ones.
 
-Python blocks run in this process, in a fresh namespace; shell blocks with ``bash -euo pipefail``.
+Python blocks run in this process, in a fresh namespace; shell blocks with ``bash -euo pipefail``. A MyST
+directive (```` ```{literalinclude} ````, ```` ```{include} ````...) is no code block: what it includes is
+tested where it lives (an example DAG, a test file).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.project import PROJECT_ROOT
 from tests.support.servers import free_port
 
 #: Fence languages that are run, and the runner of each; other languages (``text``...) are not run.
@@ -38,6 +41,7 @@ RUN_LANGUAGES = {"python": "python", "py": "python", "bash": "bash", "shell": "b
 MARKER_KINDS = ("skip", "file", "server", "airflow")
 
 _FENCE = re.compile(r"^```\s*([\w+-]*)\s*$")
+_DIRECTIVE_FENCE = re.compile(r"^```\s*\{[\w:-]+\}")
 _HTML_MARKER = re.compile(r"^<!--\s*doc-test:(.*)-->\s*$")
 _RST_MARKER = re.compile(r"^\s*\.\. doc-test:(.*)$")
 _CODE_BLOCK = re.compile(r"^(\s*)\.\. code-block::\s*(\S+)\s*$")
@@ -66,7 +70,8 @@ class Block:
     @property
     def test_id(self) -> str:
         slug = re.sub(r"[^A-Za-z0-9]+", "-", self.where).strip("-").lower()
-        return f"{self.source.name}:{self.line}:{slug}"
+        document = self.source.relative_to(PROJECT_ROOT) if self.source.is_relative_to(PROJECT_ROOT) else None
+        return f"{(document or self.source.name)}:{self.line}:{slug}"
 
 
 def parse_marker(text: str, source: Path, line: int) -> tuple[str, str]:
@@ -89,15 +94,17 @@ def markdown_blocks(path: Path) -> list[Block]:
         line = lines[index]
         if line.startswith("#"):
             heading = line.lstrip("#").strip()
+        if _DIRECTIVE_FENCE.match(line):
+            index = _fence_end(lines, index, path) + 1
+            marker_line = None
+            continue
         fence = _FENCE.match(line)
         if fence is None:
             if line.strip():
                 marker_line = index if "doc-test" in line else None
             index += 1
             continue
-        end = next((i for i in range(index + 1, len(lines)) if lines[i].startswith("```")), None)
-        if end is None:
-            raise DocBlockError(f"{path}:{index + 1}: a code fence that never ends")
+        end = _fence_end(lines, index, path)
         marker = None
         if marker_line is not None:
             found = _HTML_MARKER.match(lines[marker_line])
@@ -108,6 +115,14 @@ def markdown_blocks(path: Path) -> list[Block]:
         blocks.append(Block(path, index + 2, fence.group(1).lower(), code, heading, marker))
         marker_line, index = None, end + 1
     return blocks
+
+
+def _fence_end(lines: list[str], start: int, path: Path) -> int:
+    """The line of the fence that closes the one opened at ``start``."""
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("```")), None)
+    if end is None:
+        raise DocBlockError(f"{path}:{start + 1}: a code fence that never ends")
+    return end
 
 
 def docstring_blocks(package: Path) -> tuple[list[Block], list[str]]:
@@ -166,6 +181,22 @@ def _blocks_of_docstring(docstring: str, path: Path, first: int, name: str) -> t
             marker = parse_marker(found.group(1), path, first + index - 1)
         blocks.append(Block(path, first + body[0][0], directive.group(2).lower(), code, name, marker))
     return blocks, literal
+
+
+def mutated_document(path: Path, folder: Path, old: str, new: str) -> list[Block]:
+    """The blocks of a copy of the Markdown file ``path`` in ``folder``, with ``old`` (found once) made
+    ``new``: how a test shows that a broken example fails."""
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    copy = folder / path.name
+    copy.write_text(text.replace(old, new))
+    return markdown_blocks(copy)
+
+
+def block_with(blocks: list[Block], text: str) -> Block:
+    """The one block whose code holds ``text``."""
+    [block] = [block for block in blocks if text in block.code]
+    return block
 
 
 # -- running ---------------------------------------------------------------------------------------------

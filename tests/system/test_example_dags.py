@@ -14,7 +14,7 @@ import pytest
 
 from airflow_provider_livepeer.version_compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 from tests.support.airflow import as_the_dag_processor_leaves_it, dag_bag, error_log_lines, xcom_value
-from tests.support.emulator_api import answered
+from tests.support.emulator_api import answered, recorded_stream
 from tests.support.project import DAG_FOLDERS, PROJECT_ROOT
 
 EXAMPLE_DAG_IDS = {
@@ -23,6 +23,8 @@ EXAMPLE_DAG_IDS = {
     "example_livepeer_asset_producer",
     "example_livepeer_asset_consumer",
     "example_livepeer_file_upload",
+    "example_livepeer_highlights",
+    "example_livepeer_custom_operator",
     # Event triggers (AssetWatcher) arrived in Airflow 3.0: on Airflow 2 the file defines no DAG.
     *(["example_livepeer_uploads"] if AIRFLOW_V_3_0_PLUS else []),
     # The webhook receiver is a plugin app of Airflow 3.1's api-server: before, the file defines no DAG.
@@ -232,3 +234,52 @@ def test_file_upload_example_renders_uploads_and_describes_the_clip(
     summary = xcom_value(dag.dag_id, dag_run.run_id, "describe_asset")
     assert summary["duration"] == pytest.approx(2.0, abs=0.1)  # Livepeer read the rendered clip itself
     assert livepeer_emulator.request_count("PUT", "/api/asset/upload/direct", status=200) == 1
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+def test_highlights_example_clips_transcodes_and_deletes_the_clip(
+    livepeer_emulator: Any,
+    emulator_conn: str,
+    sample_video_url: str,
+    airflow_db: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LIVEPEER_TRANSCODE_STORAGE",
+        json.dumps({"conn_type": "generic", "login": "key-id", "password": "key-secret"}),
+    )
+    dag = example_dag(airflow_db, "example_livepeer_highlights", "example_livepeer_highlights")
+    dag_run = dag.test(
+        run_conf={
+            "stream_playback_id": recorded_stream(livepeer_emulator, sample_video_url),
+            "start_ms": 1700000000000,
+            "end_ms": 1700000004000,
+            "source_url": sample_video_url,
+            "storage_endpoint": "https://s3.example.invalid",
+            "storage_bucket": "renditions",
+        }
+    )
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "success", states
+    clip_task = livepeer_emulator.task(
+        xcom_value(dag.dag_id, dag_run.run_id, "clip_highlight", "livepeer_task_id")
+    )
+    transcode_task = livepeer_emulator.task(
+        xcom_value(dag.dag_id, dag_run.run_id, "transcode_to_storage", "livepeer_task_id")
+    )
+    assert (clip_task["type"], transcode_task["type"]) == ("clip", "transcode-file")
+    assert transcode_task["status"]["phase"] == "completed"
+    deleted = f"/api/asset/{clip_task['outputAssetId']}"
+    assert livepeer_emulator.request_count("DELETE", deleted, status=204) == 1
+
+
+@pytest.mark.livepeer_emulator(speed=20)
+def test_custom_operator_example_defers_on_the_trigger_and_describes_the_asset(
+    livepeer_emulator: Any, emulator_conn: str, sample_video_url: str, airflow_db: None
+) -> None:
+    dag = example_dag(airflow_db, "example_livepeer_custom_operator", "example_livepeer_custom_operator")
+    dag_run = dag.test(run_conf={"source_url": sample_video_url})
+    assert dag_run.state == "success"
+    described = xcom_value(dag.dag_id, dag_run.run_id, "import_and_describe")
+    asset = livepeer_emulator.asset(described["asset_id"])
+    assert described["size"] == asset["size"] == 7170
