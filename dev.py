@@ -71,7 +71,17 @@ DEFAULT_AIRFLOW = AIRFLOW_VERSIONS[-1]
 #: tests marked with one ``xdist_group`` run in one worker (``loadgroup``), the others anywhere.
 PYTEST_WORKERS = ["--numprocesses", "4", "--dist", "loadgroup"]
 #: What a version run copies out of the source tree to run the tests against the installed wheel.
-TEST_TREE = ("tests", "example_dags", "docs", "demo.py", "README.md", "pyproject.toml")
+TEST_TREE = (
+    "tests",
+    "example_dags",
+    "docs",
+    "demo.py",
+    "README.md",
+    "CHANGELOG.md",
+    "CONTRIBUTING.md",
+    "ARCHITECTURE.md",
+    "pyproject.toml",
+)
 
 
 def bin_dir(env: Path) -> Path:
