@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -182,23 +183,33 @@ def measure(
 ) -> list[dict[str, Any]]:
     """One pass: ``triggerers`` processes of ``count`` waits each, against one fake Livepeer."""
     server = FakeLivepeer(count * triggerers, mode)
-    context = multiprocessing.get_context("fork")
     try:
-        pipes, processes = [], []
-        for index in range(triggerers):
-            receive, send = context.Pipe(duplex=False)
-            ids = [f"task-{n:05d}" for n in range(index * count, (index + 1) * count)]
-            args = (variant, server.url, server.env(), ids, interval, measured, send)
-            process = context.Process(target=_pass, args=args)
-            process.start()
-            pipes.append(receive)
-            processes.append(process)
-        results = [pipe.recv() for pipe in pipes]
-        for process in processes:
-            process.join(30)
-        return results
+        shares = ([f"task-{n:05d}" for n in range(i * count, (i + 1) * count)] for i in range(triggerers))
+        return _in_processes(
+            _pass, ((variant, server.url, server.env(), ids, interval, measured) for ids in shares)
+        )
     finally:
         server.close()
+
+
+def _in_processes(target: Callable[..., None], each_args: Iterable[tuple[Any, ...]]) -> list[Any]:
+    """Run ``target(*args, send)`` in a forked process for each ``args``; what each sends, in order.
+
+    Each process starts before the next ``args`` are taken, so ``each_args`` may make each one's tasks just
+    before its process starts.
+    """
+    context = multiprocessing.get_context("fork")
+    pipes, processes = [], []
+    for args in each_args:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=target, args=(*args, send))
+        process.start()
+        pipes.append(receive)
+        processes.append(process)
+    results = [pipe.recv() for pipe in pipes]
+    for process in processes:
+        process.join(30)
+    return results
 
 
 def _emulator_pass(
@@ -240,23 +251,16 @@ def two_triggerers_on_the_emulator(count: int, interval: float, lead: float) -> 
     with tempfile.TemporaryFile("w+") as log:
         emulator = EmulatorProcess(log)
         try:
-            context = multiprocessing.get_context("fork")
-            pipes, processes = [], []
-            for _ in range(2):
+
+            def triggerer_args() -> tuple[Any, ...]:
                 stalled = [
                     task["id"] for task in emulator.create(count - PROBES, stall=True, min_s=1, max_s=2)
                 ]
                 made = emulator.create(PROBES, min_s=lead, max_s=lead + 1)
                 probes = {task["id"]: task["completes_ms"] / 1000 for task in made}
-                receive, send = context.Pipe(duplex=False)
-                args = (emulator.connection_env(), stalled + list(probes), probes, interval, send)
-                process = context.Process(target=_emulator_pass, args=args)
-                process.start()
-                pipes.append(receive)
-                processes.append(process)
-            results = [pipe.recv() for pipe in pipes]
-            for process in processes:
-                process.join(30)
+                return (emulator.connection_env(), stalled + list(probes), probes, interval)
+
+            results = _in_processes(_emulator_pass, (triggerer_args() for _ in range(2)))
             window = emulator.requests(min(r["started"] for r in results), max(r["ended"] for r in results))
             seconds = max(r["ended"] for r in results) - min(r["started"] for r in results)
             lists = window["by_kind"]["list"] / (seconds / interval)
