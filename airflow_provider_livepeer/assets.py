@@ -18,7 +18,7 @@ Airflow 3): :func:`normalize_livepeer_uri` refuses any other shape of URI, and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from airflow.providers.common.compat.sdk import Asset, AssetAlias, Context
@@ -75,23 +75,30 @@ def api_host(api_base_url: str) -> str:
     return urlsplit(api_base_url).netloc
 
 
+def livepeer_object_uri(api_base_url: str, kind: Literal["assets", "tasks"], object_id: str) -> str:
+    """The ``livepeer://`` URI of a Livepeer asset or task: ``livepeer://<host>/<kind>/<id>``."""
+    return f"{SCHEME}://{api_host(api_base_url)}/{kind}/{object_id}"
+
+
 def livepeer_asset_uri(api_base_url: str, result: TaskResult) -> str:
     """The ``livepeer://`` URI of what a completed task made."""
-    host = api_host(api_base_url)
     if result.output_asset_id:
-        return f"{SCHEME}://{host}/assets/{result.output_asset_id}"
-    return f"{SCHEME}://{host}/tasks/{result.livepeer_task_id}"
+        return livepeer_object_uri(api_base_url, "assets", result.output_asset_id)
+    return livepeer_object_uri(api_base_url, "tasks", result.livepeer_task_id)
+
+
+def asset_event_extra(result: TaskResult) -> dict[str, Any]:
+    """The ``extra`` of the Airflow Asset event of what a task made: which task, and the asset it made."""
+    return {
+        "livepeer_task_id": result.livepeer_task_id,
+        "type": result.type,
+        "output_asset_id": result.output_asset_id,
+        "playback_id": (result.asset_spec or {}).get("playbackId"),
+    }
 
 
 def emit_asset_event(context: Context, alias: str, api_base_url: str, result: TaskResult) -> None:
     """Attach the Airflow Asset of a completed task's output to the outlet ``AssetAlias(alias)``."""
-    playback_id = (result.asset_spec or {}).get("playbackId")
     context["outlet_events"][AssetAlias(alias)].add(
-        Asset(livepeer_asset_uri(api_base_url, result)),
-        extra={
-            "livepeer_task_id": result.livepeer_task_id,
-            "type": result.type,
-            "output_asset_id": result.output_asset_id,
-            "playback_id": playback_id,
-        },
+        Asset(livepeer_asset_uri(api_base_url, result)), extra=asset_event_extra(result)
     )

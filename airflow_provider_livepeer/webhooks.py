@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from airflow_provider_livepeer.assets import SCHEME, api_host, livepeer_asset_uri
+from airflow_provider_livepeer.assets import asset_event_extra, livepeer_asset_uri, livepeer_object_uri
 from airflow_provider_livepeer.models import Task
 from airflow_provider_livepeer.validation import validate_livepeer_id
 
@@ -180,7 +180,7 @@ def object_uri(api_base_url: str, event: TaskEvent | AssetEvent) -> str:
     """
     if isinstance(event, TaskEvent):
         return livepeer_asset_uri(api_base_url, event.task().result())
-    return f"{SCHEME}://{api_host(api_base_url)}/assets/{event.payload.asset.id}"
+    return livepeer_object_uri(api_base_url, "assets", event.payload.asset.id)
 
 
 def event_extra(event: TaskEvent | AssetEvent) -> dict[str, Any]:
@@ -198,15 +198,11 @@ def event_extra(event: TaskEvent | AssetEvent) -> dict[str, Any]:
         "payload": event.payload.model_dump(mode="json", by_alias=True),
     }
     if isinstance(event, TaskEvent):
-        task = event.task()
-        spec = task.asset_spec or {}
+        result = event.task().result()
         return {
-            "livepeer_task_id": task.id,
-            "type": task.type,
-            "phase": task.phase,
-            "output_asset_id": task.output_asset_id,
-            "playback_id": spec.get("playbackId"),
-            "error_message": task.error_message,
+            **asset_event_extra(result),
+            "phase": result.phase,
+            "error_message": result.error_message,
             **common,
         }
     snapshot = event.payload.asset.snapshot
